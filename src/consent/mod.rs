@@ -1,0 +1,3 @@
+//! Consent: opt-out, opt-in and help keywords, and the suppression list.
+//!
+//! Filled by the numbers and consent issue.

@@ -1,0 +1,1 @@
+//! The store (filled by the pipeline issue).
