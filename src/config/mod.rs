@@ -1,1 +1,3 @@
 //! Configuration (foundation, in progress)
+
+pub mod simulator;

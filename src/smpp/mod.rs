@@ -11,6 +11,7 @@
 //! | [`session`] | the `select!` loop that runs one bind in either role |
 //! | [`esme`] | the bind request an ESME sends |
 //! | [`transport`] | TCP and TLS connections to an SMSC |
+//! | [`simulator`] | the carrier simulator (SMSC role): receipts, MO, faults, stats |
 //! | [`metrics`] | metric names and cached handles |
 //!
 //! PDU and TLV types and body encoding/decoding come from `rusmpp`; everything about
@@ -21,6 +22,7 @@ pub mod frame;
 pub mod metrics;
 pub mod sequence;
 pub mod session;
+pub mod simulator;
 pub mod state;
 pub mod status;
 pub mod transport;

@@ -1,0 +1,422 @@
+//! The carrier simulator: an SMSC on the same session code as the gateway's binds.
+//!
+//! It accepts binds (any credentials, or the configured accounts), answers submits with
+//! unique message ids, sends the delivery receipts `registered_delivery` asks for (with a
+//! configurable mix of outcomes and delay), generates or accepts injected MO traffic, and
+//! injects faults on demand. Tests start it in-process with [`start`] on port 0 and use
+//! the [`SimulatorHandle`]; `smsbridge sim` runs it with [`run_simulator`]; the gateway
+//! can embed it from its `[simulator]` config section.
+//!
+//! Tasks: one accept loop (connections bounded by `max_connections`), one session per
+//! connection, one delivery task that sends receipts and MO to bound receivers (bounded
+//! queue, bounded concurrency), an optional MO generator and a stats task. All stop when
+//! the cancellation token fires; sessions then unbind their ESMEs.
+
+mod deliver;
+pub mod mo;
+pub mod receipts;
+mod smsc;
+pub mod stats;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusmpp::pdus::DeliverSm;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use mo::{MoError, MoMessage};
+pub use stats::StatsSnapshot;
+
+use self::receipts::OutcomePicker;
+use self::smsc::SmscHandler;
+use self::stats::Stats;
+use super::metrics::SessionLabels;
+use super::session::{Session, SessionConfig, SessionHandle};
+use super::state::Role;
+use crate::config::simulator::SimulatorConfig;
+
+/// Deliveries waiting to be queued (between the sessions and the delivery task).
+const DELIVERY_CHANNEL: usize = 1024;
+
+/// deliver_sm requests in flight across all binds.
+const MAX_DELIVERIES_IN_FLIGHT: usize = 4096;
+
+/// Why the simulator could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulatorError {
+    /// The listen address could not be bound.
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// An injected MO could not be encoded.
+    #[error("mo: {0}")]
+    Mo(#[from] MoError),
+    /// The simulator has stopped; nothing more can be injected.
+    #[error("the simulator has stopped")]
+    Stopped,
+}
+
+/// What the delivery task sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeliveryKind {
+    Receipt,
+    Mo,
+}
+
+/// One deliver_sm waiting for its time and a bound receiver.
+#[derive(Debug)]
+struct Delivery {
+    pdu: DeliverSm,
+    kind: DeliveryKind,
+    due: Instant,
+}
+
+/// Bound sessions that can receive deliver_sm.
+#[derive(Debug, Default)]
+struct Receivers {
+    sessions: Vec<(u64, SessionHandle)>,
+    next: usize,
+}
+
+/// State shared by all connections and tasks of one simulator.
+struct Shared {
+    cfg: SimulatorConfig,
+    stats: Stats,
+    message_ids: AtomicU64,
+    submits_seen: AtomicU64,
+    references: AtomicU16,
+    outcomes: OutcomePicker,
+    receivers: Mutex<Receivers>,
+    bound: Mutex<usize>,
+    receivers_changed: watch::Sender<usize>,
+    deliveries: mpsc::Sender<Delivery>,
+}
+
+impl Shared {
+    fn add_session(&self, connection: u64, session: SessionHandle, can_receive: bool) {
+        let bound = {
+            let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+            *bound += 1;
+            *bound
+        };
+        self.stats.set_bound(bound);
+        if can_receive {
+            let count = {
+                let mut receivers = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
+                receivers.sessions.push((connection, session));
+                receivers.sessions.len()
+            };
+            self.receivers_changed.send_replace(count);
+        }
+    }
+
+    fn remove_session(&self, connection: u64) {
+        let bound = {
+            let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+            *bound = bound.saturating_sub(1);
+            *bound
+        };
+        self.stats.set_bound(bound);
+        let count = {
+            let mut receivers = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
+            receivers.sessions.retain(|(id, _)| *id != connection);
+            receivers.sessions.len()
+        };
+        self.receivers_changed.send_replace(count);
+    }
+
+    /// The next receiver, round robin.
+    fn pick_receiver(&self) -> Option<SessionHandle> {
+        let mut receivers = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
+        if receivers.sessions.is_empty() {
+            return None;
+        }
+        let index = receivers.next % receivers.sessions.len();
+        receivers.next = receivers.next.wrapping_add(1);
+        Some(receivers.sessions[index].1.clone())
+    }
+}
+
+/// A running simulator, for tests and the embedding gateway.
+#[derive(Clone)]
+pub struct SimulatorHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    receivers: watch::Receiver<usize>,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for SimulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimulatorHandle {
+    /// The address it listens on (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Number of bound sessions that can receive deliver_sm, as it changes.
+    pub fn watch_receivers(&self) -> watch::Receiver<usize> {
+        self.receivers.clone()
+    }
+
+    /// Queues an MO (split into parts as configured); it goes out on the next bound
+    /// receiver. Waits while the delivery queue is full.
+    pub async fn inject_mo(&self, message: &MoMessage) -> Result<usize, SimulatorError> {
+        let reference = self.shared.references.fetch_add(1, Ordering::Relaxed);
+        let parts = mo::build(message, reference)?;
+        let count = parts.len();
+        for pdu in parts {
+            let delivery = Delivery {
+                pdu,
+                kind: DeliveryKind::Mo,
+                due: Instant::now(),
+            };
+            self.shared
+                .deliveries
+                .send(delivery)
+                .await
+                .map_err(|_| SimulatorError::Stopped)?;
+        }
+        Ok(count)
+    }
+
+    /// Waits until every task has stopped (after the cancellation token fired) and writes
+    /// the final stats file.
+    pub async fn wait(self) {
+        self.tracker.wait().await;
+        if let Some(path) = &self.shared.cfg.stats_file
+            && let Err(err) = self.stats().write_json(path)
+        {
+            tracing::warn!(path = %path.display(), %err, "simulator stats file not written");
+        }
+    }
+}
+
+/// Binds the listener and starts the simulator's tasks.
+pub async fn start(
+    cfg: SimulatorConfig,
+    cancel: CancellationToken,
+) -> Result<SimulatorHandle, SimulatorError> {
+    let listener =
+        TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| SimulatorError::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| SimulatorError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
+    let (deliveries_tx, deliveries_rx) = mpsc::channel(DELIVERY_CHANNEL);
+    let (receivers_changed, receivers) = watch::channel(0);
+    let shared = Arc::new(Shared {
+        outcomes: OutcomePicker::new(cfg.receipts.mix.clone()),
+        cfg,
+        stats: Stats::default(),
+        message_ids: AtomicU64::new(0),
+        submits_seen: AtomicU64::new(0),
+        references: AtomicU16::new(1),
+        receivers: Mutex::new(Receivers::default()),
+        bound: Mutex::new(0),
+        receivers_changed,
+        deliveries: deliveries_tx,
+    });
+    let tracker = TaskTracker::new();
+    tracker.spawn(accept_loop(
+        listener,
+        shared.clone(),
+        tracker.clone(),
+        cancel.clone(),
+    ));
+    tracker.spawn(deliver::run(
+        shared.clone(),
+        deliveries_rx,
+        receivers.clone(),
+        Arc::new(Semaphore::new(MAX_DELIVERIES_IN_FLIGHT)),
+        cancel.clone(),
+    ));
+    if shared.cfg.mo.rate > 0.0 {
+        tracker.spawn(generate_mo(shared.clone(), cancel.clone()));
+    }
+    if shared.cfg.print_stats || shared.cfg.stats_file.is_some() {
+        tracker.spawn(report_stats(shared.clone(), cancel.clone()));
+    }
+    tracker.close();
+    tracing::info!(%local_addr, "carrier simulator listening");
+    Ok(SimulatorHandle {
+        local_addr,
+        shared,
+        receivers,
+        tracker,
+    })
+}
+
+/// Runs a simulator until `cancel` fires (`smsbridge sim`).
+pub async fn run_simulator(
+    cfg: SimulatorConfig,
+    cancel: CancellationToken,
+) -> Result<(), SimulatorError> {
+    let handle = start(cfg, cancel).await?;
+    handle.wait().await;
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(shared.cfg.max_connections));
+    let mut next_connection = 0u64;
+    loop {
+        // Cancel-safe: a cancelled accept loses no connection (it stays in the backlog).
+        let accepted = tokio::select! {
+            () = cancel.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                tracing::warn!(%err, "simulator accept failed");
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "simulator at max_connections; connection refused");
+            continue;
+        };
+        next_connection += 1;
+        shared.stats.bump(stats::Counter::Connection);
+        let shared = shared.clone();
+        let cancel = cancel.clone();
+        let connection = next_connection;
+        tracker.spawn(async move {
+            serve(stream, connection, shared, cancel).await;
+            drop(slot);
+        });
+    }
+}
+
+fn session_config(shared: &Shared) -> SessionConfig {
+    let labels = SessionLabels {
+        carrier: Arc::from("simulator"),
+        bind: Arc::from("smsc"),
+    };
+    SessionConfig {
+        window: shared.cfg.window,
+        // Submits are answered at once; let the ESME's own window be the limit.
+        inbound_window: 1024,
+        ..SessionConfig::new(Role::Smsc, labels)
+    }
+}
+
+async fn serve(stream: TcpStream, connection: u64, shared: Arc<Shared>, cancel: CancellationToken) {
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let handler = SmscHandler::new(shared.clone(), connection);
+    let (session, _handle) =
+        Session::new(reader, writer, session_config(&shared), handler, &cancel);
+    let result = match shared.cfg.faults.drop_every {
+        None => session.run().await,
+        Some(after) => tokio::select! {
+            result = session.run() => result,
+            () = tokio::time::sleep(after) => {
+                // Dropping the session closes the socket without unbind: a carrier crash.
+                shared.stats.bump(stats::Counter::ConnectionDropped);
+                return;
+            }
+        },
+    };
+    if let Err(err) = result {
+        tracing::debug!(connection, %err, "simulator session ended");
+    }
+}
+
+/// Generates `mo.count` MO messages (unlimited when 0) at `mo.rate` per second.
+async fn generate_mo(shared: Arc<Shared>, cancel: CancellationToken) {
+    let cfg = &shared.cfg.mo;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / cfg.rate));
+    let mut sent = 0u64;
+    while cfg.count == 0 || sent < cfg.count {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let message = MoMessage {
+            source: cfg.source.clone(),
+            destination: cfg.destination.clone(),
+            text: cfg.texts[(sent % cfg.texts.len() as u64) as usize].clone(),
+            encoding: cfg.encoding,
+            concatenation: cfg.concatenation,
+        };
+        let reference = shared.references.fetch_add(1, Ordering::Relaxed);
+        let parts = match mo::build(&message, reference) {
+            Ok(parts) => parts,
+            Err(err) => {
+                tracing::warn!(%err, "simulator mo not generated");
+                return;
+            }
+        };
+        for pdu in parts {
+            let delivery = Delivery {
+                pdu,
+                kind: DeliveryKind::Mo,
+                due: Instant::now(),
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                sent = shared.deliveries.send(delivery) => if sent.is_err() { return },
+            }
+        }
+        sent += 1;
+    }
+}
+
+/// Prints a line of counters and rewrites the stats file every interval.
+async fn report_stats(shared: Arc<Shared>, cancel: CancellationToken) {
+    let interval = shared.cfg.stats_interval;
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await;
+    let mut previous = shared.stats.snapshot();
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = shared.stats.snapshot();
+        if shared.cfg.print_stats {
+            println!("{}", now.line(&previous, interval.as_secs_f64()));
+        }
+        if let Some(path) = &shared.cfg.stats_file
+            && let Err(err) = now.write_json(path)
+        {
+            tracing::warn!(path = %path.display(), %err, "simulator stats file not written");
+        }
+        previous = now;
+    }
+}

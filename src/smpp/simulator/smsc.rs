@@ -1,0 +1,209 @@
+//! The simulator's SMSC behaviour on one connection: who may bind, what a submit gets
+//! back, which receipts it triggers.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use rusmpp::pdus::{DataSmResp, SubmitSmResp};
+use rusmpp::types::COctetString;
+use rusmpp::{CommandStatus, Pdu};
+use tokio::time::Instant;
+
+use super::stats::Counter;
+use super::{Delivery, DeliveryKind, Shared};
+use crate::config::simulator::MessageIdFormat;
+use crate::smpp::frame::Frame;
+use crate::smpp::session::{BindDecision, BindRequest, PeerHandler, Responder, SessionHandle};
+use crate::smpp::simulator::receipts::{self, Submitted};
+use crate::smpp::state::SessionState;
+
+/// Octets of the submitted text kept for the receipt's `text:` field.
+const RECEIPT_TEXT_OCTETS: usize = 20;
+
+/// The SMSC side of one connection.
+pub(super) struct SmscHandler {
+    shared: Arc<Shared>,
+    connection: u64,
+    bound: bool,
+}
+
+impl SmscHandler {
+    pub(super) fn new(shared: Arc<Shared>, connection: u64) -> Self {
+        Self {
+            shared,
+            connection,
+            bound: false,
+        }
+    }
+
+    fn check_credentials(&self, request: &BindRequest) -> CommandStatus {
+        let cfg = &self.shared.cfg;
+        if cfg.faults.refuse_binds {
+            return CommandStatus::EsmeRbindfail;
+        }
+        if cfg.faults.already_bound {
+            return CommandStatus::EsmeRalybnd;
+        }
+        if cfg.accounts.is_empty() {
+            return CommandStatus::EsmeRok;
+        }
+        match cfg
+            .accounts
+            .iter()
+            .find(|a| a.system_id == request.system_id)
+        {
+            None => CommandStatus::EsmeRinvsysid,
+            Some(account) if account.password != request.password => CommandStatus::EsmeRinvpaswd,
+            Some(_) => CommandStatus::EsmeRok,
+        }
+    }
+
+    fn next_message_id(&self) -> String {
+        let n = self.shared.message_ids.fetch_add(1, Ordering::Relaxed) + 1;
+        match self.shared.cfg.message_id_format {
+            MessageIdFormat::Hex => format!("{n:x}"),
+            MessageIdFormat::Decimal => n.to_string(),
+        }
+    }
+
+    /// Spreads the throttled submits evenly: submit `n` is throttled when the running
+    /// count of `n × percent / 100` steps up.
+    fn throttle_this_one(&self) -> bool {
+        let percent = u64::from(self.shared.cfg.faults.throttle_percent);
+        if percent == 0 {
+            return false;
+        }
+        let n = self.shared.submits_seen.fetch_add(1, Ordering::Relaxed);
+        (n + 1) * percent / 100 > n * percent / 100
+    }
+
+    fn on_submit(&mut self, frame: Frame, responder: Responder) {
+        self.shared.stats.bump(Counter::Submit);
+        if self.throttle_this_one() {
+            self.shared.stats.bump(Counter::SubmitThrottled);
+            return responder.respond(CommandStatus::EsmeRthrottled, None);
+        }
+        let message_id = self.next_message_id();
+        let id = COctetString::from_string(message_id.clone()).unwrap_or_default();
+        let (response, receipt): (Pdu, _) = match frame.pdu {
+            Some(Pdu::SubmitSm(sm)) => {
+                let text = sm.short_message().as_ref();
+                let submitted = Submitted {
+                    message_id,
+                    source: sm.source_addr.clone(),
+                    destination: sm.destination_addr.clone(),
+                    text: text[..text.len().min(RECEIPT_TEXT_OCTETS)].to_vec(),
+                    at: SystemTime::now(),
+                };
+                let wants = u8::from(sm.registered_delivery);
+                (
+                    SubmitSmResp::builder().message_id(id).build().into(),
+                    Some((submitted, wants)),
+                )
+            }
+            Some(Pdu::DataSm(dm)) => {
+                let submitted = Submitted {
+                    message_id,
+                    source: dm.source_addr.clone(),
+                    destination: dm.destination_addr.clone(),
+                    text: Vec::new(),
+                    at: SystemTime::now(),
+                };
+                let wants = u8::from(dm.registered_delivery);
+                (
+                    DataSmResp::builder().message_id(id).build().into(),
+                    Some((submitted, wants)),
+                )
+            }
+            _ => return responder.respond(CommandStatus::EsmeRsyserr, None),
+        };
+        let delay = self.shared.cfg.faults.response_delay;
+        if delay.is_zero() {
+            responder.respond(CommandStatus::EsmeRok, Some(response));
+        } else {
+            // The session stays responsive; its inbound window bounds these tasks.
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                responder.respond(CommandStatus::EsmeRok, Some(response));
+            });
+        }
+        if let Some((submitted, wants)) = receipt {
+            self.schedule_receipt(submitted, wants);
+        }
+    }
+
+    fn schedule_receipt(&self, submitted: Submitted, registered_delivery: u8) {
+        if registered_delivery & 0x03 == 0 {
+            return;
+        }
+        let outcome = self.shared.outcomes.pick();
+        if !outcome.wanted_by(registered_delivery) {
+            return;
+        }
+        let cfg = &self.shared.cfg;
+        let delivery = Delivery {
+            pdu: receipts::build(&submitted, outcome),
+            kind: DeliveryKind::Receipt,
+            due: Instant::now() + cfg.faults.response_delay + cfg.receipts.delay,
+        };
+        if self.shared.deliveries.try_send(delivery).is_err() {
+            self.shared.stats.bump(Counter::ReceiptDropped);
+        }
+    }
+
+    fn unregister(&mut self) {
+        if self.bound {
+            self.bound = false;
+            self.shared.remove_session(self.connection);
+        }
+    }
+}
+
+impl PeerHandler for SmscHandler {
+    fn on_bind(&mut self, request: &BindRequest) -> BindDecision {
+        let status = self.check_credentials(request);
+        let counter = if status == CommandStatus::EsmeRok {
+            Counter::BindAccepted
+        } else {
+            tracing::info!(system_id = %request.system_id, ?status, "simulator refused a bind");
+            Counter::BindRefused
+        };
+        self.shared.stats.bump(counter);
+        BindDecision {
+            status,
+            system_id: self.shared.cfg.system_id.clone(),
+        }
+    }
+
+    fn on_request(&mut self, frame: Frame, responder: Responder) {
+        match frame.command_id {
+            rusmpp::CommandId::SubmitSm | rusmpp::CommandId::DataSm => {
+                self.on_submit(frame, responder);
+            }
+            rusmpp::CommandId::QuerySm => responder.respond(CommandStatus::EsmeRqueryfail, None),
+            rusmpp::CommandId::CancelSm => responder.respond(CommandStatus::EsmeRcancelfail, None),
+            rusmpp::CommandId::ReplaceSm => {
+                responder.respond(CommandStatus::EsmeRreplacefail, None);
+            }
+            _ => responder.respond(CommandStatus::EsmeRsyserr, None),
+        }
+    }
+
+    fn on_state(&mut self, state: SessionState, session: &SessionHandle) {
+        if state.is_bound() && !self.bound {
+            self.bound = true;
+            self.shared
+                .add_session(self.connection, session.clone(), state.can_deliver());
+        } else if !state.is_bound() {
+            self.unregister();
+        }
+    }
+}
+
+impl Drop for SmscHandler {
+    /// A connection dropped on purpose never reaches CLOSED; leave the registry anyway.
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
