@@ -53,6 +53,10 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let admin_listener = bind(config.admin.listen, "admin").await?;
     let api_listener = bind(config.api.listen, "api").await?;
 
+    let admin_addr = admin_listener
+        .local_addr()
+        .context("admin listener address")?;
+    let api_addr = api_listener.local_addr().context("api listener address")?;
     let admin_state = Arc::new(AdminState {
         instance: config.instance.name.clone(),
         config_source: config_path.display().to_string(),
@@ -75,7 +79,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let api_router = crate::api::router(&config.api);
+    let api_router = crate::api::router(&config.api, axum::Router::new());
     let stop_api = drain.clone();
     work.spawn(async move {
         let served = axum::serve(api_listener, api_router)
@@ -94,8 +98,8 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         info!(
             version = crate::VERSION,
             instance = %c.instance.name,
-            api = %c.api.listen,
-            admin = %c.admin.listen,
+            api = %api_addr,
+            admin = %admin_addr,
             "smsbridge is ready"
         );
     }

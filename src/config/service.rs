@@ -97,7 +97,7 @@ pub struct Log {
 
 pub(super) fn validate_log(c: &mut Checker, r: &RawLog) -> Log {
     let level = r.level.clone().unwrap_or_else(|| "info".into());
-    if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
+    if !is_log_filter(&level) {
         c.error(
             &KeyPath::root().key("log").key("level"),
             format!("`{level}` is not a log filter; use error, warn, info, debug or trace"),
@@ -108,6 +108,19 @@ pub(super) fn validate_log(c: &mut Checker, r: &RawLog) -> Log {
         format: r.format.unwrap_or(LogFormat::Text),
         timestamps: r.timestamps,
     }
+}
+
+/// A level (`info`) or tracing directives (`info,smsbridge::smpp=debug`). A bare word
+/// that is not a level would silently mean "everything from a target of that name",
+/// so it is refused.
+fn is_log_filter(text: &str) -> bool {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let level = |l: &str| LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    tracing_subscriber::EnvFilter::try_new(text).is_ok()
+        && text.split(',').all(|d| match d.rsplit_once('=') {
+            Some((_, l)) => level(l),
+            None => level(d) || d.contains("::"),
+        })
 }
 
 /// `[api]` as written in the file.
