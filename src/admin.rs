@@ -1,1 +1,111 @@
-//! (foundation, in progress)
+//! The operators' listener: `/healthz` (the process answers), `/readyz` (the store is
+//! open and, per required carrier, at least one bind is up), `/status` (JSON) and
+//! `/metrics` (Prometheus text format).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::{Value, json};
+
+/// One condition `/readyz` requires.
+pub trait ReadinessCheck: Send + Sync {
+    /// A short stable name shown in the `/readyz` body (`store`, `carrier:sim`).
+    fn name(&self) -> String;
+    /// `Ok` when ready, or why not. Must be quick: it runs on every probe.
+    fn check(&self) -> Result<(), String>;
+}
+
+/// A part of the daemon that adds a section to `/status` (e.g. the carriers' binds).
+pub trait StatusSource: Send + Sync {
+    /// The key under which the section appears.
+    fn key(&self) -> &'static str;
+    /// The section; never contains secrets.
+    fn status(&self) -> Value;
+}
+
+/// What the admin endpoints read.
+pub struct AdminState {
+    pub instance: String,
+    pub config_source: String,
+    pub started: Instant,
+    pub generation: AtomicU64,
+    /// False while starting and from the moment a drain begins.
+    pub accepting: AtomicBool,
+    pub checks: Vec<Arc<dyn ReadinessCheck>>,
+    pub sources: Vec<Arc<dyn StatusSource>>,
+    pub prometheus: PrometheusHandle,
+}
+
+/// The admin router.
+pub fn router(state: Arc<AdminState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(s): State<Arc<AdminState>>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut ready = s.accepting.load(Ordering::Relaxed);
+    if !ready {
+        checks.insert("lifecycle".into(), json!("starting or draining"));
+    }
+    for c in &s.checks {
+        match c.check() {
+            Ok(()) => {
+                checks.insert(c.name(), json!("ok"));
+            }
+            Err(why) => {
+                ready = false;
+                checks.insert(c.name(), json!(why));
+            }
+        }
+    }
+    metrics::gauge!(crate::telemetry::READY).set(if ready { 1.0 } else { 0.0 });
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(json!({ "ready": ready, "checks": checks }))).into_response()
+}
+
+async fn status(State(s): State<Arc<AdminState>>) -> Json<Value> {
+    let mut body = json!({
+        "version": crate::VERSION,
+        "instance": s.instance,
+        "config": s.config_source,
+        "config_generation": s.generation.load(Ordering::Relaxed),
+        "uptime_seconds": s.started.elapsed().as_secs(),
+        "accepting": s.accepting.load(Ordering::Relaxed),
+    });
+    for src in &s.sources {
+        body[src.key()] = src.status();
+    }
+    Json(body)
+}
+
+async fn metrics(State(s): State<Arc<AdminState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.prometheus.render(),
+    )
+        .into_response()
+}

@@ -1,1 +1,268 @@
-//! (foundation, in progress)
+//! Wiring: builds the components from the configuration, runs them under one
+//! cancellation token with their tasks in trackers, reloads on SIGHUP and shuts down in
+//! order.
+//!
+//! Shutdown has two speeds. SIGTERM drains: the daemon stops taking new work (the API
+//! listener closes, `/readyz` turns 503), in-flight work gets up to
+//! `instance.drain_timeout` to finish, then everything stops. SIGINT stops fast:
+//! everything is cancelled at once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::admin::{self, AdminState, ReadinessCheck};
+use crate::config::Config;
+use crate::store::sqlite::SqliteStore;
+use crate::systemd::Notifier;
+use crate::telemetry::{self, LogReload};
+
+/// How the daemon was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// SIGTERM: finish in-flight work up to the drain deadline.
+    Drain,
+    /// SIGINT: stop now.
+    Fast,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow::Result<()> {
+    let notifier = Notifier::from_env();
+    let prometheus = telemetry::metrics_handle();
+    metrics::gauge!(telemetry::CONFIG_GENERATION).set(1.0);
+
+    // `shutdown` stops everything; `drain`, its child, stops taking new work.
+    let shutdown = CancellationToken::new();
+    let drain = shutdown.child_token();
+    let work = TaskTracker::new();
+    let admin_tasks = TaskTracker::new();
+
+    let store = open_store(&config).await?;
+    info!(path = %store.path().display(), "store open");
+
+    let admin_listener = bind(config.admin.listen, "admin").await?;
+    let api_listener = bind(config.api.listen, "api").await?;
+
+    let admin_addr = admin_listener
+        .local_addr()
+        .context("admin listener address")?;
+    let api_addr = api_listener.local_addr().context("api listener address")?;
+    let admin_state = Arc::new(AdminState {
+        instance: config.instance.name.clone(),
+        config_source: config_path.display().to_string(),
+        started: Instant::now(),
+        generation: 1.into(),
+        accepting: false.into(),
+        checks: vec![Arc::new(StoreReady(store.clone())) as Arc<dyn ReadinessCheck>],
+        sources: Vec::new(),
+        prometheus,
+    });
+
+    let admin_router = admin::router(admin_state.clone());
+    let stop_admin = shutdown.clone();
+    admin_tasks.spawn(async move {
+        let served = axum::serve(admin_listener, admin_router)
+            .with_graceful_shutdown(stop_admin.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            error!(error = %e, "admin listener failed");
+        }
+    });
+
+    let api_router = crate::api::router(&config.api, axum::Router::new());
+    let stop_api = drain.clone();
+    work.spawn(async move {
+        let served = axum::serve(api_listener, api_router)
+            .with_graceful_shutdown(stop_api.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            error!(error = %e, "api listener failed");
+        }
+    });
+
+    let (config_tx, _config_rx) = watch::channel(Arc::new(config));
+    admin_state.accepting.store(true, Ordering::Relaxed);
+    notifier.ready("running");
+    {
+        let c = config_tx.borrow();
+        info!(
+            version = crate::VERSION,
+            instance = %c.instance.name,
+            api = %api_addr,
+            admin = %admin_addr,
+            "smsbridge is ready"
+        );
+    }
+    if let Some(interval) = notifier.watchdog_interval() {
+        admin_tasks.spawn(notifier.run_watchdog(interval, shutdown.clone()));
+    }
+
+    let stop = wait_for_stop(&config_path, &config_tx, &log, &admin_state, notifier).await?;
+
+    notifier.stopping();
+    admin_state.accepting.store(false, Ordering::Relaxed);
+    let deadline = config_tx.borrow().instance.drain_timeout;
+    drain.cancel();
+    work.close();
+    match stop {
+        Stop::Drain => {
+            info!(deadline = ?deadline, "draining");
+            if tokio::time::timeout(deadline, work.wait()).await.is_err() {
+                warn!(
+                    tasks = work.len(),
+                    "drain deadline passed; stopping the rest"
+                );
+            } else {
+                info!("drain complete");
+            }
+        }
+        Stop::Fast => info!("stopping now"),
+    }
+    shutdown.cancel();
+    admin_tasks.close();
+    work.wait().await;
+    admin_tasks.wait().await;
+    info!("stopped");
+    Ok(())
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    let path = config.store.path.clone();
+    let sync = config.store.synchronous;
+    let instance = config.instance.name.clone();
+    tokio::task::spawn_blocking(move || SqliteStore::open(&path, sync, &instance))
+        .await
+        .context("store task failed")?
+        .context("cannot open the store")
+}
+
+async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({what})"))
+}
+
+/// Serves signals until one asks the daemon to stop; SIGHUP reloads in between.
+async fn wait_for_stop(
+    path: &std::path::Path,
+    config: &watch::Sender<Arc<Config>>,
+    log: &LogReload,
+    admin: &AdminState,
+    notifier: Notifier,
+) -> anyhow::Result<Stop> {
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    loop {
+        tokio::select! {
+            // Each arm is cancel-safe: a signal not yet received stays pending.
+            _ = term.recv() => return Ok(Stop::Drain),
+            _ = int.recv() => return Ok(Stop::Fast),
+            _ = hup.recv() => {
+                notifier.reloading();
+                reload(path, config, log, admin).await;
+                notifier.ready("running");
+            }
+        }
+    }
+}
+
+/// Re-reads the configuration and applies what can change while running. An invalid
+/// file is refused: the daemon keeps its current configuration and says why.
+async fn reload(
+    path: &std::path::Path,
+    config: &watch::Sender<Arc<Config>>,
+    log: &LogReload,
+    admin: &AdminState,
+) {
+    let file = path.to_path_buf();
+    let loaded = tokio::task::spawn_blocking(move || Config::load(&file)).await;
+    let generation = admin.generation.load(Ordering::Relaxed);
+    let new = match loaded {
+        Ok(Ok(new)) => new,
+        Ok(Err(errors)) => {
+            for e in errors.iter() {
+                error!(error = %e, "configuration reload refused");
+            }
+            error!(generation, "still running on the previous configuration");
+            reload_failed();
+            return;
+        }
+        Err(e) => {
+            error!(error = %e, "configuration reload failed");
+            reload_failed();
+            return;
+        }
+    };
+    let old = config.borrow().clone();
+    let restart = needs_restart(&old, &new);
+    if !restart.is_empty() {
+        warn!(keys = ?restart, "changed in the file but applied only after a restart");
+    }
+    if new.log.level != old.log.level
+        && let Err(e) = log.set_level(&new.log.level)
+    {
+        warn!(error = %e, "cannot apply the new log level");
+    }
+    let generation = admin.generation.fetch_add(1, Ordering::Relaxed) + 1;
+    config.send_replace(Arc::new(new));
+    metrics::counter!(telemetry::CONFIG_RELOADS_TOTAL, "result" => "ok").increment(1);
+    metrics::gauge!(telemetry::CONFIG_LAST_RELOAD_SUCCESSFUL).set(1.0);
+    metrics::gauge!(telemetry::CONFIG_GENERATION).set(generation as f64);
+    info!(generation, "configuration reloaded");
+}
+
+fn reload_failed() {
+    metrics::counter!(telemetry::CONFIG_RELOADS_TOTAL, "result" => "error").increment(1);
+    metrics::gauge!(telemetry::CONFIG_LAST_RELOAD_SUCCESSFUL).set(0.0);
+}
+
+/// The keys whose new values take effect only after a restart.
+fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    if old.instance.state_dir != new.instance.state_dir {
+        keys.push("instance.state_dir");
+    }
+    if old.instance.name != new.instance.name {
+        keys.push("instance.name");
+    }
+    if old.api.listen != new.api.listen {
+        keys.push("api.listen");
+    }
+    if old.admin.listen != new.admin.listen {
+        keys.push("admin.listen");
+    }
+    if old.store != new.store {
+        keys.push("store");
+    }
+    if old.log.format != new.log.format || old.log.timestamps != new.log.timestamps {
+        keys.push("log.format");
+    }
+    if old.mms.listen != new.mms.listen {
+        keys.push("mms.listen");
+    }
+    keys
+}
+
+/// `/readyz` requires the store to answer.
+struct StoreReady(SqliteStore);
+
+impl ReadinessCheck for StoreReady {
+    fn name(&self) -> String {
+        "store".into()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.0.ping().map_err(|e| e.to_string())
+    }
+}

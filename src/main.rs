@@ -1,1 +1,91 @@
-fn main() {}
+//! The `smsbridge` command: a thin layer over the library that turns errors into exit
+//! codes (0 ok, 1 runtime failure, 2 configuration or usage error).
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use smsbridge::config::Config;
+
+/// smsbridge: a bridge between SMS/MMS carriers and a contact-center core.
+#[derive(Parser)]
+#[command(name = "smsbridge", version = smsbridge::VERSION, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Run {
+        /// The configuration file.
+        #[arg(long, short, env = "SMSBRIDGE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate a configuration file: exit 0 when valid, else print the errors and exit 2.
+    CheckConfig {
+        /// The configuration file.
+        path: PathBuf,
+    },
+    /// Print the version.
+    Version,
+}
+
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config } => run(config),
+        Command::CheckConfig { path } => check_config(&path),
+        Command::Version => {
+            println!("smsbridge {}", smsbridge::VERSION);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match Config::load(path) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+fn run(path: PathBuf) -> ExitCode {
+    let config = match Config::load(&path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let log = smsbridge::telemetry::init_tracing(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(smsbridge::app::run(path, config, log)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "smsbridge stopped on an error");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}

@@ -1,3 +1,175 @@
-//! Configuration (foundation, in progress)
+//! Configuration: the TOML file format and the validated [`Config`] the daemon runs on.
+//!
+//! Two layers. The raw layer is plain serde structs with `deny_unknown_fields`, so a
+//! misspelt key is an error, never silently ignored. [`Config::from_toml`] then checks
+//! every value (ranges, durations written as "30s", secrets from a file or the
+//! environment, references between sections) and produces validated types. Every error
+//! names the file, line, column and key path:
+//!
+//! ```text
+//! config/smsbridge.toml:42:9: carriers[1].window: must be between 1 and 1024
+//! ```
+//!
+//! A file with errors is refused whole; nothing falls back to defaults on an error.
 
+mod carrier;
+mod check;
+mod error;
+mod secret;
+mod sender;
+mod service;
 pub mod simulator;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+pub use carrier::{
+    BindMode, Carrier, CarrierTimers, CarrierTls, InterfaceVersion, RawCarrier, RawCarrierTimers,
+    RawCarrierTls,
+};
+pub use check::Checker;
+pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
+pub use secret::{RawSecret, Secret};
+pub use sender::{
+    Consent, ConsentScope, Numbers, RawConsent, RawNumbers, RawSender, Sender, SenderKind,
+};
+pub use service::{
+    Admin, Api, Core, CoreDelivery, Instance, Log, LogFormat, Mms, RawAdmin, RawApi, RawCore,
+    RawInstance, RawLog, RawMms, RawStore, Store, StoreBackend, Synchronous,
+};
+
+/// The whole file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub instance: RawInstance,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub api: RawApi,
+    #[serde(default)]
+    pub admin: RawAdmin,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub core: RawCore,
+    #[serde(default)]
+    pub carriers: Vec<RawCarrier>,
+    #[serde(default)]
+    pub senders: Vec<RawSender>,
+    #[serde(default)]
+    pub consent: RawConsent,
+    #[serde(default)]
+    pub numbers: RawNumbers,
+    #[serde(default)]
+    pub mms: RawMms,
+}
+
+/// The validated configuration the daemon runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this came from.
+    pub source: PathBuf,
+    pub instance: Instance,
+    pub log: Log,
+    pub api: Api,
+    pub admin: Admin,
+    pub store: Store,
+    pub core: Core,
+    pub carriers: Vec<Carrier>,
+    pub senders: Vec<Sender>,
+    pub consent: Consent,
+    pub numbers: Numbers,
+    pub mms: Mms,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors::whole_file(path, format!("cannot read: {e}")))?;
+        Config::from_toml(path, &text)
+    }
+
+    /// Validates `text`, read from `path` (the path only names the file in errors and
+    /// resolves nothing).
+    pub fn from_toml(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        let raw: RawConfig = parse_toml(path, text)?;
+        let mut c = Checker::new();
+        let config = validate(&mut c, path, &raw);
+        if c.is_ok() {
+            return Ok(config);
+        }
+        let locator = Locator::new(path, text);
+        let mut errors: Vec<ConfigError> = c
+            .into_errors()
+            .into_iter()
+            .map(|(key, message)| locator.at_path(&key, message))
+            .collect();
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(ConfigErrors(errors))
+    }
+
+    /// The carrier named `name`.
+    pub fn carrier(&self, name: &str) -> Option<&Carrier> {
+        self.carriers.iter().find(|c| c.name == name)
+    }
+}
+
+fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
+    let instance = service::validate_instance(c, &raw.instance);
+    let carriers = carrier::validate_carriers(c, &raw.carriers);
+    let names: Vec<&str> = carriers.iter().map(|c| c.name.as_str()).collect();
+    let senders = sender::validate_senders(c, &raw.senders, &names);
+    Config {
+        source: path.to_path_buf(),
+        log: service::validate_log(c, &raw.log),
+        api: service::validate_api(c, &raw.api),
+        admin: service::validate_admin(c, &raw.admin),
+        store: service::validate_store(c, &raw.store, &instance.state_dir),
+        core: service::validate_core(c, &raw.core, &instance.state_dir),
+        consent: sender::validate_consent(c, &raw.consent),
+        numbers: sender::validate_numbers(c, &raw.numbers),
+        mms: service::validate_mms(c, &raw.mms),
+        instance,
+        carriers,
+        senders,
+    }
+}
+
+/// Deserialises any TOML file into `T` with errors that name the file, line, column and
+/// key path. Other file formats of the project (the simulator's) use this too.
+pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigErrors> {
+    let locator = Locator::new(path, text);
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        ConfigErrors(vec![locator.at_span(
+            e.span(),
+            String::new(),
+            e.message().trim().to_string(),
+        )])
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = match e.path().to_string() {
+            p if p == "." => String::new(),
+            p => p,
+        };
+        let inner = e.into_inner();
+        ConfigErrors(vec![locator.at_span(
+            inner.span(),
+            key,
+            plain_message(inner.message()),
+        )])
+    })
+}
+
+/// serde names the raw structs in type errors ("expected struct RawCarrier"); operators
+/// think in tables.
+fn plain_message(message: &str) -> String {
+    let message = message.trim();
+    match message.find("expected struct Raw") {
+        Some(i) => format!("{}expected a table", &message[..i]),
+        None => message.to_string(),
+    }
+}

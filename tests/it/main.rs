@@ -1,3 +1,8 @@
-//! The integration-test binary: one module per area.
+//! The integration tests: one test binary, one module per area. The harness starts the
+//! real `smsbridge` binary against configs written to a temporary directory.
 
+mod config_errors;
+mod harness;
+mod lifecycle;
 mod smpp_session;
+mod systemd_unit;

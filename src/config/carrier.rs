@@ -1,0 +1,356 @@
+//! The `[[carriers]]` section: one entry per carrier SMSC, with its binds, window,
+//! throughput, timers and TLS.
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::check::Checker;
+use super::error::KeyPath;
+use super::secret::{RawSecret, Secret};
+
+/// `[[carriers]]` as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCarrier {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub interface_version: Option<String>,
+    pub system_id: String,
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    pub system_type: Option<String>,
+    pub bind_mode: Option<BindMode>,
+    pub binds: Option<u16>,
+    pub window: Option<u16>,
+    pub tps: Option<u32>,
+    pub bind_tps: Option<u32>,
+    pub required: Option<bool>,
+    pub max_pdu_size: Option<u32>,
+    pub address_range: Option<String>,
+    pub dest_ton: Option<u8>,
+    pub dest_npi: Option<u8>,
+    #[serde(default)]
+    pub timers: RawCarrierTimers,
+    pub tls: Option<RawCarrierTls>,
+}
+
+/// `[carriers.timers]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCarrierTimers {
+    pub connect_timeout: Option<String>,
+    pub bind_timeout: Option<String>,
+    pub response_timeout: Option<String>,
+    pub enquire_link_interval: Option<String>,
+    pub enquire_link_timeout: Option<String>,
+    pub reconnect_min: Option<String>,
+    pub reconnect_max: Option<String>,
+    pub auth_failure_backoff: Option<String>,
+    pub throttle_pause: Option<String>,
+    pub unbind_timeout: Option<String>,
+}
+
+/// `[carriers.tls]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCarrierTls {
+    pub ca_file: Option<PathBuf>,
+    pub server_name: Option<String>,
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+}
+
+/// The SMPP interface version a carrier speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterfaceVersion {
+    /// SMPP 3.4 (0x34), the default.
+    V34,
+    /// SMPP 5.0 (0x50).
+    V50,
+}
+
+impl InterfaceVersion {
+    /// The `interface_version` octet.
+    pub fn as_u8(self) -> u8 {
+        match self {
+            InterfaceVersion::V34 => 0x34,
+            InterfaceVersion::V50 => 0x50,
+        }
+    }
+}
+
+/// How the binds of a carrier are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindMode {
+    /// One bind_transceiver per bind.
+    Transceiver,
+    /// A bind_transmitter and a bind_receiver per bind.
+    TransmitterReceiver,
+}
+
+/// A carrier, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Carrier {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub interface_version: InterfaceVersion,
+    pub system_id: String,
+    pub password: Secret,
+    pub system_type: String,
+    pub bind_mode: BindMode,
+    pub binds: u16,
+    pub window: u16,
+    pub tps: Option<NonZeroU32>,
+    pub bind_tps: Option<NonZeroU32>,
+    pub required: bool,
+    pub max_pdu_size: u32,
+    pub address_range: String,
+    pub dest_ton: u8,
+    pub dest_npi: u8,
+    pub timers: CarrierTimers,
+    pub tls: Option<CarrierTls>,
+}
+
+/// A carrier's timers, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierTimers {
+    pub connect_timeout: Duration,
+    pub bind_timeout: Duration,
+    pub response_timeout: Duration,
+    pub enquire_link_interval: Duration,
+    pub enquire_link_timeout: Duration,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    pub auth_failure_backoff: Duration,
+    pub throttle_pause: Duration,
+    pub unbind_timeout: Duration,
+}
+
+/// A carrier's TLS settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierTls {
+    pub ca_file: Option<PathBuf>,
+    pub server_name: String,
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const MS: Duration = Duration::from_millis(1);
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Validates all carriers; names must be unique.
+pub fn validate_carriers(c: &mut Checker, raw: &[RawCarrier]) -> Vec<Carrier> {
+    let base = KeyPath::root().key("carriers");
+    let mut out: Vec<Carrier> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let path = base.index(i);
+        if let Some(first) = raw[..i].iter().position(|o| o.name == r.name) {
+            c.error(
+                &path.key("name"),
+                format!(
+                    "duplicate carrier name `{}` (also carriers[{first}])",
+                    r.name
+                ),
+            );
+        }
+        out.push(validate_carrier(c, &path, r));
+    }
+    out
+}
+
+fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier {
+    let name_ok = !r.name.is_empty()
+        && r.name.len() <= 32
+        && r.name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !name_ok {
+        c.error(
+            &path.key("name"),
+            "must be 1 to 32 characters of a-z, 0-9, '-' and '_'",
+        );
+    }
+    c.text(&path.key("host"), &r.host, 253);
+    if r.port == 0 {
+        c.error(&path.key("port"), "must be between 1 and 65535");
+    }
+    let interface_version = match r.interface_version.as_deref() {
+        None | Some("3.4") => InterfaceVersion::V34,
+        Some("5.0") => InterfaceVersion::V50,
+        Some(other) => {
+            c.error(
+                &path.key("interface_version"),
+                format!("`{other}` is not supported; use \"3.4\" or \"5.0\""),
+            );
+            InterfaceVersion::V34
+        }
+    };
+    // SMPP field maxima include the terminating NUL (REFERENCE §1).
+    c.text(&path.key("system_id"), &r.system_id, 15);
+    let system_type = r.system_type.clone().unwrap_or_default();
+    if system_type.len() > 12 {
+        c.error(&path.key("system_type"), "must be at most 12 characters");
+    }
+    let address_range = r.address_range.clone().unwrap_or_default();
+    if address_range.len() > 40 {
+        c.error(&path.key("address_range"), "must be at most 40 characters");
+    }
+    let secret = RawSecret {
+        inline: r.password.clone(),
+        file: r.password_file.clone(),
+        env: r.password_env.clone(),
+    };
+    let password = secret
+        .resolve(c, path, "password", true)
+        .unwrap_or_else(|| Secret::new(""));
+    if password.expose().len() > 8 {
+        c.error(
+            &path.key("password"),
+            "must be at most 8 characters (SMPP password field)",
+        );
+    }
+    let binds = c.range(&path.key("binds"), r.binds, 1, 1, 64);
+    let window = c.range(&path.key("window"), r.window, 10, 1, 1024);
+    let tps = c.range(&path.key("tps"), r.tps, 0, 0, 1_000_000);
+    let bind_tps = c.range(&path.key("bind_tps"), r.bind_tps, 0, 0, 1_000_000);
+    let max_pdu_size = c.range(
+        &path.key("max_pdu_size"),
+        r.max_pdu_size,
+        65_536,
+        64,
+        1_048_576,
+    );
+    let dest_ton = c.range(&path.key("dest_ton"), r.dest_ton, 1, 0, 6);
+    let dest_npi = c.range(&path.key("dest_npi"), r.dest_npi, 1, 0, 18);
+    let timers = validate_timers(c, &path.key("timers"), &r.timers);
+    let tls = r
+        .tls
+        .as_ref()
+        .map(|t| validate_tls(c, &path.key("tls"), t, &r.host));
+    Carrier {
+        name: r.name.clone(),
+        host: r.host.clone(),
+        port: r.port,
+        interface_version,
+        system_id: r.system_id.clone(),
+        password,
+        system_type,
+        bind_mode: r.bind_mode.unwrap_or(BindMode::Transceiver),
+        binds,
+        window,
+        tps: NonZeroU32::new(tps),
+        bind_tps: NonZeroU32::new(bind_tps),
+        required: r.required.unwrap_or(true),
+        max_pdu_size,
+        address_range,
+        dest_ton,
+        dest_npi,
+        timers,
+        tls,
+    }
+}
+
+fn validate_timers(c: &mut Checker, path: &KeyPath, t: &RawCarrierTimers) -> CarrierTimers {
+    let mut d = |key: &str, v: &Option<String>, default: u64, lo: Duration, hi: Duration| {
+        c.duration(
+            &path.key(key),
+            v.as_deref(),
+            Duration::from_secs(default),
+            lo,
+            hi,
+        )
+    };
+    let timers = CarrierTimers {
+        connect_timeout: d(
+            "connect_timeout",
+            &t.connect_timeout,
+            10,
+            100 * MS,
+            300 * SECOND,
+        ),
+        bind_timeout: d("bind_timeout", &t.bind_timeout, 10, 100 * MS, 300 * SECOND),
+        response_timeout: d(
+            "response_timeout",
+            &t.response_timeout,
+            30,
+            100 * MS,
+            600 * SECOND,
+        ),
+        enquire_link_interval: d(
+            "enquire_link_interval",
+            &t.enquire_link_interval,
+            30,
+            SECOND,
+            HOUR,
+        ),
+        enquire_link_timeout: d(
+            "enquire_link_timeout",
+            &t.enquire_link_timeout,
+            10,
+            100 * MS,
+            600 * SECOND,
+        ),
+        reconnect_min: d("reconnect_min", &t.reconnect_min, 1, 10 * MS, HOUR),
+        reconnect_max: d("reconnect_max", &t.reconnect_max, 60, 10 * MS, 24 * HOUR),
+        auth_failure_backoff: d(
+            "auth_failure_backoff",
+            &t.auth_failure_backoff,
+            300,
+            SECOND,
+            24 * HOUR,
+        ),
+        throttle_pause: d("throttle_pause", &t.throttle_pause, 1, 10 * MS, HOUR),
+        unbind_timeout: d(
+            "unbind_timeout",
+            &t.unbind_timeout,
+            5,
+            100 * MS,
+            600 * SECOND,
+        ),
+    };
+    if timers.reconnect_min > timers.reconnect_max {
+        c.error(
+            &path.key("reconnect_min"),
+            "must not be longer than reconnect_max",
+        );
+    }
+    timers
+}
+
+fn validate_tls(c: &mut Checker, path: &KeyPath, t: &RawCarrierTls, host: &str) -> CarrierTls {
+    for (key, file) in [
+        ("ca_file", &t.ca_file),
+        ("client_cert_file", &t.client_cert_file),
+        ("client_key_file", &t.client_key_file),
+    ] {
+        if let Some(f) = file
+            && let Err(e) = std::fs::metadata(f)
+        {
+            c.error(&path.key(key), format!("cannot read {}: {e}", f.display()));
+        }
+    }
+    if t.client_cert_file.is_some() != t.client_key_file.is_some() {
+        c.error(
+            &path.key(if t.client_cert_file.is_some() {
+                "client_key_file"
+            } else {
+                "client_cert_file"
+            }),
+            "client_cert_file and client_key_file go together",
+        );
+    }
+    CarrierTls {
+        ca_file: t.ca_file.clone(),
+        server_name: t.server_name.clone().unwrap_or_else(|| host.to_string()),
+        client_cert_file: t.client_cert_file.clone(),
+        client_key_file: t.client_key_file.clone(),
+    }
+}

@@ -1,0 +1,451 @@
+//! The daemon's own sections: `[instance]`, `[log]`, `[api]`, `[admin]`, `[store]`,
+//! `[core]` and `[mms]`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::check::Checker;
+use super::error::KeyPath;
+use super::secret::{RawSecret, Secret};
+
+const SECOND: Duration = Duration::from_secs(1);
+const MS: Duration = Duration::from_millis(1);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// `[instance]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    pub name: Option<String>,
+    pub state_dir: Option<PathBuf>,
+    pub drain_timeout: Option<String>,
+}
+
+/// `[instance]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// The instance name: the CloudEvents `source` is `smsbridge://<name>`.
+    pub name: String,
+    /// Where the store and media live; relative paths elsewhere are taken from here.
+    pub state_dir: PathBuf,
+    /// How long SIGTERM waits for in-flight work before stopping anyway.
+    pub drain_timeout: Duration,
+}
+
+pub(super) fn validate_instance(c: &mut Checker, r: &RawInstance) -> Instance {
+    let path = KeyPath::root().key("instance");
+    let name = r.name.clone().unwrap_or_else(|| "smsbridge".into());
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !ok {
+        c.error(
+            &path.key("name"),
+            "must be 1 to 64 characters of letters, digits, '-', '_' and '.'",
+        );
+    }
+    Instance {
+        name,
+        state_dir: r
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/var/lib/smsbridge")),
+        drain_timeout: c.duration(
+            &path.key("drain_timeout"),
+            r.drain_timeout.as_deref(),
+            30 * SECOND,
+            MS,
+            HOUR,
+        ),
+    }
+}
+
+/// `[log]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<String>,
+    pub format: Option<LogFormat>,
+    pub timestamps: Option<bool>,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    /// A tracing filter: a level (`info`) or directives (`info,smsbridge::smpp=debug`).
+    pub level: String,
+    pub format: LogFormat,
+    /// `None`: timestamps unless running under journald (which stamps lines itself).
+    pub timestamps: Option<bool>,
+}
+
+pub(super) fn validate_log(c: &mut Checker, r: &RawLog) -> Log {
+    let level = r.level.clone().unwrap_or_else(|| "info".into());
+    if !is_log_filter(&level) {
+        c.error(
+            &KeyPath::root().key("log").key("level"),
+            format!("`{level}` is not a log filter; use error, warn, info, debug or trace"),
+        );
+    }
+    Log {
+        level,
+        format: r.format.unwrap_or(LogFormat::Text),
+        timestamps: r.timestamps,
+    }
+}
+
+/// A level (`info`) or tracing directives (`info,smsbridge::smpp=debug`). A bare word
+/// that is not a level would silently mean "everything from a target of that name",
+/// so it is refused.
+fn is_log_filter(text: &str) -> bool {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let level = |l: &str| LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    tracing_subscriber::EnvFilter::try_new(text).is_ok()
+        && text.split(',').all(|d| match d.rsplit_once('=') {
+            Some((_, l)) => level(l),
+            None => level(d) || d.contains("::"),
+        })
+}
+
+/// `[api]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub listen: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub token_env: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub max_concurrent_requests: Option<usize>,
+    pub request_timeout: Option<String>,
+}
+
+/// `[api]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    pub listen: SocketAddr,
+    /// The bearer token the core presents; `None` leaves the API open (loopback only).
+    pub token: Option<Secret>,
+    pub max_body_bytes: usize,
+    pub max_concurrent_requests: usize,
+    pub request_timeout: Duration,
+}
+
+pub(super) fn validate_api(c: &mut Checker, r: &RawApi) -> Api {
+    let path = KeyPath::root().key("api");
+    let listen = r.listen.as_deref().unwrap_or("127.0.0.1:8080");
+    let listen = c
+        .socket_addr(&path.key("listen"), listen)
+        .unwrap_or_else(|| ([127, 0, 0, 1], 8080).into());
+    let token = RawSecret {
+        inline: r.token.clone(),
+        file: r.token_file.clone(),
+        env: r.token_env.clone(),
+    }
+    .resolve(c, &path, "token", false);
+    if token.is_none() && !listen.ip().is_loopback() {
+        c.error(
+            &path.key("token"),
+            "an API listening beyond loopback needs a token (token, token_file or token_env)",
+        );
+    }
+    Api {
+        listen,
+        token,
+        max_body_bytes: c.range(
+            &path.key("max_body_bytes"),
+            r.max_body_bytes,
+            65_536,
+            1_024,
+            64 * 1_048_576,
+        ),
+        max_concurrent_requests: c.range(
+            &path.key("max_concurrent_requests"),
+            r.max_concurrent_requests,
+            1_024,
+            1,
+            65_536,
+        ),
+        request_timeout: c.duration(
+            &path.key("request_timeout"),
+            r.request_timeout.as_deref(),
+            10 * SECOND,
+            MS,
+            600 * SECOND,
+        ),
+    }
+}
+
+/// `[admin]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    pub listen: Option<String>,
+}
+
+/// `[admin]`, validated: the operators' listener (`/metrics`, `/healthz`, `/readyz`, `/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub listen: SocketAddr,
+}
+
+pub(super) fn validate_admin(c: &mut Checker, r: &RawAdmin) -> Admin {
+    let listen = r.listen.as_deref().unwrap_or("127.0.0.1:9090");
+    Admin {
+        listen: c
+            .socket_addr(&KeyPath::root().key("admin").key("listen"), listen)
+            .unwrap_or_else(|| ([127, 0, 0, 1], 9090).into()),
+    }
+}
+
+/// `[store]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub backend: Option<StoreBackend>,
+    pub path: Option<PathBuf>,
+    pub synchronous: Option<Synchronous>,
+    pub batch_max: Option<usize>,
+    pub retention: Option<String>,
+    pub purge_interval: Option<String>,
+}
+
+/// Which store holds the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreBackend {
+    /// One SQLite file under the state directory (embedded default).
+    Sqlite,
+}
+
+/// SQLite's `synchronous` setting: how hard each group commit pushes to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Synchronous {
+    /// fsync the WAL at every commit: nothing acknowledged is lost on power failure.
+    Full,
+    /// fsync at checkpoints: survives a process crash, not a power failure.
+    Normal,
+}
+
+/// `[store]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    pub backend: StoreBackend,
+    /// The database file (relative paths are under the state directory).
+    pub path: PathBuf,
+    pub synchronous: Synchronous,
+    /// At most this many requests share one transaction (group commit).
+    pub batch_max: usize,
+    /// Finished messages older than this are purged.
+    pub retention: Duration,
+    pub purge_interval: Duration,
+}
+
+pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::path::Path) -> Store {
+    let path = KeyPath::root().key("store");
+    let file = r
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("smsbridge.db"));
+    Store {
+        backend: r.backend.unwrap_or(StoreBackend::Sqlite),
+        path: state_dir.join(file),
+        synchronous: r.synchronous.unwrap_or(Synchronous::Full),
+        batch_max: c.range(&path.key("batch_max"), r.batch_max, 512, 1, 65_536),
+        retention: c.duration(
+            &path.key("retention"),
+            r.retention.as_deref(),
+            30 * DAY,
+            HOUR,
+            3650 * DAY,
+        ),
+        purge_interval: c.duration(
+            &path.key("purge_interval"),
+            r.purge_interval.as_deref(),
+            HOUR,
+            SECOND,
+            DAY,
+        ),
+    }
+}
+
+/// `[core]` as written in the file: where chat events go.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCore {
+    pub delivery: Option<CoreDelivery>,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub secret_env: Option<String>,
+    pub event_log: Option<PathBuf>,
+    pub timeout: Option<String>,
+    pub retry_min: Option<String>,
+    pub retry_max: Option<String>,
+    pub batch_max: Option<usize>,
+}
+
+/// How chat events reach the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoreDelivery {
+    /// HTTPS POST of CloudEvents to `url`, signed with `secret`.
+    Webhook,
+    /// Append CloudEvents as JSON lines to `event_log` (demos, tailing by hand).
+    Log,
+}
+
+/// `[core]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Core {
+    pub delivery: CoreDelivery,
+    pub url: Option<String>,
+    /// HMAC key for the webhook signature.
+    pub secret: Option<Secret>,
+    /// The event log file (relative paths are under the state directory).
+    pub event_log: PathBuf,
+    pub timeout: Duration,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    pub batch_max: usize,
+}
+
+pub(super) fn validate_core(c: &mut Checker, r: &RawCore, state_dir: &std::path::Path) -> Core {
+    let path = KeyPath::root().key("core");
+    let delivery = r.delivery.unwrap_or(CoreDelivery::Log);
+    let secret = RawSecret {
+        inline: r.secret.clone(),
+        file: r.secret_file.clone(),
+        env: r.secret_env.clone(),
+    }
+    .resolve(c, &path, "secret", delivery == CoreDelivery::Webhook);
+    if delivery == CoreDelivery::Webhook {
+        match r.url.as_deref() {
+            None => c.error(&path.key("url"), "missing: webhook delivery needs a url"),
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                c.error(&path.key("url"), format!("`{u}` is not an http(s) URL"))
+            }
+            Some(_) => {}
+        }
+    }
+    let retry_min = c.duration(
+        &path.key("retry_min"),
+        r.retry_min.as_deref(),
+        SECOND,
+        MS,
+        HOUR,
+    );
+    let retry_max = c.duration(
+        &path.key("retry_max"),
+        r.retry_max.as_deref(),
+        300 * SECOND,
+        MS,
+        DAY,
+    );
+    if retry_min > retry_max {
+        c.error(&path.key("retry_min"), "must not be longer than retry_max");
+    }
+    Core {
+        delivery,
+        url: r.url.clone(),
+        secret,
+        event_log: state_dir.join(r.event_log.clone().unwrap_or_else(|| "events.jsonl".into())),
+        timeout: c.duration(
+            &path.key("timeout"),
+            r.timeout.as_deref(),
+            10 * SECOND,
+            MS,
+            600 * SECOND,
+        ),
+        retry_min,
+        retry_max,
+        batch_max: c.range(&path.key("batch_max"), r.batch_max, 100, 1, 10_000),
+    }
+}
+
+/// `[mms]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMms {
+    pub enabled: Option<bool>,
+    pub listen: Option<String>,
+    pub max_message_bytes: Option<usize>,
+    pub max_part_bytes: Option<usize>,
+    pub allowed_content_types: Option<Vec<String>>,
+}
+
+/// `[mms]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mms {
+    pub enabled: bool,
+    /// The MM7 endpoint carriers post to.
+    pub listen: SocketAddr,
+    pub max_message_bytes: usize,
+    pub max_part_bytes: usize,
+    pub allowed_content_types: Vec<String>,
+}
+
+pub(super) fn validate_mms(c: &mut Checker, r: &RawMms) -> Mms {
+    let path = KeyPath::root().key("mms");
+    let listen = r.listen.as_deref().unwrap_or("127.0.0.1:8081");
+    let max_message_bytes = c.range(
+        &path.key("max_message_bytes"),
+        r.max_message_bytes,
+        5 * 1_048_576,
+        1_024,
+        100 * 1_048_576,
+    );
+    let max_part_bytes = c.range(
+        &path.key("max_part_bytes"),
+        r.max_part_bytes,
+        max_message_bytes,
+        1_024,
+        100 * 1_048_576,
+    );
+    Mms {
+        enabled: r.enabled.unwrap_or(false),
+        listen: c
+            .socket_addr(&path.key("listen"), listen)
+            .unwrap_or_else(|| ([127, 0, 0, 1], 8081).into()),
+        max_message_bytes,
+        max_part_bytes,
+        allowed_content_types: r.allowed_content_types.clone().unwrap_or_else(|| {
+            [
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/webp",
+                "video/mp4",
+                "video/3gpp",
+                "audio/amr",
+                "audio/mpeg",
+                "audio/mp4",
+                "text/vcard",
+                "text/x-vcard",
+                "application/pdf",
+                "text/plain",
+                "application/smil",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        }),
+    }
+}

@@ -1,0 +1,193 @@
+//! Configuration mistakes are reported at the right line, column and key.
+
+use std::path::Path;
+
+use smsbridge::config::Config;
+
+const CARRIER: &str = r#"
+[[carriers]]
+name = "acme"
+host = "smsc.example.net"
+port = 2775
+system_id = "bridge"
+password = "pw"
+"#;
+
+/// Each case: the file, then the expected first error as `line:column: key: message…`.
+fn cases() -> Vec<(String, &'static str)> {
+    let with = |extra: &str| format!("[instance]\n{CARRIER}{extra}");
+    vec![
+        // 1: an unknown key
+        (
+            "[instance]\nnmae = \"x\"\n".into(),
+            "2:1: instance.nmae: unknown field `nmae`",
+        ),
+        // 2: a wrong type
+        (
+            format!("[instance]\n{}", CARRIER.replace("2775", "\"2775\"")),
+            "6:8: carriers[0].port: invalid type: string \"2775\", expected u16",
+        ),
+        // 3: a value out of range
+        (
+            with("window = 2000\n"),
+            "9:10: carriers[0].window: must be between 1 and 1024",
+        ),
+        // 4: a missing required section
+        (
+            "[api]\nlisten = \"127.0.0.1:8080\"\n".into(),
+            "1:1: missing field `instance`",
+        ),
+        // 5: a duplicate carrier name
+        (
+            format!("[instance]\n{CARRIER}{CARRIER}"),
+            "11:8: carriers[1].name: duplicate carrier name `acme` (also carriers[0])",
+        ),
+        // 6: an unreadable secret file
+        (
+            format!(
+                "[instance]\n{}",
+                CARRIER.replace("password = \"pw\"", "password_file = \"/nonexistent/pw\"")
+            ),
+            "8:17: carriers[0].password_file: cannot read secret file /nonexistent/pw",
+        ),
+        // 7: a duration that is not one
+        (
+            with("[carriers.timers]\nresponse_timeout = \"30 parsecs\"\n"),
+            "10:20: carriers[0].timers.response_timeout: `30 parsecs` is not a duration",
+        ),
+        // 8: a sender routed to a carrier that does not exist
+        (
+            with(
+                "\n[[senders]]\nnumber = \"+14155550100\"\nkind = \"longcode\"\nroutes = [\"acme\", \"nobody\"]\n",
+            ),
+            "13:19: senders[0].routes[1]: no carrier is named `nobody`",
+        ),
+        // 9: a shortcode that is not 3 to 8 digits
+        (
+            with("\n[[senders]]\nnumber = \"12AB5\"\nkind = \"shortcode\"\nroutes = [\"acme\"]\n"),
+            "11:10: senders[0].number: a shortcode is 3 to 8 digits",
+        ),
+        // 10: two sources for one secret
+        (
+            with("password_env = \"ACME_PW\"\n"),
+            "8:12: carriers[0].password: give only one of `password`, `password_file` and `password_env`",
+        ),
+        // 11: a missing required key
+        (
+            format!(
+                "[instance]\n{}",
+                CARRIER.replace("system_id = \"bridge\"\n", "")
+            ),
+            "3:1: carriers[0]: missing field `system_id`",
+        ),
+        // 12: a listen address that is not one
+        (
+            "[instance]\n[admin]\nlisten = \"localhost\"\n".into(),
+            "3:10: admin.listen: `localhost` is not an address",
+        ),
+        // 13: an unknown enum value
+        (
+            with("bind_mode = \"duplex\"\n"),
+            "9:13: carriers[0].bind_mode: unknown variant `duplex`, expected `transceiver` or `transmitter_receiver`",
+        ),
+        // 14: broken TOML syntax
+        (
+            "[instance\nname = \"x\"\n".into(),
+            "1:10: unclosed table, expected `]`",
+        ),
+        // 15: a secret from an environment variable that is not set
+        (
+            format!(
+                "[instance]\n{}",
+                CARRIER.replace(
+                    "password = \"pw\"",
+                    "password_env = \"SMSBRIDGE_TEST_UNSET_VAR\""
+                )
+            ),
+            "8:16: carriers[0].password_env: environment variable SMSBRIDGE_TEST_UNSET_VAR is not set",
+        ),
+        // 16: a toll-free sender outside the toll-free ranges
+        (
+            with(
+                "\n[[senders]]\nnumber = \"+14155550100\"\nkind = \"toll_free\"\nroutes = [\"acme\"]\n",
+            ),
+            "11:10: senders[0].number: `+14155550100` is not in a toll-free range",
+        ),
+        // 17: timers that contradict each other
+        (
+            with("[carriers.timers]\nreconnect_min = \"2m\"\nreconnect_max = \"1m\"\n"),
+            "10:17: carriers[0].timers.reconnect_min: must not be longer than reconnect_max",
+        ),
+        // 18: a log level that is not one
+        (
+            "[instance]\n[log]\nlevel = \"loud\"\n".into(),
+            "3:9: log.level: `loud` is not a log filter",
+        ),
+    ]
+}
+
+#[test]
+fn each_mistake_is_placed_at_its_line_column_and_key() {
+    let mut failures = Vec::new();
+    for (i, (text, expected)) in cases().into_iter().enumerate() {
+        let got = match Config::from_toml(Path::new("smsbridge.toml"), &text) {
+            Ok(_) => "accepted".to_string(),
+            Err(errors) => errors.0[0].to_string(),
+        };
+        let want = format!("smsbridge.toml:{expected}");
+        if !got.starts_with(&want) {
+            failures.push(format!("case {}: want {want}\n         got  {got}", i + 1));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_problem_of_a_file_is_reported_in_file_order() {
+    let text = format!(
+        "[instance]\ndrain_timeout = \"forever\"\n{CARRIER}window = 0\n[api]\nmax_body_bytes = 5\n"
+    );
+    let errors = Config::from_toml(Path::new("f.toml"), &text).unwrap_err();
+    let keys: Vec<&str> = errors.0.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "instance.drain_timeout",
+            "carriers[0].window",
+            "api.max_body_bytes"
+        ]
+    );
+    let lines: Vec<usize> = errors.0.iter().map(|e| e.line.unwrap()).collect();
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+}
+
+#[test]
+fn secrets_come_from_files_and_the_environment_and_never_print() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "s3cret\n").unwrap();
+    let text = format!(
+        "[instance]\n{}",
+        CARRIER.replace(
+            "password = \"pw\"",
+            &format!("password_file = \"{}\"", pw.display())
+        )
+    );
+    let config = Config::from_toml(Path::new("f.toml"), &text).unwrap();
+    assert_eq!(config.carriers[0].password.expose(), "s3cret");
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("s3cret"), "Debug must redact secrets");
+    assert!(shown.contains("<redacted>"));
+}
+
+#[test]
+fn defaults_fill_what_the_file_leaves_out() {
+    let config = Config::from_toml(Path::new("f.toml"), &format!("[instance]\n{CARRIER}")).unwrap();
+    let c = &config.carriers[0];
+    assert_eq!(c.window, 10);
+    assert_eq!(c.binds, 1);
+    assert_eq!(c.interface_version.as_u8(), 0x34);
+    assert_eq!(c.timers.enquire_link_interval.as_secs(), 30);
+    assert_eq!(config.instance.drain_timeout.as_secs(), 30);
+    assert_eq!(config.consent.opt_out_keywords.len(), 8);
+}

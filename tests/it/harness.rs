@@ -1,0 +1,222 @@
+//! Starts the real daemon and talks to it: signals, its log lines, HTTP on loopback.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long any wait in a test may take before the test fails as hung. Not a performance
+/// threshold: a healthy run takes a fraction of it.
+pub const HANG: Duration = Duration::from_secs(30);
+
+/// The path of the built binary.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_smsbridge")
+}
+
+/// The sections every test config shares: state in `dir`, listeners on port 0, JSON logs.
+pub fn base_config(dir: &Path) -> String {
+    format!(
+        r#"[instance]
+name = "test"
+state_dir = "{}"
+drain_timeout = "5s"
+
+[log]
+level = "info"
+format = "json"
+
+[api]
+listen = "127.0.0.1:0"
+token_env = "SMSBRIDGE_API_TOKEN"
+
+[admin]
+listen = "127.0.0.1:0"
+"#,
+        dir.display()
+    )
+}
+
+/// A running daemon.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub admin: SocketAddr,
+    pub api: SocketAddr,
+    lines: mpsc::Receiver<Value>,
+    pub seen: Vec<Value>,
+}
+
+impl Daemon {
+    /// Starts the daemon on `base_config` plus `extra`, with `env` set, and waits until
+    /// it says it is ready.
+    pub fn start(extra: &str, env: &[(&str, &str)]) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("smsbridge.toml");
+        std::fs::write(&config, format!("{}{extra}", base_config(dir.path()))).unwrap();
+        let mut cmd = Command::new(binary());
+        cmd.args(["run", "--config"])
+            .env("SMSBRIDGE_API_TOKEN", "tok")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("JOURNAL_STREAM");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let v = serde_json::from_str(&line).unwrap_or(Value::String(line));
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut d = Daemon {
+            child,
+            dir,
+            config,
+            admin: ([0, 0, 0, 0], 0).into(),
+            api: ([0, 0, 0, 0], 0).into(),
+            lines,
+            seen: Vec::new(),
+        };
+        let ready = d.wait_for_message("smsbridge is ready");
+        d.admin = ready["admin"].as_str().unwrap().parse().unwrap();
+        d.api = ready["api"].as_str().unwrap().parse().unwrap();
+        d
+    }
+
+    /// Sends a signal (`HUP`, `TERM`, `INT`) to the daemon.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits for a log line whose message is `message`; returns it.
+    pub fn wait_for_message(&mut self, message: &str) -> Value {
+        let deadline = Instant::now() + HANG;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if v["message"] == message {
+                        return v;
+                    }
+                }
+                Err(_) => panic!(
+                    "no log line {message:?}; seen:\n{}",
+                    self.seen
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Waits for the process to exit; drains and keeps the rest of its log.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + HANG;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(v) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(v);
+                }
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Rewrites the config file (base sections plus `extra`).
+    pub fn rewrite_config(&self, extra: &str) {
+        std::fs::write(
+            &self.config,
+            format!("{}{extra}", base_config(self.dir.path())),
+        )
+        .unwrap();
+    }
+
+    /// Whether any log line seen so far has this message.
+    pub fn logged(&self, message: &str) -> bool {
+        self.seen.iter().any(|v| v["message"] == message)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET; returns the status code and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_get_with(addr, path, &[])
+}
+
+/// A plain HTTP/1.1 GET with extra headers.
+pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(HANG)).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw[9..12].parse().unwrap();
+    let body_start = raw.find("\r\n\r\n").map(|i| i + 4).unwrap_or(raw.len());
+    let head = &raw[..body_start];
+    let body = &raw[body_start..];
+    // axum answers small bodies with Content-Length; decode chunked ones too.
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let Some(eol) = body.find("\r\n") else {
+            return out;
+        };
+        let size = usize::from_str_radix(body[..eol].trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&body[eol + 2..eol + 2 + size]);
+        body = &body[eol + 2 + size + 2..];
+    }
+}
