@@ -110,6 +110,8 @@ pub struct RawFaults {
     pub refuse_binds: Option<bool>,
     /// Answer every bind with ESME_RALYBND.
     pub already_bound: Option<bool>,
+    /// Refuse submits whose destination starts with this prefix (ESME_RINVDSTADR).
+    pub reject_prefix: Option<String>,
 }
 
 /// Format of generated message ids.
@@ -215,6 +217,8 @@ pub struct FaultsConfig {
     pub refuse_binds: bool,
     /// Answer binds with ESME_RALYBND.
     pub already_bound: bool,
+    /// Refuse submits to destinations with this prefix.
+    pub reject_prefix: Option<String>,
 }
 
 /// The simulator's validated configuration.
@@ -442,6 +446,7 @@ fn faults(raw: RawFaults) -> Result<FaultsConfig, SimulatorConfigError> {
         drop_every,
         refuse_binds: raw.refuse_binds.unwrap_or(false),
         already_bound: raw.already_bound.unwrap_or(false),
+        reject_prefix: raw.reject_prefix.filter(|p| !p.is_empty()),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The integration tests: one test binary, one module per area. The harness starts the
 //! real `smsbridge` binary against configs written to a temporary directory.
 
+mod carrier;
 mod config_errors;
 mod harness;
 mod lifecycle;

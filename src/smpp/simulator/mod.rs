@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusmpp::pdus::DeliverSm;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -93,6 +94,7 @@ struct Shared {
     cfg: SimulatorConfig,
     stats: Stats,
     message_ids: AtomicU64,
+    connection_ids: AtomicU64,
     submits_seen: AtomicU64,
     references: AtomicU16,
     outcomes: OutcomePicker,
@@ -175,6 +177,11 @@ impl SimulatorHandle {
         self.shared.stats.snapshot()
     }
 
+    /// Waits until the counters satisfy `done` (tests use it instead of sleeping).
+    pub async fn wait_for_stats(&self, done: impl Fn(&StatsSnapshot) -> bool) -> StatsSnapshot {
+        self.shared.stats.wait_for(done).await
+    }
+
     /// Number of bound sessions that can receive deliver_sm, as it changes.
     pub fn watch_receivers(&self) -> watch::Receiver<usize> {
         self.receivers.clone()
@@ -199,6 +206,21 @@ impl SimulatorHandle {
                 .map_err(|_| SimulatorError::Stopped)?;
         }
         Ok(count)
+    }
+
+    /// Serves a connection accepted elsewhere (a TLS stream in tests, for instance) as
+    /// if it had come through the listener. It stops with `cancel`.
+    pub fn serve<S>(&self, stream: S, cancel: CancellationToken)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        self.shared.stats.bump(stats::Counter::Connection);
+        let connection = self.shared.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
+        let shared = self.shared.clone();
+        self.tracker.spawn(async move {
+            let (reader, writer) = tokio::io::split(stream);
+            serve(reader, writer, connection, shared, cancel).await;
+        });
     }
 
     /// Waits until every task has stopped (after the cancellation token fired) and writes
@@ -238,6 +260,7 @@ pub async fn start(
         cfg,
         stats: Stats::default(),
         message_ids: AtomicU64::new(0),
+        connection_ids: AtomicU64::new(0),
         submits_seen: AtomicU64::new(0),
         references: AtomicU16::new(1),
         receivers: Mutex::new(Receivers::default()),
@@ -292,7 +315,6 @@ async fn accept_loop(
     cancel: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(shared.cfg.max_connections));
-    let mut next_connection = 0u64;
     loop {
         // Cancel-safe: a cancelled accept loses no connection (it stays in the backlog).
         let accepted = tokio::select! {
@@ -310,13 +332,14 @@ async fn accept_loop(
             tracing::warn!(%peer, "simulator at max_connections; connection refused");
             continue;
         };
-        next_connection += 1;
         shared.stats.bump(stats::Counter::Connection);
+        let connection = shared.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = shared.clone();
         let cancel = cancel.clone();
-        let connection = next_connection;
         tracker.spawn(async move {
-            serve(stream, connection, shared, cancel).await;
+            let _ = stream.set_nodelay(true);
+            let (reader, writer) = stream.into_split();
+            serve(reader, writer, connection, shared, cancel).await;
             drop(slot);
         });
     }
@@ -335,12 +358,19 @@ fn session_config(shared: &Shared) -> SessionConfig {
     }
 }
 
-async fn serve(stream: TcpStream, connection: u64, shared: Arc<Shared>, cancel: CancellationToken) {
-    let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
+async fn serve<R, W>(
+    reader: R,
+    writer: W,
+    connection: u64,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+) where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
     let handler = SmscHandler::new(shared.clone(), connection);
-    let (session, _handle) =
-        Session::new(reader, writer, session_config(&shared), handler, &cancel);
+    let config = session_config(&shared);
+    let (session, _handle) = Session::new(reader, writer, config, handler, &cancel);
     let result = match shared.cfg.faults.drop_every {
         None => session.run().await,
         Some(after) => tokio::select! {

@@ -84,6 +84,11 @@ impl SmscHandler {
             self.shared.stats.bump(Counter::SubmitThrottled);
             return responder.respond(CommandStatus::EsmeRthrottled, None);
         }
+        if let Some(prefix) = &self.shared.cfg.faults.reject_prefix
+            && destination(frame.pdu.as_ref()).starts_with(prefix.as_str())
+        {
+            return responder.respond(CommandStatus::EsmeRinvdstadr, None);
+        }
         let message_id = self.next_message_id();
         let id = COctetString::from_string(message_id.clone()).unwrap_or_default();
         let (response, receipt): (Pdu, _) = match frame.pdu {
@@ -157,6 +162,14 @@ impl SmscHandler {
             self.bound = false;
             self.shared.remove_session(self.connection);
         }
+    }
+}
+
+fn destination(pdu: Option<&Pdu>) -> &str {
+    match pdu {
+        Some(Pdu::SubmitSm(sm)) => sm.destination_addr.as_str(),
+        Some(Pdu::DataSm(dm)) => dm.destination_addr.as_str(),
+        _ => "",
     }
 }
 

@@ -4,10 +4,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
+use tokio::sync::Notify;
 
 /// Live counters, shared by every connection.
 #[derive(Debug, Default)]
 pub struct Stats {
+    changed: Notify,
     connections: AtomicU64,
     binds_accepted: AtomicU64,
     binds_refused: AtomicU64,
@@ -104,11 +106,28 @@ impl Stats {
     /// Adds one to `counter`.
     pub fn bump(&self, counter: Counter) {
         self.counter(counter).fetch_add(1, Ordering::Relaxed);
+        self.changed.notify_waiters();
     }
 
     /// Sets the number of bound sessions.
     pub fn set_bound(&self, bound: usize) {
         self.bound.store(bound as u64, Ordering::Relaxed);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until the counters satisfy `done`, re-checking after every change.
+    pub async fn wait_for(&self, done: impl Fn(&StatsSnapshot) -> bool) -> StatsSnapshot {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            // Registered before the check, so a change between check and wait is seen.
+            changed.as_mut().enable();
+            let now = self.snapshot();
+            if done(&now) {
+                return now;
+            }
+            changed.await;
+        }
     }
 
     /// The counters now.
