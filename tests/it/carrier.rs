@@ -129,7 +129,10 @@ impl Setup {
     pub async fn wait_status(&self, what: impl Fn(&CarrierStatus) -> bool) -> CarrierStatus {
         let mut rx: watch::Receiver<CarrierStatus> = self.pool.watch();
         let reached = tokio::time::timeout(HANG, rx.wait_for(|s| what(s))).await;
-        reached.expect("status reached in time").expect("pool alive").clone()
+        reached
+            .expect("status reached in time")
+            .expect("pool alive")
+            .clone()
     }
 
     pub async fn shutdown(self) {
