@@ -8,10 +8,12 @@
 //! receipts asked for.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::{ConfigErrors, KeyPath, Locator, parse_toml};
 
 /// The simulator section as written in TOML.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -260,6 +262,36 @@ pub struct SimulatorConfigError {
     pub reason: String,
 }
 
+impl SimulatorConfigError {
+    /// The key path under `prefix` (`simulator` when embedded in the gateway's file).
+    pub fn key_path(&self, prefix: &KeyPath) -> KeyPath {
+        self.key
+            .split('.')
+            .filter(|k| !k.is_empty())
+            .fold(prefix.clone(), |path, key| path.key(key))
+    }
+}
+
+impl SimulatorConfig {
+    /// Reads and validates a simulator file; errors name the file, line, column and key.
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors::whole_file(path, format!("cannot read: {e}")))?;
+        Self::from_toml(path, &text)
+    }
+
+    /// Validates simulator TOML `text` read from `path`.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Self, ConfigErrors> {
+        let raw: RawSimulator = parse_toml(path, text)?;
+        Self::try_from(raw).map_err(|err| {
+            let locator = Locator::new(path, text);
+            ConfigErrors(vec![
+                locator.at_path(&err.key_path(&KeyPath::root()), err.reason),
+            ])
+        })
+    }
+}
+
 fn invalid(key: &str, reason: impl Into<String>) -> SimulatorConfigError {
     SimulatorConfigError {
         key: key.to_string(),
@@ -493,6 +525,23 @@ mod tests {
         assert_eq!(cfg.receipts.delay, Duration::from_secs(2));
         assert_eq!(cfg.mo.concatenation, Concatenation::Sar);
         assert_eq!(cfg.faults.drop_every, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn file_errors_name_the_line_and_key() {
+        let path = Path::new("sim.toml");
+        let err = SimulatorConfig::from_toml(
+            path,
+            "listen = \"127.0.0.1:0\"\n[faults]\nthrottle_percent = 150\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("sim.toml:3"), "{err}");
+        assert!(err.contains("faults.throttle_percent"), "{err}");
+        let err = SimulatorConfig::from_toml(path, "[mo]\nrate = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sim.toml:2"), "{err}");
     }
 
     #[test]

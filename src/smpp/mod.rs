@@ -12,6 +12,7 @@
 //! | [`esme`] | the bind request an ESME sends |
 //! | [`transport`] | TCP and TLS connections to an SMSC |
 //! | [`simulator`] | the carrier simulator (SMSC role): receipts, MO, faults, stats |
+//! | [`inspect`] | `smsbridge pdu`: a hex PDU made readable |
 //! | [`metrics`] | metric names and cached handles |
 //!
 //! PDU and TLV types and body encoding/decoding come from `rusmpp`; everything about
@@ -19,6 +20,7 @@
 
 pub mod esme;
 pub mod frame;
+pub mod inspect;
 pub mod metrics;
 pub mod sequence;
 pub mod session;

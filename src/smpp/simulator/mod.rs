@@ -12,6 +12,7 @@
 //! queue, bounded concurrency), an optional MO generator and a stats task. All stop when
 //! the cancellation token fires; sessions then unbind their ESMEs.
 
+pub mod cli;
 mod deliver;
 pub mod mo;
 pub mod receipts;
