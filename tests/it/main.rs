@@ -5,5 +5,6 @@ mod carrier;
 mod config_errors;
 mod harness;
 mod lifecycle;
+mod smpp_interop;
 mod smpp_session;
 mod systemd_unit;
