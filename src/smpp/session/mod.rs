@@ -18,13 +18,14 @@ mod handler;
 mod timers;
 
 use std::io;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use rusmpp::{CommandId, CommandStatus, Pdu};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, Sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 pub use handler::{BindDecision, BindKind, BindRequest, PeerHandler, Responder};
@@ -271,6 +272,8 @@ pub struct Session<R, W, H> {
     last_read: Instant,
     enquire_pending: bool,
     ending: Ending,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
     metrics: SessionMetrics,
 }
 
@@ -326,6 +329,8 @@ where
             last_read: now,
             enquire_pending: false,
             ending: Ending::Open,
+            timer: Box::pin(sleep_until(now)),
+            armed: None,
             metrics,
         };
         (session, handle)
@@ -354,7 +359,7 @@ where
             {
                 return Ok(reason);
             }
-            let wake = self.next_wake();
+            self.arm_timer();
             let draining = !matches!(self.ending, Ending::Open);
             let can_read = self.can_read();
             let can_take = self.can_take_request();
@@ -373,8 +378,23 @@ where
                 written = write_some(&mut self.writer, &mut self.wbuf), if !self.wbuf.is_empty() => {
                     written?;
                 }
-                () = sleep_until(wake) => self.on_timer()?,
+                () = &mut self.timer => {
+                    self.armed = None;
+                    self.on_timer()?;
+                }
             }
+        }
+    }
+
+    /// Arms the timer for the next deadline. It is moved only when that deadline is
+    /// earlier than the armed one: firing early is harmless (nothing is due, the timer is
+    /// re-armed), while resetting the timer wheel on every turn would cost more than
+    /// the PDUs themselves.
+    fn arm_timer(&mut self) {
+        let wake = self.next_wake();
+        if self.armed.is_none_or(|armed| wake < armed) {
+            self.timer.as_mut().reset(wake);
+            self.armed = Some(wake);
         }
     }
 

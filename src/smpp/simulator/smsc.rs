@@ -91,35 +91,35 @@ impl SmscHandler {
         }
         let message_id = self.next_message_id();
         let id = COctetString::from_string(message_id.clone()).unwrap_or_default();
+        // What the receipt needs is kept only when a receipt is asked for.
         let (response, receipt): (Pdu, _) = match frame.pdu {
             Some(Pdu::SubmitSm(sm)) => {
-                let text = sm.short_message().as_ref();
-                let submitted = Submitted {
-                    message_id,
-                    source: sm.source_addr.clone(),
-                    destination: sm.destination_addr.clone(),
-                    text: text[..text.len().min(RECEIPT_TEXT_OCTETS)].to_vec(),
-                    at: SystemTime::now(),
-                };
                 let wants = u8::from(sm.registered_delivery);
+                let receipt = (wants & 0x03 != 0).then(|| {
+                    let text = sm.short_message().as_ref();
+                    let text = text[..text.len().min(RECEIPT_TEXT_OCTETS)].to_vec();
+                    (
+                        submitted(message_id, &sm.source_addr, &sm.destination_addr, text),
+                        wants,
+                    )
+                });
                 (
                     SubmitSmResp::builder().message_id(id).build().into(),
-                    Some((submitted, wants)),
+                    receipt,
                 )
             }
             Some(Pdu::DataSm(dm)) => {
-                let submitted = Submitted {
-                    message_id,
-                    source: dm.source_addr.clone(),
-                    destination: dm.destination_addr.clone(),
-                    text: Vec::new(),
-                    at: SystemTime::now(),
-                };
                 let wants = u8::from(dm.registered_delivery);
-                (
-                    DataSmResp::builder().message_id(id).build().into(),
-                    Some((submitted, wants)),
-                )
+                let receipt = (wants & 0x03 != 0).then(|| {
+                    let submitted = submitted(
+                        message_id,
+                        &dm.source_addr,
+                        &dm.destination_addr,
+                        Vec::new(),
+                    );
+                    (submitted, wants)
+                });
+                (DataSmResp::builder().message_id(id).build().into(), receipt)
             }
             _ => return responder.respond(CommandStatus::EsmeRsyserr, None),
         };
@@ -139,9 +139,6 @@ impl SmscHandler {
     }
 
     fn schedule_receipt(&self, submitted: Submitted, registered_delivery: u8) {
-        if registered_delivery & 0x03 == 0 {
-            return;
-        }
         let outcome = self.shared.outcomes.pick();
         if !outcome.wanted_by(registered_delivery) {
             return;
@@ -162,6 +159,21 @@ impl SmscHandler {
             self.bound = false;
             self.shared.remove_session(self.connection);
         }
+    }
+}
+
+fn submitted(
+    message_id: String,
+    source: &COctetString<1, 21>,
+    destination: &COctetString<1, 21>,
+    text: Vec<u8>,
+) -> Submitted {
+    Submitted {
+        message_id,
+        source: source.clone(),
+        destination: destination.clone(),
+        text,
+        at: SystemTime::now(),
     }
 }
 

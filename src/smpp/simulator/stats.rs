@@ -1,7 +1,7 @@
 //! The simulator's counters: read by tests, printed once per interval, written as JSON.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -10,6 +10,9 @@ use tokio::sync::Notify;
 #[derive(Debug, Default)]
 pub struct Stats {
     changed: Notify,
+    /// Tasks in `wait_for`; changes are signalled only when someone waits, so the hot
+    /// path does not take the notifier's lock for nothing.
+    waiters: AtomicUsize,
     connections: AtomicU64,
     binds_accepted: AtomicU64,
     binds_refused: AtomicU64,
@@ -23,6 +26,15 @@ pub struct Stats {
     mo_acked: AtomicU64,
     deliveries_failed: AtomicU64,
     connections_dropped: AtomicU64,
+}
+
+/// Counts a waiter out when its `wait_for` ends or is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A copy of the counters at one moment.
@@ -106,17 +118,25 @@ impl Stats {
     /// Adds one to `counter`.
     pub fn bump(&self, counter: Counter) {
         self.counter(counter).fetch_add(1, Ordering::Relaxed);
-        self.changed.notify_waiters();
+        self.signal();
+    }
+
+    fn signal(&self) {
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Sets the number of bound sessions.
     pub fn set_bound(&self, bound: usize) {
         self.bound.store(bound as u64, Ordering::Relaxed);
-        self.changed.notify_waiters();
+        self.signal();
     }
 
     /// Waits until the counters satisfy `done`, re-checking after every change.
     pub async fn wait_for(&self, done: impl Fn(&StatsSnapshot) -> bool) -> StatsSnapshot {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiters);
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
