@@ -5,6 +5,7 @@ mod carrier;
 mod config_errors;
 mod harness;
 mod lifecycle;
+mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;
 mod systemd_unit;
