@@ -8,4 +8,5 @@ mod lifecycle;
 mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;
+mod smpp_simulator;
 mod systemd_unit;
