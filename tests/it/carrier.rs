@@ -452,16 +452,24 @@ async fn dropped_connections_are_rebound() {
 }
 
 #[tokio::test]
-async fn carrier_and_bind_tps_pace_segments() {
+async fn bind_tps_paces_segments() {
     let s = setup("", |c| {
         c.tps = std::num::NonZeroU32::new(1000);
-        c.bind_tps = std::num::NonZeroU32::new(1000);
+        c.bind_tps = std::num::NonZeroU32::new(4);
     })
     .await;
     s.wait_status(|st| st.binds_up() == 1).await;
-    let segments = (0..5).map(|i| segment(&format!("{i}"), 0)).collect();
+    let started = tokio::time::Instant::now();
+    let segments = (0..6).map(|i| segment(&format!("{i}"), 0)).collect();
     let outcome = s.pool.submit(SubmitRequest { segments }).await.unwrap();
-    assert_eq!(outcome.segments.len(), 5);
+    assert_eq!(outcome.segments.len(), 6);
+    // A full bucket holds 4 tokens; the 5th and 6th segment each wait a quarter second.
+    // A lower bound set by the rate itself, not a speed expectation.
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
     s.shutdown().await;
 }
 
@@ -470,12 +478,19 @@ async fn carrier_and_bind_tps_pace_segments() {
 struct Pki {
     dir: tempfile::TempDir,
     ca: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+    /// Server config without client authentication.
     server: tokio_rustls::rustls::ServerConfig,
+    /// Server config that requires a client certificate issued by the CA.
+    mutual: tokio_rustls::rustls::ServerConfig,
 }
 
 fn pki(name: &str) -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use tokio_rustls::rustls::RootCertStore;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio_rustls::rustls::server::WebPkiClientVerifier;
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -486,17 +501,45 @@ fn pki(name: &str) -> Pki {
         .unwrap()
         .signed_by(&server_key, &issuer)
         .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = CertificateParams::new(vec!["smsbridge.client".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &issuer)
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    let write = |file: &str, pem: String| {
+        let path = dir.path().join(file);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    let ca = write("ca.pem", ca_cert.pem());
+    let client_cert_path = write("client.pem", client_cert.pem());
+    let client_key_path = write("client.key", client_key.serialize_pem());
+    let chain = vec![CertificateDer::from(server_cert.der().to_vec())];
+    let key = || PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     let server = tokio_rustls::rustls::ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(server_cert.der().to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
-        )
+        .with_single_cert(chain.clone(), key())
         .unwrap();
-    Pki { dir, ca, server }
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(ca_cert.der().to_vec()))
+        .unwrap();
+    let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
+        .build()
+        .unwrap();
+    let mutual = tokio_rustls::rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key())
+        .unwrap();
+    Pki {
+        dir,
+        ca,
+        client_cert: client_cert_path,
+        client_key: client_key_path,
+        server,
+        mutual,
+    }
 }
 
 /// A TLS front for the simulator: terminates TLS, records the SNI name, hands the
@@ -533,18 +576,23 @@ async fn tls_front(
     (port, names)
 }
 
-async fn tls_pool(server_name: &str) -> (Setup, Arc<Mutex<Vec<String>>>, Pki) {
+async fn tls_pool(server_name: &str, client_cert: bool) -> (Setup, Arc<Mutex<Vec<String>>>, Pki) {
     let pki = pki("smsc.test");
     let mut s = setup("", |_| {}).await;
-    // Re-point a second pool at the TLS front; the plain one is dropped with its tasks.
-    let (port, names) = tls_front(s.sim.clone(), pki.server.clone(), s.cancel.clone()).await;
+    // A second pool, pointed at the TLS front; the plain one binds alongside, unused.
+    let server = if client_cert {
+        pki.mutual.clone()
+    } else {
+        pki.server.clone()
+    };
+    let (port, names) = tls_front(s.sim.clone(), server, s.cancel.clone()).await;
     let mut config = carrier(port);
     config.name = "tls".into();
     config.tls = Some(CarrierTls {
         ca_file: Some(pki.ca.clone()),
         server_name: server_name.into(),
-        client_cert_file: None,
-        client_key_file: None,
+        client_cert_file: client_cert.then(|| pki.client_cert.clone()),
+        client_key_file: client_cert.then(|| pki.client_key.clone()),
     });
     let (tx, inbound) = mpsc::unbounded_channel();
     let consumer = Arc::new(Recorder {
@@ -565,7 +613,7 @@ async fn tls_pool(server_name: &str) -> (Setup, Arc<Mutex<Vec<String>>>, Pki) {
 
 #[tokio::test]
 async fn binds_over_tls_with_a_custom_ca_and_sni() {
-    let (s, names, pki) = tls_pool("smsc.test").await;
+    let (s, names, pki) = tls_pool("smsc.test", false).await;
     s.wait_status(|st| st.binds_up() == 1).await;
     let outcome = s
         .pool
@@ -582,10 +630,26 @@ async fn binds_over_tls_with_a_custom_ca_and_sni() {
 
 #[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
-    let (s, _names, _pki) = tls_pool("other.test").await;
+    let (s, _names, _pki) = tls_pool("other.test", false).await;
     let status = s.wait_status(|st| st.binds[0].last_error.is_some()).await;
     let error = status.binds[0].last_error.clone().unwrap();
     assert!(error.contains("tls handshake"), "{error}");
     assert_eq!(status.binds_up(), 0);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn binds_over_mutual_tls_with_a_client_certificate() {
+    let (s, names, _pki) = tls_pool("smsc.test", true).await;
+    s.wait_status(|st| st.binds_up() == 1).await;
+    let outcome = s
+        .pool
+        .submit(SubmitRequest {
+            segments: vec![segment("mtls", 0)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.segments.len(), 1);
+    assert_eq!(names.lock().unwrap().as_slice(), ["smsc.test"]);
     s.shutdown().await;
 }
