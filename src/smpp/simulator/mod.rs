@@ -16,13 +16,14 @@ pub mod cli;
 mod deliver;
 pub mod mo;
 pub mod receipts;
+mod server;
 mod smsc;
 pub mod stats;
+mod tasks;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rusmpp::pdus::DeliverSm;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -36,11 +37,8 @@ pub use mo::{MoError, MoMessage};
 pub use stats::StatsSnapshot;
 
 use self::receipts::OutcomePicker;
-use self::smsc::SmscHandler;
 use self::stats::Stats;
-use super::metrics::SessionLabels;
-use super::session::{Session, SessionConfig, SessionHandle};
-use super::state::Role;
+use super::session::SessionHandle;
 use crate::config::simulator::SimulatorConfig;
 
 /// Deliveries waiting to be queued (between the sessions and the delivery task).
@@ -220,7 +218,7 @@ impl SimulatorHandle {
         let shared = self.shared.clone();
         self.tracker.spawn(async move {
             let (reader, writer) = tokio::io::split(stream);
-            serve(reader, writer, connection, shared, cancel).await;
+            server::serve(reader, writer, connection, shared, cancel).await;
         });
     }
 
@@ -270,7 +268,7 @@ pub async fn start(
         deliveries: deliveries_tx,
     });
     let tracker = TaskTracker::new();
-    tracker.spawn(accept_loop(
+    tracker.spawn(server::accept_loop(
         listener,
         shared.clone(),
         tracker.clone(),
@@ -284,10 +282,10 @@ pub async fn start(
         cancel.clone(),
     ));
     if shared.cfg.mo.rate > 0.0 {
-        tracker.spawn(generate_mo(shared.clone(), cancel.clone()));
+        tracker.spawn(tasks::generate_mo(shared.clone(), cancel.clone()));
     }
     if shared.cfg.print_stats || shared.cfg.stats_file.is_some() {
-        tracker.spawn(report_stats(shared.clone(), cancel.clone()));
+        tracker.spawn(tasks::report_stats(shared.clone(), cancel.clone()));
     }
     tracker.close();
     tracing::info!(%local_addr, "carrier simulator listening");
@@ -307,147 +305,4 @@ pub async fn run_simulator(
     let handle = start(cfg, cancel).await?;
     handle.wait().await;
     Ok(())
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    tracker: TaskTracker,
-    cancel: CancellationToken,
-) {
-    let slots = Arc::new(Semaphore::new(shared.cfg.max_connections));
-    loop {
-        // Cancel-safe: a cancelled accept loses no connection (it stays in the backlog).
-        let accepted = tokio::select! {
-            () = cancel.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                tracing::warn!(%err, "simulator accept failed");
-                continue;
-            }
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "simulator at max_connections; connection refused");
-            continue;
-        };
-        shared.stats.bump(stats::Counter::Connection);
-        let connection = shared.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
-        let shared = shared.clone();
-        let cancel = cancel.clone();
-        tracker.spawn(async move {
-            let _ = stream.set_nodelay(true);
-            let (reader, writer) = stream.into_split();
-            serve(reader, writer, connection, shared, cancel).await;
-            drop(slot);
-        });
-    }
-}
-
-fn session_config(shared: &Shared) -> SessionConfig {
-    let labels = SessionLabels {
-        carrier: Arc::from("simulator"),
-        bind: Arc::from("smsc"),
-    };
-    SessionConfig {
-        window: shared.cfg.window,
-        // Submits are answered at once; let the ESME's own window be the limit.
-        inbound_window: 1024,
-        ..SessionConfig::new(Role::Smsc, labels)
-    }
-}
-
-async fn serve<R, W>(
-    reader: R,
-    writer: W,
-    connection: u64,
-    shared: Arc<Shared>,
-    cancel: CancellationToken,
-) where
-    R: AsyncRead + Unpin + Send,
-    W: AsyncWrite + Unpin + Send,
-{
-    let handler = SmscHandler::new(shared.clone(), connection);
-    let config = session_config(&shared);
-    let (session, _handle) = Session::new(reader, writer, config, handler, &cancel);
-    let result = match shared.cfg.faults.drop_every {
-        None => session.run().await,
-        Some(after) => tokio::select! {
-            result = session.run() => result,
-            () = tokio::time::sleep(after) => {
-                // Dropping the session closes the socket without unbind: a carrier crash.
-                shared.stats.bump(stats::Counter::ConnectionDropped);
-                return;
-            }
-        },
-    };
-    if let Err(err) = result {
-        tracing::debug!(connection, %err, "simulator session ended");
-    }
-}
-
-/// Generates `mo.count` MO messages (unlimited when 0) at `mo.rate` per second.
-async fn generate_mo(shared: Arc<Shared>, cancel: CancellationToken) {
-    let cfg = &shared.cfg.mo;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / cfg.rate));
-    let mut sent = 0u64;
-    while cfg.count == 0 || sent < cfg.count {
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let message = MoMessage {
-            source: cfg.source.clone(),
-            destination: cfg.destination.clone(),
-            text: cfg.texts[(sent % cfg.texts.len() as u64) as usize].clone(),
-            encoding: cfg.encoding,
-            concatenation: cfg.concatenation,
-        };
-        let reference = shared.references.fetch_add(1, Ordering::Relaxed);
-        let parts = match mo::build(&message, reference) {
-            Ok(parts) => parts,
-            Err(err) => {
-                tracing::warn!(%err, "simulator mo not generated");
-                return;
-            }
-        };
-        for pdu in parts {
-            let delivery = Delivery {
-                pdu,
-                kind: DeliveryKind::Mo,
-                due: Instant::now(),
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                sent = shared.deliveries.send(delivery) => if sent.is_err() { return },
-            }
-        }
-        sent += 1;
-    }
-}
-
-/// Prints a line of counters and rewrites the stats file every interval.
-async fn report_stats(shared: Arc<Shared>, cancel: CancellationToken) {
-    let interval = shared.cfg.stats_interval;
-    let mut tick = tokio::time::interval(interval);
-    tick.tick().await;
-    let mut previous = shared.stats.snapshot();
-    loop {
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let now = shared.stats.snapshot();
-        if shared.cfg.print_stats {
-            println!("{}", now.line(&previous, interval.as_secs_f64()));
-        }
-        if let Some(path) = &shared.cfg.stats_file
-            && let Err(err) = now.write_json(path)
-        {
-            tracing::warn!(path = %path.display(), %err, "simulator stats file not written");
-        }
-        previous = now;
-    }
 }
