@@ -139,8 +139,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
     let path = config.store.path.clone();
     let sync = config.store.synchronous;
+    let batch_max = config.store.batch_max;
     let instance = config.instance.name.clone();
-    tokio::task::spawn_blocking(move || SqliteStore::open(&path, sync, &instance))
+    tokio::task::spawn_blocking(move || SqliteStore::open(&path, sync, batch_max, &instance))
         .await
         .context("store task failed")?
         .context("cannot open the store")
