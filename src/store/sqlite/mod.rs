@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-pub use writer::{BATCH_SIZE, COMMIT_SECONDS, COMMITS_TOTAL};
+pub use writer::{BATCH_SIZE, COMMIT_SECONDS, COMMITS_TOTAL, describe};
 
 use super::StoreError;
 use crate::config::Synchronous;

@@ -17,6 +17,17 @@ pub const BATCH_SIZE: &str = "smsbridge_store_batch_size";
 /// Metric: counter of batches by `result` (`ok` | `error`).
 pub const COMMITS_TOTAL: &str = "smsbridge_store_commits_total";
 
+/// Describes this module's metrics.
+pub fn describe() {
+    metrics::describe_histogram!(
+        COMMIT_SECONDS,
+        metrics::Unit::Seconds,
+        "Duration of one group commit (transaction and fsync)."
+    );
+    metrics::describe_histogram!(BATCH_SIZE, "Write requests per group commit.");
+    metrics::describe_counter!(COMMITS_TOTAL, "Group commits by result (ok, error).");
+}
+
 /// One write request, type-erased so different requests share a batch.
 pub trait Job: Send {
     /// Runs inside the batch's transaction; false when the request failed (its
