@@ -117,7 +117,7 @@ pub fn parse_number(
         _ if region.is_none() && !text.starts_with('+') && bare_digits.is_some() => {
             invalid(InvalidInput::NeedsRegion, None)
         }
-        _ => invalid(InvalidInput::NotANumber, region),
+        _ => invalid(InvalidInput::NotANumber, None),
     }
 }
 

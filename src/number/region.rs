@@ -18,47 +18,54 @@ use super::NumberError;
 ///
 /// Only regions the numbering-plan metadata knows can be built, so every `Region` can be
 /// used to parse national formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Region(Code);
-
-/// The two ASCII capital letters of a region; kept as bytes so `Region` is `Copy` and
-/// orders alphabetically.
-type Code = [u8; 2];
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Region(country::Id);
 
 impl Region {
     /// The ISO 3166-1 alpha-2 code, such as `"GB"`.
     pub fn code(&self) -> &str {
-        // Built only from two ASCII capitals (see `from_str`), so this never fails.
-        std::str::from_utf8(&self.0).unwrap_or("??")
+        self.0.as_ref()
     }
 
     /// The English name, with its article where English needs one ("the UK").
     pub fn name(&self) -> &'static str {
         NAMES
-            .binary_search_by(|(code, _)| code.as_bytes().cmp(&self.0[..]))
+            .binary_search_by(|(code, _)| (*code).cmp(self.code()))
             .map(|index| NAMES[index].1)
             .unwrap_or("an unnamed region")
     }
 
     /// The `phonenumber` crate's identifier, for parsing in this region.
     pub(crate) fn id(&self) -> country::Id {
-        // `from_str` checked that the crate knows this code.
-        self.code().parse().unwrap_or(country::Id::US)
+        self.0
     }
 
     /// Every region the numbering-plan metadata knows, in alphabetical order.
     pub fn all() -> impl Iterator<Item = Region> {
-        let mut codes: Vec<Region> = DATABASE
+        let mut regions: Vec<Region> = DATABASE
             .iter()
-            .filter_map(|meta| meta.id().parse().ok())
+            .filter_map(|meta| Region::from_metadata_id(meta.id()))
             .collect();
-        codes.sort();
-        codes.dedup();
-        codes.into_iter()
+        regions.sort();
+        regions.dedup();
+        regions.into_iter()
     }
 
     pub(crate) fn from_metadata_id(id: &str) -> Option<Region> {
         id.parse().ok()
+    }
+}
+
+/// Alphabetical by code, so maps keyed by region list them in a predictable order.
+impl Ord for Region {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.code().cmp(other.code())
+    }
+}
+
+impl PartialOrd for Region {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -69,15 +76,10 @@ impl FromStr for Region {
     /// does not know, and the non-geographic pseudo-region `001`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let upper = text.trim().to_ascii_uppercase();
-        let bytes = upper.as_bytes();
-        let known = bytes.len() == 2
-            && bytes.iter().all(u8::is_ascii_uppercase)
-            && DATABASE.by_id(upper.as_str()).is_some()
-            && upper.parse::<country::Id>().is_ok();
-        if !known {
-            return Err(NumberError::UnknownRegion(text.to_owned()));
+        match upper.parse::<country::Id>() {
+            Ok(id) if DATABASE.by_id(upper.as_str()).is_some() => Ok(Region(id)),
+            _ => Err(NumberError::UnknownRegion(text.to_owned())),
         }
-        Ok(Region([bytes[0], bytes[1]]))
     }
 }
 

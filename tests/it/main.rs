@@ -1,0 +1,2 @@
+mod consent;
+mod number;
