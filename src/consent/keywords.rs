@@ -174,7 +174,10 @@ pub fn normalise(text: &str) -> Option<String> {
     if text.len() > 4 * MAX_KEYWORD_CHARS + 64 {
         return None;
     }
-    let core = text.trim_matches(|c: char| !c.is_alphanumeric());
+    // Fold case before trimming: upper-casing can produce combining marks ("ὒ" becomes
+    // "Υ" plus two accents), which the trim must see.
+    let upper = text.to_uppercase();
+    let core = upper.trim_matches(|c: char| !c.is_alphanumeric());
     let mut out = String::with_capacity(core.len());
     let mut gap = false;
     for c in core.chars() {
@@ -186,7 +189,7 @@ pub fn normalise(text: &str) -> Option<String> {
             out.push(' ');
         }
         gap = false;
-        out.extend(c.to_uppercase());
+        out.push(c);
     }
     let chars = out.chars().count();
     (chars > 0 && chars <= MAX_KEYWORD_CHARS).then_some(out)

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::lists::NumberPattern;
+use super::lists::{ListVerdict, NumberPattern};
 use super::{E164, InvalidInput, NumberClass, ParsedNumber, Region, UnreachableMark};
 
 /// Why a number can or cannot receive SMS. The snake_case names are stable: the API,
@@ -154,23 +154,20 @@ impl NumberCheck {
         NumberCheck::new(input, parsed, capable, reason, message)
     }
 
-    pub(crate) fn by_list(
-        input: &str,
-        parsed: &ParsedNumber,
-        reason: Reason,
-        pattern: &NumberPattern,
-    ) -> Self {
-        let what = describe(parsed);
-        let (capable, list, can) = match reason {
-            Reason::AllowList => (true, "allow", "can"),
-            _ => (false, "deny", "cannot"),
+    pub(crate) fn by_list(input: &str, parsed: &ParsedNumber, verdict: &ListVerdict) -> Self {
+        let (capable, reason, list, pattern) = match verdict {
+            ListVerdict::Allowed(pattern) => (true, Reason::AllowList, "allow", pattern),
+            ListVerdict::Denied(pattern) => (false, Reason::DenyList, "deny", pattern),
         };
         let entry = match pattern {
             NumberPattern::Exact(_) => "is".to_owned(),
             NumberPattern::Prefix(_) => format!("is in the range {pattern}, which is"),
         };
-        let message =
-            format!("This is {what}; it {entry} on the {list} list, so it {can} receive SMS.");
+        let can = if capable { "can" } else { "cannot" };
+        let message = format!(
+            "This is {}; it {entry} on the {list} list, so it {can} receive SMS.",
+            describe(parsed)
+        );
         NumberCheck::new(input, parsed, capable, reason, message)
     }
 

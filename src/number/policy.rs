@@ -206,12 +206,12 @@ impl NumberPolicy {
                 class,
             } => {
                 let lists = list_verdict(&self.allow, &self.deny, e164);
-                if let Some(ListVerdict::Denied(pattern)) = lists {
-                    NumberCheck::by_list(input, parsed, Reason::DenyList, &pattern)
+                if let Some(denied @ ListVerdict::Denied(_)) = &lists {
+                    NumberCheck::by_list(input, parsed, denied)
                 } else if let Some(mark) = memory.recall(e164, now) {
                     NumberCheck::learned_unreachable(input, parsed, &mark)
-                } else if let Some(ListVerdict::Allowed(pattern)) = lists {
-                    NumberCheck::by_list(input, parsed, Reason::AllowList, &pattern)
+                } else if let Some(allowed) = &lists {
+                    NumberCheck::by_list(input, parsed, allowed)
                 } else {
                     let (action, source) = self.class_action(*class, *region);
                     NumberCheck::by_class(input, parsed, action, source_reason(action, source))

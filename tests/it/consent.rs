@@ -709,3 +709,63 @@ fn imported_records_apply_to_a_list_without_duplicates() {
     assert_eq!(added, [true, false]);
     assert_eq!(list.len(), 1);
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use smsbridge::consent::{KeywordSet, normalise};
+
+    fn keyword() -> impl Strategy<Value = String> {
+        let set = KeywordSet::recommended();
+        let words: Vec<String> = set
+            .opt_out()
+            .iter()
+            .chain(set.opt_in())
+            .chain(set.help())
+            .cloned()
+            .collect();
+        prop::sample::select(words)
+    }
+
+    /// The word in random case.
+    fn any_case(word: String, flips: Vec<bool>) -> String {
+        word.chars()
+            .zip(flips.into_iter().chain(std::iter::repeat(false)))
+            .map(|(c, lower)| if lower { c.to_ascii_lowercase() } else { c })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn a_keyword_matches_in_any_case_with_any_padding(
+            word in keyword(),
+            flips in prop::collection::vec(any::<bool>(), 12),
+            before in "[ \t\n.!?\"'*]{0,4}",
+            after in "[ \t\n.!?\"'*]{0,4}",
+        ) {
+            let set = KeywordSet::recommended();
+            let text = format!("{before}{}{after}", any_case(word.clone(), flips));
+            let found = set.classify(&text);
+            prop_assert_eq!(found.map(|k| k.word), Some(word));
+        }
+
+        #[test]
+        fn a_keyword_with_another_word_is_not_a_keyword(
+            word in keyword(),
+            other in "[a-z]{1,8}",
+            first in any::<bool>(),
+        ) {
+            let set = KeywordSet::recommended();
+            let text = if first { format!("{other} {word}") } else { format!("{word} {other}") };
+            // "opt" followed by "out" is the keyword OPT OUT; no other pair forms one.
+            prop_assume!(normalise(&text).as_deref() != Some("OPT OUT"));
+            prop_assert!(set.classify(&text).is_none(), "{text:?}");
+        }
+
+        #[test]
+        fn normalising_twice_changes_nothing(text in "\\PC{0,40}") {
+            if let Some(once) = normalise(&text) {
+                prop_assert_eq!(normalise(&once), Some(once));
+            }
+        }
+    }
+}

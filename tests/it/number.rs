@@ -600,3 +600,82 @@ fn the_number_command_refuses_an_unknown_region_as_a_usage_error() {
     assert!(stderr.contains("\"ZZ\" is not a region code"), "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use smsbridge::number::{
+        E164, NumberPattern, ParsedNumber, Region, SenderAddress, ShortCodeRules, parse_number,
+    };
+
+    fn regions() -> impl Strategy<Value = Option<Region>> {
+        let codes = vec!["US", "GB", "DE", "FR", "IT", "JP", "BR"];
+        prop::option::of(prop::sample::select(codes))
+            .prop_map(|code| code.map(|c| c.parse().unwrap()))
+    }
+
+    /// Every example number of the numbering plan, in E.164 digits without `+`.
+    fn plan_examples() -> Vec<String> {
+        use phonenumber::{Type, metadata::DATABASE};
+        let kinds = [
+            Type::FixedLine,
+            Type::Mobile,
+            Type::TollFree,
+            Type::PremiumRate,
+            Type::Voip,
+        ];
+        DATABASE
+            .iter()
+            .flat_map(|meta| {
+                kinds.into_iter().filter_map(move |kind| {
+                    let example = meta.descriptors().get(kind)?.example()?;
+                    Some(format!("{}{example}", meta.country_code()))
+                })
+            })
+            .collect()
+    }
+
+    /// A real number of the plan written with `+` and random separators between digits.
+    fn typed_number() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(plan_examples()),
+            prop::collection::vec(0usize..4, 16),
+        )
+            .prop_map(|(digits, gaps)| {
+                let mut text = String::from("+");
+                for (i, digit) in digits.chars().enumerate() {
+                    text.push(digit);
+                    text.push_str(["", " ", "-", "."][gaps[i % gaps.len()]]);
+                }
+                text.trim_end_matches([' ', '-', '.']).to_owned()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn parsing_never_panics_on_arbitrary_text(text in "\\PC{0,80}", region in regions()) {
+            let _ = parse_number(&text, region, &ShortCodeRules::recommended());
+            let _ = text.parse::<E164>();
+            let _ = text.parse::<NumberPattern>();
+            let _ = text.parse::<SenderAddress>();
+        }
+
+        /// Separators change nothing, and the E.164 form parses back to the same number and
+        /// class with no region: the canonical form is a fixed point.
+        #[test]
+        fn the_e164_form_parses_back_to_itself(text in typed_number()) {
+            let rules = ShortCodeRules::recommended();
+            let parsed = parse_number(&text, None, &rules);
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            if let ParsedNumber::Number { e164, .. } = &parsed {
+                prop_assert_eq!(e164.digits(), digits.as_str());
+                prop_assert_eq!(parse_number(e164.as_str(), None, &rules), parsed.clone());
+            } else {
+                // A few plan examples are themselves invalid in the plan's own patterns; the
+                // parser must then say so rather than invent a number.
+                prop_assert!(matches!(parsed, ParsedNumber::Invalid { .. }), "{:?}", parsed);
+            }
+        }
+    }
+}
