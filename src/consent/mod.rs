@@ -36,7 +36,8 @@ pub use keywords::{
     Keyword, KeywordKind, KeywordSet, MAX_KEYWORD_CHARS, MAX_WORDS_PER_SET, classify, normalise,
 };
 pub use profile::{
-    ConsentPolicy, ConsentScope, ConsentSettings, KeywordProfile, MAX_REPLY_CHARS, Replies,
+    ConsentPolicy, ConsentScope, ConsentSettings, KeywordProfile, MAX_REPLY_CHARS,
+    ProfileOverrides, Replies,
 };
 pub use suppression::{
     ListQuery, MAX_LIST_PAGE, MAX_SOURCE_CHARS, MemorySuppressionList, SOURCE_SMS, Scope,

@@ -89,6 +89,52 @@ pub struct KeywordProfile {
     pub replies: Replies,
 }
 
+/// What one sender's `keywords` table (or the `[consent]` defaults) changes, as written in
+/// the config file. Absent fields keep the base profile's; a reply set to `""` sends none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileOverrides {
+    /// Replaces the opt-out words.
+    pub opt_out: Option<Vec<String>>,
+    /// Replaces the opt-in words.
+    pub opt_in: Option<Vec<String>>,
+    /// Replaces the help words.
+    pub help: Option<Vec<String>>,
+    /// Replaces the opt-out confirmation (`""`: none).
+    pub opt_out_reply: Option<String>,
+    /// Replaces the opt-in confirmation (`""`: none).
+    pub opt_in_reply: Option<String>,
+    /// Replaces the help answer (`""`: none).
+    pub help_reply: Option<String>,
+}
+
+impl KeywordProfile {
+    /// This profile with `overrides` applied, checked.
+    pub fn with_overrides(
+        &self,
+        overrides: ProfileOverrides,
+    ) -> Result<KeywordProfile, ConsentError> {
+        let words =
+            |given: Option<Vec<String>>, base: &[String]| given.unwrap_or_else(|| base.to_vec());
+        let keywords = KeywordSet::new(
+            &words(overrides.opt_out, self.keywords.opt_out()),
+            &words(overrides.opt_in, self.keywords.opt_in()),
+            &words(overrides.help, self.keywords.help()),
+        )?;
+        let reply = |given: Option<String>, base: Option<&str>| match given {
+            Some(text) if text.is_empty() => None,
+            Some(text) => Some(text),
+            None => base.map(str::to_owned),
+        };
+        let replies = Replies::new(
+            reply(overrides.opt_out_reply, self.replies.opt_out()),
+            reply(overrides.opt_in_reply, self.replies.opt_in()),
+            reply(overrides.help_reply, self.replies.help()),
+        )?;
+        Ok(KeywordProfile { keywords, replies })
+    }
+}
+
 /// How far an opt-out reaches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,5 +200,47 @@ impl ConsentPolicy {
             Some(brand) => vec![own, Scope::Brand(brand.to_owned())],
             None => vec![own],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_name_and_an_empty_reply_sends_none() {
+        let base = KeywordProfile::default();
+        let overrides: ProfileOverrides = toml::from_str(
+            "opt_in = [\"START\", \"GO\"]\nopt_out_reply = \"\"\nhelp_reply = \"Acme: call 555-0100.\"",
+        )
+        .unwrap();
+        let profile = base.with_overrides(overrides).unwrap();
+        assert_eq!(profile.keywords.opt_out(), base.keywords.opt_out());
+        assert_eq!(profile.keywords.opt_in(), ["START", "GO"]);
+        assert_eq!(profile.replies.opt_out(), None);
+        assert_eq!(profile.replies.opt_in(), base.replies.opt_in());
+        assert_eq!(profile.replies.help(), Some("Acme: call 555-0100."));
+    }
+
+    #[test]
+    fn overrides_are_checked_and_unknown_fields_refused() {
+        let base = KeywordProfile::default();
+        let clash = ProfileOverrides {
+            opt_in: Some(vec!["STOP".into()]),
+            ..ProfileOverrides::default()
+        };
+        assert!(matches!(
+            base.with_overrides(clash),
+            Err(ConsentError::KeywordInTwoSets { .. })
+        ));
+        let blank = ProfileOverrides {
+            help_reply: Some("   ".into()),
+            ..ProfileOverrides::default()
+        };
+        assert!(matches!(
+            base.with_overrides(blank),
+            Err(ConsentError::BadReply { which: "help" })
+        ));
+        assert!(toml::from_str::<ProfileOverrides>("stop = [\"X\"]").is_err());
     }
 }

@@ -152,28 +152,36 @@ impl Routes {
     }
 }
 
-/// What the config file says about one sender.
-#[derive(Clone, Debug, PartialEq)]
+/// What the config file says about one sender: one `[[senders]]` table, field for field
+/// (unknown fields are refused).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SenderSpec {
     /// The number as written (`+1 800 555 0100`), the shortcode's digits, or the ID.
     pub number: String,
     /// The kind of sender.
     pub kind: SenderKind,
     /// The country: required for a shortcode; reads a longcode written in national format.
+    #[serde(default)]
     pub country: Option<Region>,
     /// The carrier route that normally carries it.
     pub route: String,
     /// Carrier routes to fail over to, in order.
+    #[serde(default)]
     pub fallback_routes: Vec<String>,
     /// Whether MMS can be sent from it.
+    #[serde(default)]
     pub mms: bool,
     /// Segments per second it may send.
     pub throughput: f64,
     /// TON to use instead of the kind's.
+    #[serde(default)]
     pub ton: Option<u8>,
     /// NPI to use instead of the kind's.
+    #[serde(default)]
     pub npi: Option<u8>,
     /// The brand it belongs to (consent can be shared across a brand's senders).
+    #[serde(default)]
     pub brand: Option<String>,
 }
 

@@ -679,3 +679,50 @@ mod properties {
         }
     }
 }
+
+#[derive(Debug, serde::Deserialize)]
+struct SendersFile {
+    senders: Vec<SenderSpec>,
+}
+
+#[test]
+fn senders_read_from_toml_tables() {
+    let file: SendersFile = toml::from_str(
+        r#"
+        [[senders]]
+        number = "+1 800 234 5678"
+        kind = "toll_free"
+        route = "carrier-a"
+        fallback_routes = ["carrier-b"]
+        mms = true
+        throughput = 3
+        brand = "Acme"
+
+        [[senders]]
+        number = "72404"
+        kind = "shortcode"
+        country = "US"
+        route = "carrier-a"
+        throughput = 100.0
+        ton = 3
+        npi = 0
+        "#,
+    )
+    .unwrap();
+    let inventory = SenderInventory::new(file.senders).unwrap();
+    let toll_free = inventory.lookup("+18002345678").unwrap();
+    assert_eq!((toll_free.throughput(), toll_free.mms()), (3.0, true));
+    assert_eq!(
+        inventory.lookup("72404").unwrap().ton_npi().to_string(),
+        "3/0"
+    );
+
+    let unknown = toml::from_str::<SendersFile>(
+        "[[senders]]\nnumber = \"72404\"\nkind = \"shortcode\"\nroute = \"a\"\nthroughput = 1\nspeed = 2\n",
+    );
+    assert!(unknown.unwrap_err().to_string().contains("speed"));
+    let bad_kind = toml::from_str::<SendersFile>(
+        "[[senders]]\nnumber = \"72404\"\nkind = \"short_code\"\nroute = \"a\"\nthroughput = 1\n",
+    );
+    assert!(bad_kind.is_err());
+}
