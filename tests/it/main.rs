@@ -2,6 +2,8 @@
 //! real `smsbridge` binary against configs written to a temporary directory.
 
 mod config_errors;
+mod consent;
 mod harness;
 mod lifecycle;
+mod number;
 mod systemd_unit;
