@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -37,6 +37,9 @@ enum Stop {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow::Result<()> {
+    // Handlers first: a signal that arrives once READY is out must find them installed,
+    // or its default action would kill the process.
+    let mut signals = Signals::install()?;
     let notifier = Notifier::from_env();
     let prometheus = telemetry::metrics_handle();
     metrics::gauge!(telemetry::CONFIG_GENERATION).set(1.0);
@@ -107,7 +110,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         admin_tasks.spawn(notifier.run_watchdog(interval, shutdown.clone()));
     }
 
-    let stop = wait_for_stop(&config_path, &config_tx, &log, &admin_state, notifier).await?;
+    let stop = signals
+        .wait_for_stop(&config_path, &config_tx, &log, &admin_state, notifier)
+        .await;
 
     notifier.stopping();
     admin_state.accepting.store(false, Ordering::Relaxed);
@@ -139,8 +144,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
     let path = config.store.path.clone();
     let sync = config.store.synchronous;
+    let batch_max = config.store.batch_max;
     let instance = config.instance.name.clone();
-    tokio::task::spawn_blocking(move || SqliteStore::open(&path, sync, &instance))
+    tokio::task::spawn_blocking(move || SqliteStore::open(&path, sync, batch_max, &instance))
         .await
         .context("store task failed")?
         .context("cannot open the store")
@@ -152,26 +158,41 @@ async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListe
         .with_context(|| format!("cannot listen on {addr} ({what})"))
 }
 
-/// Serves signals until one asks the daemon to stop; SIGHUP reloads in between.
-async fn wait_for_stop(
-    path: &std::path::Path,
-    config: &watch::Sender<Arc<Config>>,
-    log: &LogReload,
-    admin: &AdminState,
-    notifier: Notifier,
-) -> anyhow::Result<Stop> {
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    loop {
-        tokio::select! {
-            // Each arm is cancel-safe: a signal not yet received stays pending.
-            _ = term.recv() => return Ok(Stop::Drain),
-            _ = int.recv() => return Ok(Stop::Fast),
-            _ = hup.recv() => {
-                notifier.reloading();
-                reload(path, config, log, admin).await;
-                notifier.ready("running");
+/// The signals the daemon answers.
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            hup: signal(SignalKind::hangup()).context("cannot handle SIGHUP")?,
+        })
+    }
+
+    /// Serves signals until one asks the daemon to stop; SIGHUP reloads in between.
+    async fn wait_for_stop(
+        &mut self,
+        path: &std::path::Path,
+        config: &watch::Sender<Arc<Config>>,
+        log: &LogReload,
+        admin: &AdminState,
+        notifier: Notifier,
+    ) -> Stop {
+        loop {
+            tokio::select! {
+                // Each arm is cancel-safe: a signal not yet received stays pending.
+                _ = self.term.recv() => return Stop::Drain,
+                _ = self.int.recv() => return Stop::Fast,
+                _ = self.hup.recv() => {
+                    notifier.reloading();
+                    reload(path, config, log, admin).await;
+                    notifier.ready("running");
+                }
             }
         }
     }

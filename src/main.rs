@@ -39,6 +39,8 @@ enum Command {
     },
     /// Print the version.
     Version,
+    /// Parse a phone number and tell whether it can receive SMS, and why.
+    Number(smsbridge::number::cli::NumberArgs),
 }
 
 const EXIT_RUNTIME: u8 = 1;
@@ -63,6 +65,15 @@ fn main() -> ExitCode {
         Command::Version => {
             println!("smsbridge {}", smsbridge::VERSION);
             ExitCode::SUCCESS
+        }
+        Command::Number(args) => {
+            match smsbridge::number::cli::run_number(&args, &mut std::io::stdout().lock()) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("smsbridge number: {error}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
         }
     }
 }

@@ -45,6 +45,7 @@ pub fn describe() {
     );
     describe_gauge!(CONFIG_GENERATION, "Configuration generation, 1 at start.");
     describe_gauge!(READY, "1 while the daemon is ready to take traffic.");
+    crate::store::sqlite::describe();
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();

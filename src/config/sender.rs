@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::check::Checker;
 use super::error::KeyPath;
+use crate::number::{Region, SenderInventory, SenderSpec, TonNpi};
 
 /// `[[senders]]` as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -14,6 +15,7 @@ use super::error::KeyPath;
 pub struct RawSender {
     pub number: String,
     pub kind: SenderKind,
+    pub country: Option<String>,
     pub routes: Vec<String>,
     pub mms: Option<bool>,
     pub tps: Option<u32>,
@@ -28,30 +30,7 @@ pub struct RawSender {
     pub help_reply: Option<String>,
 }
 
-/// What kind of business number a sender is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SenderKind {
-    /// A ten-digit (or international) long number.
-    Longcode,
-    /// A 3- to 8-digit short code.
-    Shortcode,
-    /// A toll-free number (text-enabled).
-    TollFree,
-    /// An alphanumeric sender id (where the country allows it; cannot receive replies).
-    Alphanumeric,
-}
-
-impl SenderKind {
-    /// The TON/NPI a sender of this kind uses unless configured (REFERENCE §1).
-    pub fn default_ton_npi(self) -> (u8, u8) {
-        match self {
-            SenderKind::Longcode | SenderKind::TollFree => (1, 1),
-            SenderKind::Shortcode => (3, 0),
-            SenderKind::Alphanumeric => (5, 0),
-        }
-    }
-}
+pub use crate::number::SenderKind;
 
 /// A business sender, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,68 +55,69 @@ pub struct Sender {
     pub help_reply: Option<String>,
 }
 
-/// Validates the senders against the configured carrier names.
+/// Validates the senders against the configured carrier names. The numbers themselves
+/// (digits, toll-free ranges, duplicates written two ways) are checked by the numbers
+/// module's inventory, whose first complaint is placed at the field it names.
 pub fn validate_senders(c: &mut Checker, raw: &[RawSender], carriers: &[&str]) -> Vec<Sender> {
     let base = KeyPath::root().key("senders");
-    raw.iter()
+    let senders: Vec<Sender> = raw
+        .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let path = base.index(i);
-            if let Some(first) = raw[..i].iter().position(|o| o.number == r.number) {
-                c.error(
-                    &path.key("number"),
-                    format!("`{}` is already senders[{first}]", r.number),
-                );
-            }
-            validate_sender(c, &path, r, carriers)
-        })
-        .collect()
+        .map(|(i, r)| validate_sender(c, &base.index(i), r, carriers))
+        .collect();
+    let specs: Option<Vec<SenderSpec>> = raw
+        .iter()
+        .zip(&senders)
+        .map(|(r, s)| spec_of(r, s))
+        .collect();
+    if let Some(specs) = specs
+        && let Err(e) = SenderInventory::new(specs)
+    {
+        let path = base.index(e.index);
+        let key = match e.field {
+            "route" => path.key("routes").index(0),
+            "fallback_routes" => path.key("routes"),
+            "throughput" => path.key("tps"),
+            field => path.key(field),
+        };
+        c.error(&key, e.problem.to_string());
+    }
+    senders
 }
 
+/// The numbers module's view of a sender; `None` when the entry is already refused.
+fn spec_of(r: &RawSender, s: &Sender) -> Option<SenderSpec> {
+    let (route, fallbacks) = s.routes.split_first()?;
+    let country = match &r.country {
+        Some(code) => Some(code.parse::<Region>().ok()?),
+        None => None,
+    };
+    Some(SenderSpec {
+        number: s.number.clone(),
+        kind: s.kind,
+        country,
+        route: route.clone(),
+        fallback_routes: fallbacks.to_vec(),
+        mms: s.mms,
+        // No sender limit of its own: the carrier's throttle decides.
+        throughput: s.tps.map(f64::from).unwrap_or(UNLIMITED_TPS),
+        ton: r.ton,
+        npi: r.npi,
+        brand: s.brand.clone(),
+    })
+}
+
+/// The throughput the inventory is given for a sender with no limit of its own.
+const UNLIMITED_TPS: f64 = 10_000.0;
+
 fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&str]) -> Sender {
-    let number_path = path.key("number");
-    match r.kind {
-        SenderKind::Longcode | SenderKind::TollFree => {
-            let digits = r.number.strip_prefix('+').unwrap_or("");
-            if digits.is_empty()
-                || digits.len() > 15
-                || !digits.bytes().all(|b| b.is_ascii_digit())
-                || digits.starts_with('0')
-            {
-                c.error(
-                    &number_path,
-                    format!(
-                        "`{}` is not an E.164 number (+ and up to 15 digits)",
-                        r.number
-                    ),
-                );
-            } else if r.kind == SenderKind::TollFree && !is_toll_free(&r.number) {
-                c.error(
-                    &number_path,
-                    format!("`{}` is not in a toll-free range", r.number),
-                );
-            }
-        }
-        SenderKind::Shortcode => {
-            let ok =
-                (3..=8).contains(&r.number.len()) && r.number.bytes().all(|b| b.is_ascii_digit());
-            if !ok {
-                c.error(&number_path, "a shortcode is 3 to 8 digits");
-            }
-        }
-        SenderKind::Alphanumeric => {
-            let ok = (1..=11).contains(&r.number.len())
-                && r.number
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b' ')
-                && r.number.bytes().any(|b| b.is_ascii_alphabetic());
-            if !ok {
-                c.error(
-                    &number_path,
-                    "an alphanumeric sender id is 1 to 11 letters, digits and spaces, with at least one letter",
-                );
-            }
-        }
+    if let Some(code) = &r.country
+        && code.parse::<Region>().is_err()
+    {
+        c.error(
+            &path.key("country"),
+            format!("`{code}` is not a two-letter region code such as \"US\""),
+        );
     }
     if r.routes.is_empty() {
         c.error(&path.key("routes"), "name at least one carrier");
@@ -150,10 +130,10 @@ fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&
             );
         }
     }
-    let (ton, npi) = r.kind.default_ton_npi();
-    let ton = c.range(&path.key("ton"), r.ton, ton, 0, 6);
-    let npi = c.range(&path.key("npi"), r.npi, npi, 0, 18);
-    let tps = c.range(&path.key("tps"), r.tps, 0, 0, 1_000_000);
+    let usual = TonNpi::for_kind(r.kind);
+    let ton = c.range(&path.key("ton"), r.ton, usual.ton.into(), 0, 6);
+    let npi = c.range(&path.key("npi"), r.npi, usual.npi.into(), 0, 18);
+    let tps = c.range(&path.key("tps"), r.tps, 0, 0, 10_000);
     for (key, list) in [
         ("opt_out_keywords", &r.opt_out_keywords),
         ("opt_in_keywords", &r.opt_in_keywords),
@@ -176,16 +156,6 @@ fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&
         opt_out_reply: r.opt_out_reply.clone(),
         opt_in_reply: r.opt_in_reply.clone(),
         help_reply: r.help_reply.clone(),
-    }
-}
-
-fn is_toll_free(e164: &str) -> bool {
-    match phonenumber::parse(None, e164) {
-        Ok(n) => {
-            n.is_valid()
-                && n.number_type(&phonenumber::metadata::DATABASE) == phonenumber::Type::TollFree
-        }
-        Err(_) => false,
     }
 }
 

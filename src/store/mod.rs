@@ -3,7 +3,8 @@
 //! keys, the event outbox). Flows see only the store's own types, never SQL.
 //!
 //! Embedded default: [`sqlite::SqliteStore`], one WAL-mode file under the state
-//! directory. The pipeline issue adds the `Store` trait's operations and group commit.
+//! directory, with group commit. The pipeline issue adds the `Store` trait and its
+//! operations.
 
 pub mod sqlite;
 
@@ -29,6 +30,10 @@ pub enum StoreError {
         "the store has schema version {found}, newer than this build knows ({known}); upgrade smsbridge"
     )]
     TooNew { found: u32, known: u32 },
+    /// The store cannot take writes now (disk full, I/O error, writer stopped); the
+    /// request was not made durable and may be retried.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     /// SQLite reported an error (disk full, I/O error, locked too long, …).
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -3,8 +3,10 @@
 
 mod carrier;
 mod config_errors;
+mod consent;
 mod harness;
 mod lifecycle;
+mod number;
 mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;

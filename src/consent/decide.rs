@@ -1,0 +1,200 @@
+//! The consent decisions of the flows.
+//!
+//! - MO: is the message a keyword? If STOP, record the opt-out and confirm once; if
+//!   START, lift the opt-outs and confirm; if HELP, answer. The message itself is still
+//!   forwarded to the core by the inbound flow, with the event returned here.
+//! - MT: refuse with `opted_out` when the contact opted out of the sender (or its brand).
+//!
+//! Idempotence: a STOP for a pair already opted out records nothing, sends nothing and
+//! emits nothing, so a carrier redelivering the STOP MO cannot cause a second
+//! confirmation. A START (or YES) from someone not opted out is likewise silent: "YES" is
+//! also an ordinary answer to an agent's question, and must not trigger a "you are
+//! subscribed again" reply. HELP is answered every time it arrives; the inbound flow's
+//! duplicate detection keeps a redelivered HELP from being answered twice.
+
+use std::time::SystemTime;
+
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+
+use super::suppression::SOURCE_SMS;
+use super::{
+    ConsentError, ConsentPolicy, Keyword, KeywordKind, Scope, SuppressionList, SuppressionRecord,
+    metrics,
+};
+use crate::number::{E164, Sender, SenderAddress};
+
+/// What consent made of one MO.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MoConsent {
+    /// The keyword the message is, if it is one.
+    pub keyword: Option<Keyword>,
+    /// What changed in the suppression list; `None` when nothing did.
+    pub change: Option<ConsentChange>,
+    /// The text to send back to the contact, if any.
+    pub reply: Option<String>,
+    /// The event to emit to the core, if consent changed.
+    pub event: Option<ConsentEvent>,
+}
+
+/// A change in the suppression list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsentChange {
+    /// This opt-out was recorded.
+    OptedOut(SuppressionRecord),
+    /// These opt-outs were lifted.
+    OptedIn(Vec<SuppressionRecord>),
+}
+
+/// Which consent event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConsentEventKind {
+    /// `chat.contact.opted_out`
+    OptedOut,
+    /// `chat.contact.opted_in`
+    OptedIn,
+}
+
+impl ConsentEventKind {
+    /// The CloudEvents `type`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            ConsentEventKind::OptedOut => "chat.contact.opted_out",
+            ConsentEventKind::OptedIn => "chat.contact.opted_in",
+        }
+    }
+}
+
+/// A consent change for the core. Serialises to the event's `data`: `contact`, `sender`,
+/// `scope`, `keyword`, `at` (RFC 3339).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsentEvent {
+    /// Which event.
+    #[serde(skip)]
+    pub kind: ConsentEventKind,
+    /// The customer.
+    pub contact: E164,
+    /// The sender the keyword was sent to.
+    pub sender: SenderAddress,
+    /// What the change covers.
+    pub scope: Scope,
+    /// The keyword, normalised.
+    pub keyword: String,
+    /// When the MO arrived.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: SystemTime,
+}
+
+fn rfc3339<S: Serializer>(at: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_rfc3339(*at))
+}
+
+/// An MT refused for consent.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum MtRefusal {
+    /// The contact opted out of this sender or its brand (API error code `opted_out`).
+    #[error(
+        "the contact opted out of messages from {scope} ({keyword} on {at}); they must text START before they can be messaged again",
+        scope = .record.scope,
+        keyword = .record.keyword.as_deref().unwrap_or("by an operator"),
+        at = humantime::format_rfc3339_seconds(.record.at)
+    )]
+    OptedOut {
+        /// The opt-out in force.
+        record: SuppressionRecord,
+    },
+}
+
+impl MtRefusal {
+    /// The API error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MtRefusal::OptedOut { .. } => "opted_out",
+        }
+    }
+}
+
+impl ConsentPolicy {
+    /// Applies an MO from `contact` to `sender` that arrived at `at`.
+    pub async fn handle_mo<L: SuppressionList>(
+        &self,
+        list: &L,
+        contact: &E164,
+        sender: &Sender,
+        text: &str,
+        at: SystemTime,
+    ) -> Result<MoConsent, ConsentError> {
+        let profile = self.profile_for(sender);
+        let Some(keyword) = profile.keywords.classify(text) else {
+            return Ok(MoConsent::default());
+        };
+        metrics::keyword_received(keyword.kind);
+        let mut outcome = MoConsent {
+            keyword: Some(keyword.clone()),
+            ..MoConsent::default()
+        };
+        let event = |kind: ConsentEventKind, scope: Scope| ConsentEvent {
+            kind,
+            contact: contact.clone(),
+            sender: sender.address().clone(),
+            scope,
+            keyword: keyword.word.clone(),
+            at,
+        };
+        match keyword.kind {
+            KeywordKind::OptOut => {
+                let record = SuppressionRecord {
+                    contact: contact.clone(),
+                    scope: self.scope_for(sender),
+                    keyword: Some(keyword.word.clone()),
+                    source: SOURCE_SMS.to_owned(),
+                    at,
+                };
+                if list.opt_out(record.clone()).await? {
+                    metrics::consent_changed(ConsentEventKind::OptedOut);
+                    outcome.event = Some(event(ConsentEventKind::OptedOut, record.scope.clone()));
+                    outcome.change = Some(ConsentChange::OptedOut(record));
+                    outcome.reply = profile.replies.opt_out().map(str::to_owned);
+                }
+            }
+            KeywordKind::OptIn => {
+                let removed = list.opt_in(contact, &self.scopes_blocking(sender)).await?;
+                if let Some(first) = removed.first() {
+                    metrics::consent_changed(ConsentEventKind::OptedIn);
+                    // The widest scope lifted is what the core should show.
+                    let scope = removed
+                        .iter()
+                        .find(|r| matches!(r.scope, Scope::Brand(_)))
+                        .unwrap_or(first)
+                        .scope
+                        .clone();
+                    outcome.event = Some(event(ConsentEventKind::OptedIn, scope));
+                    outcome.change = Some(ConsentChange::OptedIn(removed));
+                    outcome.reply = profile.replies.opt_in().map(str::to_owned);
+                }
+            }
+            KeywordKind::Help => outcome.reply = profile.replies.help().map(str::to_owned),
+        }
+        Ok(outcome)
+    }
+
+    /// Whether an MT from `sender` to `contact` may go. Consent replies (the STOP
+    /// confirmation) are not MTs of the core and are not checked.
+    pub async fn check_mt<L: SuppressionList>(
+        &self,
+        list: &L,
+        contact: &E164,
+        sender: &Sender,
+    ) -> Result<Result<(), MtRefusal>, ConsentError> {
+        let found = list
+            .is_opted_out(contact, &self.scopes_blocking(sender))
+            .await?;
+        Ok(match found {
+            Some(record) => {
+                metrics::mt_refused();
+                Err(MtRefusal::OptedOut { record })
+            }
+            None => Ok(()),
+        })
+    }
+}

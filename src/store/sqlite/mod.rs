@@ -1,0 +1,197 @@
+//! The SQLite store: one file in WAL mode, schema migrations embedded in the binary and
+//! applied at start, one writer thread with group commit ([`writer`]) and a few reader
+//! connections that never wait for the writer (WAL lets readers run beside it).
+
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+pub use writer::{BATCH_SIZE, COMMIT_SECONDS, COMMITS_TOTAL, describe};
+
+use super::StoreError;
+use crate::config::Synchronous;
+use writer::{Job, WriteJob};
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+/// Never edit a released migration: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the instance that owns this file, so a copied database is recognisable.
+    "CREATE TABLE instance (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );",
+];
+
+/// How many reader connections serve queries.
+const READERS: usize = 4;
+
+/// Requests that may wait for the writer; callers beyond wait for room (backpressure).
+const WRITE_QUEUE_PER_BATCH: usize = 4;
+
+/// An open SQLite store; cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writes: mpsc::Sender<Box<dyn Job>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, sets WAL mode and the
+    /// synchronous level, applies pending migrations and starts the writer thread.
+    /// Blocking: call it from `spawn_blocking` in async code.
+    pub fn open(
+        path: &Path,
+        sync: Synchronous,
+        batch_max: usize,
+        instance: &str,
+    ) -> Result<Self, StoreError> {
+        let open_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(Box::new(e)))?;
+        }
+        let mut conn = connect(path, sync).map_err(|e| open_err(Box::new(e)))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(open_err(
+                format!("the file system does not support WAL mode (got {mode})").into(),
+            ));
+        }
+        migrate(&mut conn)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO instance (id, name) VALUES (1, ?1)",
+            [instance],
+        )?;
+        let readers = (0..READERS)
+            .map(|_| connect(path, sync).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (writes, rx) = mpsc::channel(batch_max.saturating_mul(WRITE_QUEUE_PER_BATCH));
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                writer::run(conn, rx, batch_max);
+            })
+            .map_err(|e| open_err(Box::new(e)))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writes,
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `work` in the next group commit and answers once that commit is durable.
+    /// The primitive the store's operations are built on: SQL stays inside `store`.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(WriteJob::new(work, reply));
+        self.inner
+            .writes
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?
+    }
+
+    /// Runs a query on a reader connection (on the blocking pool).
+    pub async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(work))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}")))?
+    }
+
+    fn read_blocking<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let i = self.inner.next_reader.fetch_add(1, Ordering::Relaxed) % READERS;
+        let conn = self.inner.readers[i]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        work(&conn)
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.read_blocking(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+    }
+
+    /// Checks that the database answers a query (for `/readyz`). Blocking, and quick.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        if self.inner.writes.is_closed() {
+            return Err(StoreError::Unavailable(
+                "the store writer has stopped".into(),
+            ));
+        }
+        self.read_blocking(|c| {
+            c.query_row("SELECT count(*) FROM instance", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+    }
+}
+
+fn connect(path: &Path, sync: Synchronous) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let level = match sync {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous={level}; PRAGMA foreign_keys=ON;"
+    ))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as u32;
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = i as u32 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .and_then(|_| tx.pragma_update(None, "user_version", version))
+            .map_err(|source| StoreError::Migrate { version, source })?;
+        tx.commit()
+            .map_err(|source| StoreError::Migrate { version, source })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+use super::*;
+
+fn open(dir: &Path) -> SqliteStore {
+    SqliteStore::open(&dir.join("state/smsbridge.db"), Synchronous::Full, 64, "t").unwrap()
+}
+
+async fn with_table(store: &SqliteStore) {
+    store
+        .write(|c| Ok(c.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)")?))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn opens_migrates_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as u32);
+    store.ping().unwrap();
+    drop(store);
+    open(dir.path()).ping().unwrap();
+}
+
+#[test]
+fn refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path, Synchronous::Full, 8, "a")
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn an_answered_write_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    with_table(&store).await;
+    store
+        .write(|c| Ok(c.execute("INSERT INTO t VALUES ('a', 1)", [])?))
+        .await
+        .unwrap();
+    drop(store);
+    let again = open(dir.path());
+    let v: i64 = again
+        .read(|c| Ok(c.query_row("SELECT v FROM t WHERE k = 'a'", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(v, 1);
+}
+
+#[tokio::test]
+async fn a_failing_request_does_not_undo_its_batch_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    with_table(&store).await;
+    let mut pending = Vec::new();
+    for i in 0..50 {
+        let s = store.clone();
+        pending.push(tokio::spawn(async move {
+            s.write(move |c| {
+                // Every tenth request inserts twice and fails on the primary key after
+                // its first row: its savepoint must roll back that row alone.
+                c.execute("INSERT INTO t VALUES (?1, ?2)", (format!("k{i}"), i))?;
+                if i % 10 == 0 {
+                    c.execute("INSERT INTO t VALUES (?1, ?2)", (format!("k{i}"), i))?;
+                }
+                Ok(i)
+            })
+            .await
+        }));
+    }
+    let mut failed = 0;
+    for p in pending {
+        if p.await.unwrap().is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 5);
+    let rows: i64 = store
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(rows, 45);
+}
+
+#[test]
+fn queued_requests_share_one_commit() {
+    // Requests queued before the writer runs are taken as one batch.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
+    let conn = connect(&path, Synchronous::Full).unwrap();
+    conn.execute_batch("CREATE TABLE t (k INTEGER)").unwrap();
+    let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
+    let mut answers = Vec::new();
+    for i in 0..20 {
+        let (reply, answer) = oneshot::channel();
+        let job = WriteJob::new(
+            move |c: &Connection| Ok(c.execute("INSERT INTO t VALUES (?1)", [i])?),
+            reply,
+        );
+        tx.try_send(Box::new(job)).ok().unwrap();
+        answers.push(answer);
+    }
+    drop(tx);
+    // batch_max 8: 20 requests make three commits (8 + 8 + 4).
+    let batches = writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8);
+    assert_eq!(batches, 3);
+    for a in answers {
+        assert_eq!(a.blocking_recv().unwrap().unwrap(), 1);
+    }
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 20);
+}

@@ -1,0 +1,132 @@
+//! Group commit: one writer thread owns the only writing connection and runs many
+//! requests in one transaction, so durability costs one fsync per batch, not one per
+//! message. Each request runs in its own savepoint, so one failing request does not
+//! undo the others in its batch; every reply is sent only after the commit.
+
+use std::time::Instant;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::StoreError;
+
+/// Metric: histogram of group-commit durations (transaction + fsync).
+pub const COMMIT_SECONDS: &str = "smsbridge_store_commit_seconds";
+/// Metric: histogram of requests per committed batch.
+pub const BATCH_SIZE: &str = "smsbridge_store_batch_size";
+/// Metric: counter of batches by `result` (`ok` | `error`).
+pub const COMMITS_TOTAL: &str = "smsbridge_store_commits_total";
+
+/// Describes this module's metrics.
+pub fn describe() {
+    metrics::describe_histogram!(
+        COMMIT_SECONDS,
+        metrics::Unit::Seconds,
+        "Duration of one group commit (transaction and fsync)."
+    );
+    metrics::describe_histogram!(BATCH_SIZE, "Write requests per group commit.");
+    metrics::describe_counter!(COMMITS_TOTAL, "Group commits by result (ok, error).");
+}
+
+/// One write request, type-erased so different requests share a batch.
+pub trait Job: Send {
+    /// Runs inside the batch's transaction; false when the request failed (its
+    /// savepoint is then rolled back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Called once the batch is committed (`Ok`) or could not be (`Err`).
+    fn finish(self: Box<Self>, committed: Result<(), String>);
+}
+
+/// A write closure and where its result goes.
+pub struct WriteJob<T, F> {
+    work: Option<F>,
+    out: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> WriteJob<T, F> {
+    pub fn new(work: F, reply: oneshot::Sender<Result<T, StoreError>>) -> Self {
+        WriteJob {
+            work: Some(work),
+            out: None,
+            reply,
+        }
+    }
+}
+
+impl<T, F> Job for WriteJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let out = work(conn);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let result = match (committed, self.out) {
+            (Ok(()), Some(out)) => out,
+            (Ok(()), None) => Err(StoreError::Unavailable("request was not run".into())),
+            (Err(why), Some(Err(e))) => Err(StoreError::Unavailable(format!("{e}; then {why}"))),
+            (Err(why), _) => Err(StoreError::Unavailable(why)),
+        };
+        // The caller may have given up waiting; the write stands either way.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Runs batches until every sender is gone; returns how many batches it committed or
+/// tried to. Blocking: runs on its own thread.
+pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, batch_max: usize) -> usize {
+    let mut batches = 0;
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = Vec::with_capacity(batch_max.min(64));
+        batch.push(first);
+        while batch.len() < batch_max {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit(&mut conn, batch);
+        batches += 1;
+    }
+    batches
+}
+
+fn commit(conn: &mut Connection, mut batch: Vec<Box<dyn Job>>) {
+    let started = Instant::now();
+    let size = batch.len();
+    let committed = run_batch(conn, &mut batch);
+    let result = if committed.is_ok() { "ok" } else { "error" };
+    if let Err(why) = &committed {
+        tracing::error!(error = %why, requests = size, "store commit failed");
+    }
+    metrics::histogram!(COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(BATCH_SIZE).record(size as f64);
+    metrics::counter!(COMMITS_TOTAL, "result" => result).increment(1);
+    for job in batch {
+        job.finish(committed.clone());
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    for job in batch.iter_mut() {
+        tx.execute_batch("SAVEPOINT job")
+            .map_err(|e| e.to_string())?;
+        let undo = if job.run(&tx) {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        tx.execute_batch(undo).map_err(|e| e.to_string())?;
+    }
+    tx.commit().map_err(|e| e.to_string())
+}
