@@ -104,6 +104,8 @@ pub struct RawMo {
 pub struct RawFaults {
     /// Percentage (0..=100) of submits answered ESME_RTHROTTLED.
     pub throttle_percent: Option<u8>,
+    /// Percentage (0..=100) of submits answered ESME_RSYSERR (a transient fault).
+    pub syserr_percent: Option<u8>,
     /// Delay before each submit_sm_resp; default "0s".
     pub response_delay: Option<String>,
     /// Drop every connection this long after it opens (no unbind); default never.
@@ -211,6 +213,8 @@ pub struct MoConfig {
 pub struct FaultsConfig {
     /// Percentage of submits answered ESME_RTHROTTLED.
     pub throttle_percent: u8,
+    /// Percentage of submits answered ESME_RSYSERR.
+    pub syserr_percent: u8,
     /// Delay before each submit_sm_resp.
     pub response_delay: Duration,
     /// Drop connections this long after they open.
@@ -459,10 +463,12 @@ fn mo(raw: RawMo) -> Result<MoConfig, SimulatorConfigError> {
 }
 
 fn faults(raw: RawFaults) -> Result<FaultsConfig, SimulatorConfigError> {
-    let throttle_percent = raw.throttle_percent.unwrap_or(0);
-    if throttle_percent > 100 {
-        return Err(invalid("faults.throttle_percent", "must be 0..=100"));
-    }
+    let percent = |key: &str, value: Option<u8>| match value.unwrap_or(0) {
+        p @ 0..=100 => Ok(p),
+        _ => Err(invalid(key, "must be 0..=100")),
+    };
+    let throttle_percent = percent("faults.throttle_percent", raw.throttle_percent)?;
+    let syserr_percent = percent("faults.syserr_percent", raw.syserr_percent)?;
     let drop_every = match raw.drop_every.as_deref() {
         None => None,
         Some(text) => Some(duration("faults.drop_every", Some(text), Duration::ZERO)?)
@@ -470,6 +476,7 @@ fn faults(raw: RawFaults) -> Result<FaultsConfig, SimulatorConfigError> {
     };
     Ok(FaultsConfig {
         throttle_percent,
+        syserr_percent,
         response_delay: duration(
             "faults.response_delay",
             raw.response_delay.as_deref(),

@@ -335,6 +335,41 @@ async fn throttling_beyond_the_budget_is_classified() {
 }
 
 #[tokio::test]
+async fn a_transient_error_is_retried_on_another_bind() {
+    let s = setup("[faults]\nsyserr_percent = 50", |c| c.binds = 2).await;
+    s.wait_status(|st| st.binds_up() == 2).await;
+    let segments = (0..4).map(|i| segment(&format!("part {i}"), 0)).collect();
+    let outcome = s.pool.submit(SubmitRequest { segments }).await.unwrap();
+    // Every second submit fails with RSYSERR and is retried (on the other bind).
+    let attempts: Vec<u32> = outcome.segments.iter().map(|o| o.attempts).collect();
+    assert_eq!(attempts, [1, 2, 2, 2]);
+    assert_eq!(s.sim.stats().submits, 7);
+
+    let policy_exhausted = setup_with(
+        "[faults]\nsyserr_percent = 100",
+        |_| {},
+        InboundVerdict::Stored,
+        SubmitPolicy {
+            max_transient_retries: 2,
+            ..SubmitPolicy::default()
+        },
+    )
+    .await;
+    policy_exhausted.wait_status(|st| st.binds_up() == 1).await;
+    let err = policy_exhausted
+        .pool
+        .submit(SubmitRequest {
+            segments: vec![segment("x", 0)],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Transient);
+    assert_eq!(policy_exhausted.sim.stats().submits, 3);
+    policy_exhausted.shutdown().await;
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_unanswered_submit_is_resent_once_then_reported_unknown() {
     let s = setup("[faults]\nresponse_delay = \"1h\"", |c| {
         c.timers.response_timeout = Duration::from_millis(100);

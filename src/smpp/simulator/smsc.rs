@@ -67,22 +67,34 @@ impl SmscHandler {
         }
     }
 
-    /// Spreads the throttled submits evenly: submit `n` is throttled when the running
-    /// count of `n × percent / 100` steps up.
-    fn throttle_this_one(&self) -> bool {
-        let percent = u64::from(self.shared.cfg.faults.throttle_percent);
-        if percent == 0 {
-            return false;
+    /// The fault, if any, this submit gets. Faults are spread evenly: submit `n` gets
+    /// one when the running count of `n × percent / 100` steps up.
+    fn fault_for_this_one(&self) -> Option<CommandStatus> {
+        let faults = &self.shared.cfg.faults;
+        if faults.throttle_percent == 0 && faults.syserr_percent == 0 {
+            return None;
         }
         let n = self.shared.submits_seen.fetch_add(1, Ordering::Relaxed);
-        (n + 1) * percent / 100 > n * percent / 100
+        let steps = |percent: u8| {
+            let p = u64::from(percent);
+            (n + 1) * p / 100 > n * p / 100
+        };
+        if steps(faults.throttle_percent) {
+            Some(CommandStatus::EsmeRthrottled)
+        } else if steps(faults.syserr_percent) {
+            Some(CommandStatus::EsmeRsyserr)
+        } else {
+            None
+        }
     }
 
     fn on_submit(&mut self, frame: Frame, responder: Responder) {
         self.shared.stats.bump(Counter::Submit);
-        if self.throttle_this_one() {
-            self.shared.stats.bump(Counter::SubmitThrottled);
-            return responder.respond(CommandStatus::EsmeRthrottled, None);
+        if let Some(status) = self.fault_for_this_one() {
+            if status == CommandStatus::EsmeRthrottled {
+                self.shared.stats.bump(Counter::SubmitThrottled);
+            }
+            return responder.respond(status, None);
         }
         if let Some(prefix) = &self.shared.cfg.faults.reject_prefix
             && destination(frame.pdu.as_ref()).starts_with(prefix.as_str())
