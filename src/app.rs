@@ -20,8 +20,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use crate::admin::{self, AdminState, ReadinessCheck};
+use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
+use crate::carrier::{Carriers, NotStored, PoolOptions, SubmitPolicy};
 use crate::config::Config;
+use crate::smpp::simulator;
 use crate::store::sqlite::SqliteStore;
 use crate::systemd::Notifier;
 use crate::telemetry::{self, LogReload};
@@ -53,6 +55,34 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");
 
+    // The embedded simulator (demos) runs until the carriers have unbound from it.
+    let simulator_cancel = CancellationToken::new();
+    let simulator = match &config.simulator {
+        Some(sim) => {
+            let handle = simulator::start(sim.clone(), simulator_cancel.clone())
+                .await
+                .context("cannot start the embedded carrier simulator")?;
+            info!(listen = %handle.local_addr(), "embedded carrier simulator listening");
+            Some(handle)
+        }
+        None => None,
+    };
+    // MO and receipts are answered ESME_RX_T_APPN (the carrier keeps them) until the
+    // inbound flow stores them.
+    let carriers = Arc::new(
+        Carriers::start(
+            &config.carriers,
+            Arc::new(NotStored),
+            &PoolOptions {
+                drain_timeout: config.instance.drain_timeout,
+                policy: SubmitPolicy::default(),
+            },
+            &drain,
+            &work,
+        )
+        .context("cannot start the carrier binds")?,
+    );
+
     let admin_listener = bind(config.admin.listen, "admin").await?;
     let api_listener = bind(config.api.listen, "api").await?;
 
@@ -66,8 +96,11 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         started: Instant::now(),
         generation: 1.into(),
         accepting: false.into(),
-        checks: vec![Arc::new(StoreReady(store.clone())) as Arc<dyn ReadinessCheck>],
-        sources: Vec::new(),
+        checks: vec![
+            Arc::new(StoreReady(store.clone())) as Arc<dyn ReadinessCheck>,
+            Arc::new(CarriersReady(carriers.clone())),
+        ],
+        sources: vec![Arc::new(CarriersStatus(carriers.clone())) as Arc<dyn StatusSource>],
         prometheus,
     });
 
@@ -136,6 +169,10 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     shutdown.cancel();
     admin_tasks.close();
     work.wait().await;
+    simulator_cancel.cancel();
+    if let Some(sim) = simulator {
+        sim.wait().await;
+    }
     admin_tasks.wait().await;
     info!("stopped");
     Ok(())
@@ -272,7 +309,50 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.mms.listen != new.mms.listen {
         keys.push("mms.listen");
     }
+    if old.carriers != new.carriers {
+        keys.push("carriers");
+    }
+    if old.simulator != new.simulator {
+        keys.push("simulator");
+    }
     keys
+}
+
+/// `/readyz` requires a bind up for every required carrier.
+struct CarriersReady(Arc<Carriers>);
+
+impl ReadinessCheck for CarriersReady {
+    fn name(&self) -> String {
+        "carriers".into()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let down: Vec<String> = self
+            .0
+            .snapshot()
+            .into_iter()
+            .filter(|c| c.required && c.binds_up() == 0)
+            .map(|c| c.name)
+            .collect();
+        if down.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("no bind up for {}", down.join(", ")))
+        }
+    }
+}
+
+/// `/status` shows every carrier's binds.
+struct CarriersStatus(Arc<Carriers>);
+
+impl StatusSource for CarriersStatus {
+    fn key(&self) -> &'static str {
+        "carriers"
+    }
+
+    fn status(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.snapshot()).unwrap_or_default()
+    }
 }
 
 /// `/readyz` requires the store to answer.

@@ -46,6 +46,9 @@ pub fn describe() {
     describe_gauge!(CONFIG_GENERATION, "Configuration generation, 1 at start.");
     describe_gauge!(READY, "1 while the daemon is ready to take traffic.");
     crate::store::sqlite::describe();
+    crate::smpp::metrics::describe();
+    crate::number::metrics::describe();
+    crate::consent::metrics::describe();
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();

@@ -65,6 +65,9 @@ pub struct RawConfig {
     pub numbers: RawNumbers,
     #[serde(default)]
     pub mms: RawMms,
+    /// An embedded carrier simulator (demos and tests).
+    #[serde(default)]
+    pub simulator: Option<simulator::RawSimulator>,
 }
 
 /// The validated configuration the daemon runs on.
@@ -83,6 +86,8 @@ pub struct Config {
     pub consent: Consent,
     pub numbers: Numbers,
     pub mms: Mms,
+    /// The embedded carrier simulator, when the file asks for one.
+    pub simulator: Option<simulator::SimulatorConfig>,
 }
 
 impl Config {
@@ -133,9 +138,23 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
         consent: sender::validate_consent(c, &raw.consent),
         numbers: sender::validate_numbers(c, &raw.numbers),
         mms: service::validate_mms(c, &raw.mms),
+        simulator: validate_simulator(c, raw.simulator.as_ref()),
         instance,
         carriers,
         senders,
+    }
+}
+
+fn validate_simulator(
+    c: &mut Checker,
+    raw: Option<&simulator::RawSimulator>,
+) -> Option<simulator::SimulatorConfig> {
+    match simulator::SimulatorConfig::try_from(raw?.clone()) {
+        Ok(sim) => Some(sim),
+        Err(e) => {
+            c.error(&e.key_path(&KeyPath::root().key("simulator")), e.reason);
+            None
+        }
     }
 }
 

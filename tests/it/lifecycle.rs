@@ -258,3 +258,75 @@ fn run_exits_2_on_a_bad_config_and_1_when_it_cannot_listen() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 }
+
+/// A loopback port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn carrier(name: &str, port: u16) -> String {
+    format!(
+        "\n[[carriers]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\nsystem_id = \"gw\"\npassword = \"pw\"\n[carriers.timers]\nreconnect_min = \"50ms\"\nreconnect_max = \"200ms\"\n"
+    )
+}
+
+/// Polls an endpoint until `done` holds for its JSON body (readiness changes as binds
+/// come up; there is no signal to wait on from outside the process).
+fn poll_json(addr: std::net::SocketAddr, path: &str, done: impl Fn(u16, &Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + HANG;
+    loop {
+        let (code, body) = http_get(addr, path);
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if done(code, &v) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path}: last answer {code} {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn embedded_simulator_binds_and_readiness_follows_the_carriers() {
+    let port = free_port();
+    let extra = format!(
+        "\n[simulator]\nlisten = \"127.0.0.1:{port}\"\n{}",
+        carrier("sim", port)
+    );
+    let mut d = Daemon::start(&extra, &[]);
+    let ready = poll_json(d.admin, "/readyz", |code, _| code == 200);
+    assert_eq!(ready["checks"]["carriers"], "ok");
+    let status = poll_json(d.admin, "/status", |_, _| true);
+    let binds = &status["carriers"][0]["binds"];
+    assert_eq!(status["carriers"][0]["name"], "sim");
+    assert_eq!(binds[0]["phase"]["session"], "bound_trx", "{status}");
+    assert!(
+        !status.to_string().contains("\"pw\""),
+        "no password in /status"
+    );
+
+    d.signal("TERM");
+    d.wait_for_message("drain complete");
+    assert!(d.wait_exit().success());
+}
+
+#[test]
+fn readiness_fails_while_a_required_carrier_has_no_bind() {
+    let dead = free_port();
+    let d = Daemon::start(&carrier("down", dead), &[]);
+    let v = poll_json(d.admin, "/readyz", |code, _| code == 503);
+    assert_eq!(v["ready"], false);
+    assert_eq!(v["checks"]["carriers"], "no bind up for down");
+    assert_eq!(v["checks"]["store"], "ok");
+    assert_eq!(
+        http_get(d.admin, "/healthz").0,
+        200,
+        "alive though not ready"
+    );
+}
