@@ -197,7 +197,9 @@ fn next_cut(
             units,
         };
     }
-    let mut end = cluster_boundary_before(text, start, fit_end, simple);
+    let mut end = cluster_boundary_before(text, start, fit_end, simple, |cluster| {
+        cost_of(cluster, scheme) > capacity
+    });
     if let Some(header) = fill_guard {
         let kept = units - cost_of(&text[end..fit_end], scheme);
         if text[..end].ends_with('\r')
@@ -218,9 +220,17 @@ fn cost_of(text: &str, scheme: Scheme) -> u32 {
     text.chars().map(|c| scheme.cost(c).unwrap_or(0)).sum()
 }
 
-/// The last grapheme cluster boundary at or before `end` and after `start`; `end` itself
-/// when the cluster around it started at or before `start`.
-fn cluster_boundary_before(text: &str, start: usize, end: usize, simple: bool) -> usize {
+/// The last grapheme cluster boundary at or before `end` and after `start`. Returns `end`
+/// itself when the cluster around it started at or before `start`, or when that cluster
+/// is `oversized` (longer than any segment): it has to be cut somewhere, and cutting it
+/// where the segment is full saves a segment.
+fn cluster_boundary_before(
+    text: &str,
+    start: usize,
+    end: usize,
+    simple: bool,
+    oversized: impl Fn(&str) -> bool,
+) -> usize {
     if simple {
         let bytes = text.as_bytes();
         let inside_crlf = bytes[end - 1] == b'\r' && bytes[end] == b'\n';
@@ -234,9 +244,19 @@ fn cluster_boundary_before(text: &str, start: usize, end: usize, simple: bool) -
     if let Ok(true) = cursor.is_boundary(text, 0) {
         return end;
     }
-    match cursor.prev_boundary(text, 0) {
-        Ok(Some(b)) if b > start => b,
-        _ => end,
+    let Ok(Some(cluster_start)) = cursor.prev_boundary(text, 0) else {
+        return end;
+    };
+    let mut cursor = GraphemeCursor::new(cluster_start, text.len(), true);
+    let cluster_end = cursor
+        .next_boundary(text, 0)
+        .ok()
+        .flatten()
+        .unwrap_or(text.len());
+    if cluster_start > start && !oversized(&text[cluster_start..cluster_end]) {
+        cluster_start
+    } else {
+        end
     }
 }
 

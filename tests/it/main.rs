@@ -1,0 +1,3 @@
+//! The integration tests of smsbridge: one binary, one module per area.
+
+mod text;
