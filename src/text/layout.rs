@@ -47,17 +47,6 @@ impl Scheme {
         }
     }
 
-    /// Units `c` costs (septets, octets or UTF-16 code units); `None` if unrepresentable.
-    #[inline]
-    pub(crate) fn cost(self, c: char) -> Option<u32> {
-        match self {
-            Scheme::Gsm7(t) => t.cost(c),
-            Scheme::Latin1 => (u32::from(c) < 0x100).then_some(1),
-            Scheme::Ia5 => c.is_ascii().then_some(1),
-            Scheme::Ucs2 => Some(c.len_utf16() as u32),
-        }
-    }
-
     /// Units that fit in one SMS whose UDH is `header_octets` long (0 for none).
     pub(crate) fn capacity(self, header_octets: usize) -> u32 {
         match self {
@@ -97,9 +86,10 @@ fn air_concat(method: Concatenation) -> ReferenceWidth {
     }
 }
 
-/// Characters for which every position is a grapheme cluster boundary, except between CR
-/// and LF: no combining marks, joiners or regional indicators among them. A text made of
-/// these needs no Unicode segmentation, which keeps plain texts fast.
+/// Characters between which there is always a grapheme cluster boundary, except between
+/// CR and LF: none of them is a combining mark, joiner, regional indicator, prepended
+/// mark or Hangul jamo, the only things UAX #29 joins to a neighbour. A cut between two
+/// of these needs no Unicode segmentation, which keeps plain texts fast.
 #[inline]
 fn is_simple(c: char) -> bool {
     u32::from(c) < 0x300
@@ -111,23 +101,58 @@ fn is_simple(c: char) -> bool {
 
 /// Splits `text` in `scheme`, or `None` when a character cannot be represented.
 pub(crate) fn layout(text: &str, scheme: Scheme, profile: &RouteProfile) -> Option<Layout> {
-    let tables = scheme.tables();
-    let mut total = 0u32;
-    let mut simple = true;
-    let mut escapes = false;
-    for c in text.chars() {
-        let cost = scheme.cost(c)?;
-        total += cost;
-        escapes |= cost == 2 && matches!(scheme, Scheme::Gsm7(_));
-        simple &= is_simple(c);
+    // One copy of the loops per scheme, so the cost of a character is a direct lookup.
+    match scheme {
+        Scheme::Gsm7(tables) => layout_by(text, scheme, profile, |c| tables.cost(c)),
+        Scheme::Latin1 => layout_by(text, scheme, profile, |c| {
+            (u32::from(c) < 0x100).then_some(1)
+        }),
+        Scheme::Ia5 => layout_by(text, scheme, profile, |c| c.is_ascii().then_some(1)),
+        Scheme::Ucs2 => layout_by(text, scheme, profile, |c| Some(c.len_utf16() as u32)),
     }
+}
+
+fn layout_by(
+    text: &str,
+    scheme: Scheme,
+    profile: &RouteProfile,
+    cost: impl Fn(char) -> Option<u32> + Copy,
+) -> Option<Layout> {
+    let tables = scheme.tables();
     let single_capacity = scheme.capacity(udh::len(None, tables));
+    let capacity = scheme.capacity(udh::len(Some(air_concat(profile.concatenation)), tables));
+    let fill_guard = (profile.gsm7_packed
+        && matches!(scheme, Scheme::Gsm7(_))
+        && profile.concatenation != Concatenation::MessagePayload)
+        .then_some(udh::len(sent_concat(profile.concatenation), tables));
+    // One pass: cut as if the text needed several segments, and fall back to a single
+    // segment at the end if it all fits in one.
+    let mut cuts = Vec::new();
+    let (mut total, mut escapes) = (0u32, false);
+    let (mut start, mut units) = (0usize, 0u32);
+    for (i, c) in text.char_indices() {
+        let c_cost = cost(c)?;
+        total += c_cost;
+        escapes |= c_cost == 2 && matches!(scheme, Scheme::Gsm7(_));
+        while units + c_cost > capacity {
+            let end = cut_before(text, start, i, capacity, cost, fill_guard, units);
+            let carried = cost_of(&text[end..i], cost);
+            cuts.push(Cut {
+                start,
+                end,
+                units: units - carried,
+            });
+            (start, units) = (end, carried);
+        }
+        units += c_cost;
+    }
     if total <= single_capacity {
-        let cuts = vec![Cut {
+        cuts.clear();
+        cuts.push(Cut {
             start: 0,
             end: text.len(),
             units: total,
-        }];
+        });
         return Some(Layout {
             scheme,
             cuts,
@@ -135,19 +160,11 @@ pub(crate) fn layout(text: &str, scheme: Scheme, profile: &RouteProfile) -> Opti
             escapes,
         });
     }
-    let header = udh::len(Some(air_concat(profile.concatenation)), tables);
-    let capacity = scheme.capacity(header);
-    let fill_guard = (profile.gsm7_packed
-        && matches!(scheme, Scheme::Gsm7(_))
-        && profile.concatenation != Concatenation::MessagePayload)
-        .then_some(udh::len(sent_concat(profile.concatenation), tables));
-    let mut cuts = Vec::with_capacity((total / capacity + 1) as usize);
-    let mut start = 0;
-    while start < text.len() {
-        let cut = next_cut(text, start, scheme, capacity, simple, fill_guard);
-        start = cut.end;
-        cuts.push(cut);
-    }
+    cuts.push(Cut {
+        start,
+        end: text.len(),
+        units,
+    });
     Some(Layout {
         scheme,
         cuts,
@@ -165,43 +182,28 @@ pub(crate) fn sent_concat(method: Concatenation) -> Option<ReferenceWidth> {
     }
 }
 
-/// The segment that starts at `start`: as much text as fits, ending on a cluster boundary.
+/// Where the segment that starts at `start` ends, given that the character at `fit_end`
+/// no longer fits (`units` are used before it): on the last cluster boundary.
 ///
 /// A single cluster longer than a whole segment (a long ZWJ sequence, a pile of combining
 /// marks) cannot be kept whole; it is cut between characters, which still never splits a
 /// surrogate pair or an escape. With packed GSM7 (`fill_guard` = header octets) a segment
 /// that is not the last never ends with a CR in the fill position, where it would read as
 /// padding.
-fn next_cut(
+fn cut_before(
     text: &str,
     start: usize,
-    scheme: Scheme,
+    fit_end: usize,
     capacity: u32,
-    simple: bool,
+    cost: impl Fn(char) -> Option<u32> + Copy,
     fill_guard: Option<usize>,
-) -> Cut {
-    let mut units = 0;
-    let mut fit_end = text.len();
-    for (i, c) in text[start..].char_indices() {
-        let cost = scheme.cost(c).unwrap_or(0);
-        if units + cost > capacity {
-            fit_end = start + i;
-            break;
-        }
-        units += cost;
-    }
-    if fit_end == text.len() {
-        return Cut {
-            start,
-            end: fit_end,
-            units,
-        };
-    }
-    let mut end = cluster_boundary_before(text, start, fit_end, simple, |cluster| {
-        cost_of(cluster, scheme) > capacity
+    units: u32,
+) -> usize {
+    let mut end = cluster_boundary_before(text, start, fit_end, |cluster| {
+        cost_of(cluster, cost) > capacity
     });
     if let Some(header) = fill_guard {
-        let kept = units - cost_of(&text[end..fit_end], scheme);
+        let kept = units - cost_of(&text[end..fit_end], cost);
         if text[..end].ends_with('\r')
             && end - 1 > start
             && gsm7::ends_in_fill_position(kept as usize, header)
@@ -209,15 +211,11 @@ fn next_cut(
             end -= 1;
         }
     }
-    Cut {
-        start,
-        end,
-        units: units - cost_of(&text[end..fit_end], scheme),
-    }
+    end
 }
 
-fn cost_of(text: &str, scheme: Scheme) -> u32 {
-    text.chars().map(|c| scheme.cost(c).unwrap_or(0)).sum()
+fn cost_of(text: &str, cost: impl Fn(char) -> Option<u32>) -> u32 {
+    text.chars().map(|c| cost(c).unwrap_or(0)).sum()
 }
 
 /// The last grapheme cluster boundary at or before `end` and after `start`. Returns `end`
@@ -228,12 +226,15 @@ fn cluster_boundary_before(
     text: &str,
     start: usize,
     end: usize,
-    simple: bool,
     oversized: impl Fn(&str) -> bool,
 ) -> usize {
-    if simple {
-        let bytes = text.as_bytes();
-        let inside_crlf = bytes[end - 1] == b'\r' && bytes[end] == b'\n';
+    let before = text[..end].chars().next_back();
+    let after = text[end..].chars().next();
+    if let (Some(b), Some(a)) = (before, after)
+        && is_simple(b)
+        && is_simple(a)
+    {
+        let inside_crlf = b == '\r' && a == '\n';
         return if inside_crlf && end - 1 > start {
             end - 1
         } else {
@@ -247,16 +248,19 @@ fn cluster_boundary_before(
     let Ok(Some(cluster_start)) = cursor.prev_boundary(text, 0) else {
         return end;
     };
-    let mut cursor = GraphemeCursor::new(cluster_start, text.len(), true);
+    if cluster_start <= start {
+        return end;
+    }
+    // The cursor now stands on the cluster's start; its next boundary is the cluster's end.
     let cluster_end = cursor
         .next_boundary(text, 0)
         .ok()
         .flatten()
         .unwrap_or(text.len());
-    if cluster_start > start && !oversized(&text[cluster_start..cluster_end]) {
-        cluster_start
-    } else {
+    if oversized(&text[cluster_start..cluster_end]) {
         end
+    } else {
+        cluster_start
     }
 }
 

@@ -127,11 +127,42 @@ pub fn plan_with_reference(
 
 /// `text` in NFC, borrowed when it already is (always for ASCII).
 pub fn nfc(text: &str) -> Cow<'_, str> {
-    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+    if text.is_ascii()
+        || text.chars().all(is_nfc_starter)
+        || is_nfc_quick(text.chars()) == IsNormalized::Yes
+    {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(text.nfc().collect())
     }
+}
+
+/// Characters common in messages that are NFC starters (quick check Yes, combining class
+/// 0): a text made only of them is in NFC. Checking these ranges is several times faster
+/// than the general quick check, which looks every character up in two tables; a unit
+/// test checks every character of the ranges against the normalisation crate.
+#[inline]
+fn is_nfc_starter(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x0000..=0x02FF
+            | 0x0391..=0x03A9
+            | 0x0400..=0x0482
+            | 0x048A..=0x052F
+            | 0x2010..=0x2027
+            | 0x2030..=0x205E
+            | 0x20A0..=0x20C0
+            | 0x2190..=0x21FF
+            | 0x2600..=0x27BF
+            | 0x200D
+            | 0x20E3
+            | 0xFE0F
+            | 0x3041..=0x3096
+            | 0x30A1..=0x30FA
+            | 0x4E00..=0x9FFF
+            | 0xAC00..=0xD7A3
+            | 0x1F000..=0x1FAFF
+    )
 }
 
 fn plan_inner(
@@ -342,6 +373,22 @@ impl std::fmt::Display for HexDisplay<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nfc_fast_path_admits_only_nfc_starters() {
+        let starters = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_nfc_starter(c));
+        for c in starters {
+            let quick = is_nfc_quick(std::iter::once(c));
+            let class = unicode_normalization::char::canonical_combining_class(c);
+            assert!(
+                quick == IsNormalized::Yes && class == 0,
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+    }
 
     #[test]
     fn single_gsm_segment_has_no_udh() {
