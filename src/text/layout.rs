@@ -241,14 +241,14 @@ fn cluster_boundary_before(
             end
         };
     }
-    let mut cursor = GraphemeCursor::new(end, text.len(), true);
-    if let Ok(true) = cursor.is_boundary(text, 0) {
-        return end;
-    }
+    // From just after the character at `end`, the previous boundary is `end` itself when
+    // `end` is one, else the start of the cluster around it: one step answers both.
+    let after_len = after.map_or(0, char::len_utf8);
+    let mut cursor = GraphemeCursor::new(end + after_len, text.len(), true);
     let Ok(Some(cluster_start)) = cursor.prev_boundary(text, 0) else {
         return end;
     };
-    if cluster_start <= start {
+    if cluster_start == end || cluster_start <= start {
         return end;
     }
     // The cursor now stands on the cluster's start; its next boundary is the cluster's end.

@@ -143,26 +143,28 @@ pub fn nfc(text: &str) -> Cow<'_, str> {
 /// test checks every character of the ranges against the normalisation crate.
 #[inline]
 fn is_nfc_starter(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0x0000..=0x02FF
-            | 0x0391..=0x03A9
-            | 0x0400..=0x0482
-            | 0x048A..=0x052F
-            | 0x2010..=0x2027
-            | 0x2030..=0x205E
-            | 0x20A0..=0x20C0
-            | 0x2190..=0x21FF
-            | 0x2600..=0x27BF
-            | 0x200D
-            | 0x20E3
-            | 0xFE0F
-            | 0x3041..=0x3096
-            | 0x30A1..=0x30FA
-            | 0x4E00..=0x9FFF
-            | 0xAC00..=0xD7A3
-            | 0x1F000..=0x1FAFF
-    )
+    let v = u32::from(c);
+    // The two commonest cases first: Latin text and emoji.
+    v < 0x0300
+        || (0x1F000..=0x1FAFF).contains(&v)
+        || matches!(
+            v,
+            0x0391..=0x03A9
+                | 0x0400..=0x0482
+                | 0x048A..=0x052F
+                | 0x2010..=0x2027
+                | 0x2030..=0x205E
+                | 0x20A0..=0x20C0
+                | 0x2190..=0x21FF
+                | 0x2600..=0x27BF
+                | 0x200D
+                | 0x20E3
+                | 0xFE0F
+                | 0x3041..=0x3096
+                | 0x30A1..=0x30FA
+                | 0x4E00..=0x9FFF
+                | 0xAC00..=0xD7A3
+        )
 }
 
 fn plan_inner(
@@ -284,7 +286,7 @@ fn short_message_part(
     };
     udh::write(header, tables, &mut short_message);
     let header_len = short_message.len();
-    encode(text, scheme, profile.gsm7_packed, &mut short_message);
+    encode(text, units, scheme, profile.gsm7_packed, &mut short_message);
     let sar = match (concat, profile.concatenation) {
         (Some(c), Concatenation::Sar) => Some(Sar {
             reference: c.reference,
@@ -308,7 +310,7 @@ fn payload_part(text: &str, scheme: Scheme, packed: bool, units: u32) -> Segment
     let mut payload = Vec::with_capacity(8 + 2 * text.len());
     udh::write(None, scheme.tables(), &mut payload);
     let udhi = !payload.is_empty();
-    encode(text, scheme, packed, &mut payload);
+    encode(text, units, scheme, packed, &mut payload);
     Segment {
         seqnum: 1,
         text: text.to_owned(),
@@ -320,8 +322,8 @@ fn payload_part(text: &str, scheme: Scheme, packed: bool, units: u32) -> Segment
     }
 }
 
-/// Appends `text` in `scheme` to `out`, which already holds the UDH (if any).
-fn encode(text: &str, scheme: Scheme, packed: bool, out: &mut Vec<u8>) {
+/// Appends `text` (`units` long) in `scheme` to `out`, which already holds the UDH (if any).
+fn encode(text: &str, units: u32, scheme: Scheme, packed: bool, out: &mut Vec<u8>) {
     match scheme {
         Scheme::Gsm7(tables) => {
             let header_len = out.len();
@@ -340,8 +342,11 @@ fn encode(text: &str, scheme: Scheme, packed: bool, out: &mut Vec<u8>) {
         // The layout admitted only characters below U+0100 (Latin-1) or U+0080 (IA5).
         Scheme::Latin1 | Scheme::Ia5 => out.extend(text.chars().map(|c| u32::from(c) as u8)),
         Scheme::Ucs2 => {
-            for unit in text.encode_utf16() {
-                out.extend_from_slice(&unit.to_be_bytes());
+            // Sized once, then filled: no capacity check per code unit.
+            let start = out.len();
+            out.resize(start + 2 * units as usize, 0);
+            for (octets, unit) in out[start..].chunks_exact_mut(2).zip(text.encode_utf16()) {
+                octets.copy_from_slice(&unit.to_be_bytes());
             }
         }
     }
