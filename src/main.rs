@@ -41,6 +41,8 @@ enum Command {
     Version,
     /// Parse a phone number and tell whether it can receive SMS, and why.
     Number(smsbridge::number::cli::NumberArgs),
+    /// Show how a text is encoded and split into SMS segments.
+    Segment(smsbridge::text::SegmentArgs),
 }
 
 const EXIT_RUNTIME: u8 = 1;
@@ -65,6 +67,16 @@ fn main() -> ExitCode {
         Command::Version => {
             println!("smsbridge {}", smsbridge::VERSION);
             ExitCode::SUCCESS
+        }
+        Command::Segment(args) => {
+            match smsbridge::text::run_segment(&args, &mut std::io::stdout().lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    // The text itself is refused (too long, empty): a usage error.
+                    eprintln!("smsbridge segment: {error}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            }
         }
         Command::Number(args) => {
             match smsbridge::number::cli::run_number(&args, &mut std::io::stdout().lock()) {

@@ -49,6 +49,7 @@ pub fn describe() {
     crate::smpp::metrics::describe();
     crate::number::metrics::describe();
     crate::consent::metrics::describe();
+    crate::text::metrics::describe();
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();

@@ -1,5 +1,6 @@
 //! The integration tests: one test binary, one module per area. The harness starts the
 //! real `smsbridge` binary against configs written to a temporary directory.
+//! The integration tests of smsbridge: one binary, one module per area.
 
 mod carrier;
 mod config_errors;
@@ -12,3 +13,4 @@ mod smpp_interop;
 mod smpp_session;
 mod smpp_simulator;
 mod systemd_unit;
+mod text;

@@ -1,0 +1,384 @@
+//! Reassembly of multi-part MO messages.
+//!
+//! Parts are keyed by (carrier, source, destination, reference, total, reference width);
+//! they may come out of order, twice (carrier redelivery), or over different binds of the
+//! carrier. They wait in a [`PendingParts`] store — in memory here, durable in the store
+//! module — until the last one arrives, or until the timeout, after which what arrived is
+//! delivered with `incomplete: true` and the missing part numbers.
+//!
+//! Timeouts run from the first part of a message. After a restart, [`Reassembler::restore`]
+//! re-arms every pending message with a fresh timeout.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc};
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::decode::{Decoded, MoPart, decode_parts};
+use super::metrics;
+use super::udh::{ConcatInfo, ReferenceWidth};
+
+/// Which message a part belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PartKey {
+    /// The carrier's configured name.
+    pub carrier: String,
+    /// The sender (the customer's number).
+    pub source: String,
+    /// The recipient (the business number).
+    pub destination: String,
+    /// The concatenation reference.
+    pub reference: u16,
+    /// Number of parts.
+    pub total: u8,
+    /// Which header carried the reference.
+    pub width: ReferenceWidth,
+}
+
+/// What storing a part did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The part is stored; `held` distinct parts are now held for its message.
+    Stored {
+        /// Distinct part numbers held for the key after this one.
+        held: usize,
+    },
+    /// A part with this number was already held; nothing changed.
+    Duplicate,
+}
+
+/// A failure of a [`PendingParts`] store.
+#[derive(Debug, thiserror::Error)]
+#[error("pending-parts store: {0}")]
+pub struct PendingError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where parts wait for the rest of their message. Each call must be atomic for its key:
+/// two binds may deliver parts of one message at the same moment.
+pub trait PendingParts: Send + Sync {
+    /// Stores `part` under `key` unless a part with the same number is held.
+    fn put(
+        &self,
+        key: &PartKey,
+        part: MoPart,
+    ) -> impl Future<Output = Result<PutOutcome, PendingError>> + Send;
+    /// Removes and returns every part held under `key` (empty if none).
+    fn take(&self, key: &PartKey)
+    -> impl Future<Output = Result<Vec<MoPart>, PendingError>> + Send;
+    /// Every key with parts held, to re-arm timeouts after a restart.
+    fn keys(&self) -> impl Future<Output = Result<Vec<PartKey>, PendingError>> + Send;
+}
+
+/// [`PendingParts`] in memory: lost on restart. Bounded by the reassembler's
+/// `max_pending` and by 255 parts per message.
+#[derive(Debug, Default)]
+pub struct MemoryPendingParts {
+    parts: Mutex<HashMap<PartKey, Vec<MoPart>>>,
+}
+
+impl MemoryPendingParts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PartKey, Vec<MoPart>>> {
+        // A panic while holding this lock cannot leave the map half-updated.
+        self.parts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl PendingParts for MemoryPendingParts {
+    async fn put(&self, key: &PartKey, part: MoPart) -> Result<PutOutcome, PendingError> {
+        let mut map = self.lock();
+        let held = map.entry(key.clone()).or_default();
+        let seq = part.concat.map(|c| c.seqnum);
+        if held.iter().any(|p| p.concat.map(|c| c.seqnum) == seq) {
+            return Ok(PutOutcome::Duplicate);
+        }
+        held.push(part);
+        Ok(PutOutcome::Stored { held: held.len() })
+    }
+
+    async fn take(&self, key: &PartKey) -> Result<Vec<MoPart>, PendingError> {
+        Ok(self.lock().remove(key).unwrap_or_default())
+    }
+
+    async fn keys(&self) -> Result<Vec<PartKey>, PendingError> {
+        Ok(self.lock().keys().cloned().collect())
+    }
+}
+
+/// Limits of a [`Reassembler`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReassemblyConfig {
+    /// How long after its first part a message is delivered incomplete.
+    pub timeout: Duration,
+    /// Messages that may be pending at once.
+    pub max_pending: usize,
+}
+
+impl Default for ReassemblyConfig {
+    fn default() -> Self {
+        ReassemblyConfig {
+            timeout: Duration::from_secs(300),
+            max_pending: 10_000,
+        }
+    }
+}
+
+/// An MO message ready for the flow: whole, single-part, or incomplete after its timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reassembled {
+    /// The carrier it came from.
+    pub carrier: String,
+    /// The sender.
+    pub source: String,
+    /// The recipient.
+    pub destination: String,
+    /// The text (and raw octets where needed), joined from every part that arrived.
+    pub decoded: Decoded,
+    /// Parts the message has (1 when it was not concatenated).
+    pub total: u8,
+    /// Whether parts were missing when it was delivered.
+    pub incomplete: bool,
+    /// The missing part numbers, ascending.
+    pub missing: Vec<u8>,
+}
+
+/// What [`Reassembler::accept`] did with a part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// The message is whole (or was never split): hand it on.
+    Complete(Reassembled),
+    /// Stored; the message waits for more parts.
+    Pending {
+        /// Distinct parts held.
+        held: usize,
+        /// Parts expected.
+        total: u8,
+    },
+    /// This part was already held; nothing changed.
+    Duplicate,
+}
+
+/// Why a part could not be accepted. Either way the part is not stored: answer the
+/// carrier with a temporary error (ESME_RX_T_APPN) so that it delivers the part again.
+#[derive(Debug, thiserror::Error)]
+pub enum ReassemblyError {
+    /// The first part of a new message came while `max` messages were already pending.
+    #[error("{max} messages are already waiting for parts")]
+    Full {
+        /// The configured `max_pending`.
+        max: usize,
+    },
+    /// The pending-parts store failed.
+    #[error(transparent)]
+    Store(#[from] PendingError),
+}
+
+/// Joins multi-part MO messages. Shared by every bind of every carrier (`&self` methods).
+pub struct Reassembler<P> {
+    store: P,
+    config: ReassemblyConfig,
+    deadlines: Mutex<HashMap<PartKey, Instant>>,
+    wake: Notify,
+}
+
+impl<P: PendingParts> Reassembler<P> {
+    /// A reassembler over `store`.
+    pub fn new(store: P, config: ReassemblyConfig) -> Self {
+        Reassembler {
+            store,
+            config,
+            deadlines: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+        }
+    }
+
+    fn deadlines(&self) -> std::sync::MutexGuard<'_, HashMap<PartKey, Instant>> {
+        // Every update of the map is a single insert or remove: a poisoned lock is consistent.
+        self.deadlines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Messages waiting for parts.
+    pub fn pending(&self) -> usize {
+        self.deadlines().len()
+    }
+
+    /// Re-arms a timeout for every message the store holds (after a restart).
+    pub async fn restore(&self) -> Result<usize, ReassemblyError> {
+        let keys = self.store.keys().await?;
+        let deadline = Instant::now() + self.config.timeout;
+        let mut deadlines = self.deadlines();
+        for key in &keys {
+            deadlines.entry(key.clone()).or_insert(deadline);
+        }
+        metrics::set_pending(deadlines.len());
+        drop(deadlines);
+        self.wake.notify_one();
+        Ok(keys.len())
+    }
+
+    /// Takes one part (already [parsed](super::parse)) received from `source` for
+    /// `destination` on `carrier`.
+    pub async fn accept(
+        &self,
+        carrier: &str,
+        source: &str,
+        destination: &str,
+        part: MoPart,
+    ) -> Result<Accepted, ReassemblyError> {
+        let Some(concat) = part.concat.filter(|c| c.total > 1) else {
+            metrics::part("single");
+            let decoded = decode_parts(std::slice::from_ref(&part));
+            return Ok(Accepted::Complete(Reassembled {
+                carrier: carrier.to_owned(),
+                source: source.to_owned(),
+                destination: destination.to_owned(),
+                decoded,
+                total: 1,
+                incomplete: false,
+                missing: Vec::new(),
+            }));
+        };
+        let key = key_of(carrier, source, destination, concat);
+        self.arm(&key)?;
+        match self.store.put(&key, part).await? {
+            PutOutcome::Duplicate => {
+                metrics::part("duplicate");
+                Ok(Accepted::Duplicate)
+            }
+            PutOutcome::Stored { held } if held >= usize::from(concat.total) => {
+                metrics::part("completing");
+                let parts = self.store.take(&key).await?;
+                self.disarm(&key);
+                metrics::reassembled("complete");
+                Ok(Accepted::Complete(assemble(key, parts)))
+            }
+            PutOutcome::Stored { held } => {
+                metrics::part("pending");
+                Ok(Accepted::Pending {
+                    held,
+                    total: concat.total,
+                })
+            }
+        }
+    }
+
+    /// Starts the timeout of a new message, refusing it when too many are pending.
+    fn arm(&self, key: &PartKey) -> Result<(), ReassemblyError> {
+        let mut deadlines = self.deadlines();
+        if deadlines.contains_key(key) {
+            return Ok(());
+        }
+        if deadlines.len() >= self.config.max_pending {
+            metrics::rejected("full");
+            return Err(ReassemblyError::Full {
+                max: self.config.max_pending,
+            });
+        }
+        deadlines.insert(key.clone(), Instant::now() + self.config.timeout);
+        metrics::set_pending(deadlines.len());
+        drop(deadlines);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    fn disarm(&self, key: &PartKey) {
+        let mut deadlines = self.deadlines();
+        deadlines.remove(key);
+        metrics::set_pending(deadlines.len());
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines().values().min().copied()
+    }
+
+    /// Delivers, incomplete, every message whose timeout has passed at `now`. A message
+    /// the store fails to hand back stays pending and is tried again one timeout later.
+    pub async fn expire(&self, now: Instant) -> Vec<Reassembled> {
+        let due: Vec<PartKey> = self
+            .deadlines()
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out = Vec::with_capacity(due.len());
+        for key in due {
+            match self.store.take(&key).await {
+                Ok(parts) => {
+                    self.disarm(&key);
+                    if !parts.is_empty() {
+                        metrics::reassembled("timed_out");
+                        out.push(assemble(key, parts));
+                    }
+                }
+                Err(error) => {
+                    metrics::rejected("store");
+                    tracing::warn!(%error, "taking timed-out MO parts failed; retrying after the timeout");
+                    if let Some(deadline) = self.deadlines().get_mut(&key) {
+                        *deadline = now + self.config.timeout;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Delivers timed-out messages to `out` until `cancel` fires or `out` closes.
+    ///
+    /// Each wait is a `select!` over three cancel-safe futures: the token, the wake-up of
+    /// a newly armed timeout (a `Notify` permit is kept if it fires while we are busy), and
+    /// a sleep until the earliest deadline (recomputed on every turn).
+    pub async fn run_timeouts(&self, out: mpsc::Sender<Reassembled>, cancel: CancellationToken) {
+        loop {
+            let next = self.next_deadline();
+            let sleep = async {
+                match next {
+                    Some(t) => sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.wake.notified() => continue,
+                _ = sleep => {}
+            }
+            for message in self.expire(Instant::now()).await {
+                if out.send(message).await.is_err() {
+                    tracing::warn!("reassembly output closed; stopping timeouts");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn key_of(carrier: &str, source: &str, destination: &str, concat: ConcatInfo) -> PartKey {
+    PartKey {
+        carrier: carrier.to_owned(),
+        source: source.to_owned(),
+        destination: destination.to_owned(),
+        reference: concat.reference,
+        total: concat.total,
+        width: concat.width,
+    }
+}
+
+/// Orders the parts, notes the missing numbers and decodes.
+fn assemble(key: PartKey, mut parts: Vec<MoPart>) -> Reassembled {
+    parts.sort_by_key(|p| p.concat.map_or(0, |c| c.seqnum));
+    parts.dedup_by_key(|p| p.concat.map_or(0, |c| c.seqnum));
+    let missing: Vec<u8> = (1..=key.total)
+        .filter(|n| !parts.iter().any(|p| p.concat.map(|c| c.seqnum) == Some(*n)))
+        .collect();
+    Reassembled {
+        decoded: decode_parts(&parts),
+        total: key.total,
+        incomplete: !missing.is_empty(),
+        missing,
+        carrier: key.carrier,
+        source: key.source,
+        destination: key.destination,
+    }
+}
