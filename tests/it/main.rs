@@ -3,6 +3,7 @@
 
 mod config_errors;
 mod consent;
+mod consent_api;
 mod harness;
 mod lifecycle;
 mod number;

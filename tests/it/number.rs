@@ -687,6 +687,46 @@ fn the_number_command_refuses_an_unknown_region_as_a_usage_error() {
     assert!(output.stdout.is_empty());
 }
 
+#[test]
+fn the_number_command_decides_with_the_configured_policy_when_given_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("smsbridge.toml");
+    std::fs::write(&file, NUMBERS_SECTION).unwrap();
+    let file = file.to_str().unwrap();
+    let json = |args: &[&str]| {
+        let output = smsbridge(args);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice::<NumberCheck>(&output.stdout).unwrap()
+    };
+    let recommended = json(&["number", "+4930123456", "--json"]);
+    assert_eq!(recommended.reason, Reason::ClassDenied);
+    let configured = json(&["number", "+4930123456", "--json", "--config", file]);
+    assert_eq!(configured.reason, Reason::CountryClassAllowed);
+    assert!(configured.sms_capable);
+    // The file's default region reads national formats.
+    let national = json(&["number", "020 7946 0000", "--json", "--config", file]);
+    assert_eq!(national.reason, Reason::AllowList);
+
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[instance]\n[numbers]\nallow = [\"+44\"]\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.toml");
+    let output = smsbridge(&["number", "+4930123456", "--config", bad.to_str().unwrap()]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad file is a configuration error"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("bad.toml:3:10: numbers.allow[0]"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
 mod properties {
     use proptest::prelude::*;
     use smsbridge::number::{
