@@ -74,3 +74,30 @@ pub(crate) fn contact(policy: &NumberPolicy, text: &str, field: &str) -> Result<
         .at(field)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plus_lost_in_a_query_string_is_read_back() {
+        assert_eq!(restore_plus(" 14155550123"), "+14155550123");
+        assert_eq!(restore_plus("+14155550123 "), "+14155550123");
+        assert_eq!(restore_plus(" brand:Acme"), "brand:Acme");
+        assert_eq!(restore_plus("72404"), "72404");
+    }
+
+    #[test]
+    fn contacts_are_read_as_stored_or_as_typed_and_refused_otherwise() {
+        let policy = NumberPolicy::default();
+        let read = |text: &str| contact(&policy, text, "contact").map(|n| n.to_string());
+        assert_eq!(read("+14155550123").unwrap(), "+14155550123");
+        assert_eq!(read(" 14155550123").unwrap(), "+14155550123");
+        assert_eq!(read("+1 (415) 555-0123").unwrap(), "+14155550123");
+        // Well-formed E.164 outside the plan's known ranges is still a contact.
+        assert_eq!(read("+999123456789").unwrap(), "+999123456789");
+        let refused = read("call me").unwrap_err();
+        assert_eq!(refused.code, "invalid_destination");
+        assert_eq!(refused.field.as_deref(), Some("contact"));
+    }
+}

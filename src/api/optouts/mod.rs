@@ -379,3 +379,45 @@ async fn remove(
     info!(sender = %scope, "opt-out removed through the API");
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_the_pair_it_was_made_from_and_nothing_else() {
+        let record = SuppressionRecord {
+            contact: "+14155550123".parse().unwrap(),
+            scope: "brand:Acme & Co".parse().unwrap(),
+            keyword: None,
+            source: "sms".into(),
+            at: SystemTime::UNIX_EPOCH,
+        };
+        let cursor = encode_cursor(&record);
+        assert!(cursor.bytes().all(|b| b.is_ascii_hexdigit()), "{cursor}");
+        assert_eq!(
+            decode_cursor(&cursor).unwrap(),
+            (record.contact.clone(), record.scope.clone())
+        );
+        for forged in ["", "zz", "abc", &"00".repeat(300), "2b31"] {
+            assert_eq!(
+                decode_cursor(forged).unwrap_err().field.as_deref(),
+                Some("after")
+            );
+        }
+    }
+
+    #[test]
+    fn the_source_names_how_and_who() {
+        assert_eq!(source_of(None, " jane ").unwrap(), "admin:jane");
+        assert_eq!(source_of(Some("phone"), "jane").unwrap(), "phone:jane");
+        for (source, who, field) in [
+            (Some("by phone"), "jane", "source"),
+            (Some(""), "jane", "source"),
+            (None, "  ", "who"),
+        ] {
+            let refused = source_of(source, who).unwrap_err();
+            assert_eq!(refused.field.as_deref(), Some(field), "{source:?} {who:?}");
+        }
+    }
+}
