@@ -324,3 +324,53 @@ fn a_database_of_schema_one_gains_the_list_when_opened() {
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+/// The consent decisions over the durable list: a STOP redelivered after a restart is
+/// not confirmed twice, and the MT check follows STOP and START.
+#[tokio::test]
+async fn stop_and_start_decide_the_same_over_a_reopened_store() {
+    use crate::consent::ConsentPolicy;
+    use crate::number::{SenderInventory, SenderKind, SenderSpec};
+
+    let inventory = SenderInventory::new([SenderSpec {
+        number: "+18002345678".into(),
+        kind: SenderKind::TollFree,
+        country: None,
+        route: "acme".into(),
+        fallback_routes: Vec::new(),
+        mms: false,
+        throughput: 3.0,
+        ton: None,
+        npi: None,
+        brand: None,
+    }])
+    .unwrap();
+    let sender = inventory.lookup("+18002345678").unwrap();
+    let policy = ConsentPolicy::default();
+    let who = contact("+14155550123");
+    let dir = tempfile::tempdir().unwrap();
+
+    let store = open(dir.path());
+    let first = policy
+        .handle_mo(&store, &who, sender, "Stop.", SystemTime::now())
+        .await
+        .unwrap();
+    assert!(first.reply.is_some() && first.event.is_some());
+    drop(store);
+
+    let store = open(dir.path());
+    let redelivered = policy
+        .handle_mo(&store, &who, sender, "Stop.", SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!((redelivered.reply, redelivered.event), (None, None));
+    let refused = policy.check_mt(&store, &who, sender).await.unwrap();
+    assert_eq!(refused.unwrap_err().code(), "opted_out");
+
+    let start = policy
+        .handle_mo(&store, &who, sender, "START", SystemTime::now())
+        .await
+        .unwrap();
+    assert!(start.reply.is_some());
+    assert_eq!(policy.check_mt(&store, &who, sender).await.unwrap(), Ok(()));
+}
