@@ -30,6 +30,13 @@ enum Command {
         /// The configuration file.
         path: PathBuf,
     },
+    /// Run the carrier simulator (an SMSC for demos, tests and benchmarks).
+    Sim(smsbridge::smpp::simulator::cli::SimArgs),
+    /// Decode a hex SMPP PDU and print its fields.
+    Pdu {
+        /// The PDU in hex (spaces allowed).
+        hex: String,
+    },
     /// Print the version.
     Version,
     /// Parse a phone number and tell whether it can receive SMS, and why.
@@ -44,6 +51,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run(config),
         Command::CheckConfig { path } => check_config(&path),
+        Command::Sim(args) => smsbridge::smpp::simulator::cli::run(&args),
+        Command::Pdu { hex } => match smsbridge::smpp::inspect::describe_hex(&hex) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
         Command::Version => {
             println!("smsbridge {}", smsbridge::VERSION);
             ExitCode::SUCCESS

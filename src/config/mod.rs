@@ -19,6 +19,7 @@ mod numbers;
 mod secret;
 mod sender;
 mod service;
+pub mod simulator;
 
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,15 @@
 //! The integration tests: one test binary, one module per area. The harness starts the
 //! real `smsbridge` binary against configs written to a temporary directory.
 
+mod carrier;
 mod config_errors;
 mod consent;
 mod consent_api;
 mod harness;
 mod lifecycle;
 mod number;
+mod smpp_frame;
+mod smpp_interop;
+mod smpp_session;
+mod smpp_simulator;
 mod systemd_unit;
