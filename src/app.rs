@@ -21,8 +21,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
+use crate::api::{self, numbers::NumbersApi, optouts::OptOutsApi};
 use crate::carrier::{Carriers, NotStored, PoolOptions, SubmitPolicy};
 use crate::config::Config;
+use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator;
 use crate::store::sqlite::SqliteStore;
 use crate::systemd::Notifier;
@@ -54,6 +56,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");
+    // Routes read the configuration in force from here; a reload replaces it.
+    let config = Arc::new(config);
+    let (config_tx, config_rx) = watch::channel(config.clone());
 
     // The embedded simulator (demos) runs until the carriers have unbound from it.
     let simulator_cancel = CancellationToken::new();
@@ -115,7 +120,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let api_router = crate::api::router(&config.api, axum::Router::new());
+    let api_router = api::router(&config.api, api_routes(&config, &config_rx, &store));
     let stop_api = drain.clone();
     work.spawn(async move {
         let served = axum::serve(api_listener, api_router)
@@ -126,7 +131,6 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let (config_tx, _config_rx) = watch::channel(Arc::new(config));
     admin_state.accepting.store(true, Ordering::Relaxed);
     notifier.ready("running");
     {
@@ -176,6 +180,21 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     admin_tasks.wait().await;
     info!("stopped");
     Ok(())
+}
+
+/// The API's routes: number checks and opt-out administration.
+fn api_routes(
+    config: &Config,
+    live: &watch::Receiver<Arc<Config>>,
+    store: &SqliteStore,
+) -> axum::Router {
+    // Filled by the receipts flow; its size is fixed at start.
+    let unreachable: Arc<dyn UnreachableMemory> = Arc::new(BoundedUnreachableMemory::new(
+        config.numbers.unreachable_capacity,
+    ));
+    let numbers = NumbersApi::new(live.clone(), unreachable);
+    let optouts = OptOutsApi::new(store.clone(), live.clone());
+    api::numbers::routes(numbers).merge(api::optouts::routes(optouts))
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
@@ -305,6 +324,9 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.log.format != new.log.format || old.log.timestamps != new.log.timestamps {
         keys.push("log.format");
+    }
+    if old.numbers.unreachable_capacity != new.numbers.unreachable_capacity {
+        keys.push("numbers.unreachable_capacity");
     }
     if old.mms.listen != new.mms.listen {
         keys.push("mms.listen");

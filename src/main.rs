@@ -79,7 +79,15 @@ fn main() -> ExitCode {
             }
         }
         Command::Number(args) => {
-            match smsbridge::number::cli::run_number(&args, &mut std::io::stdout().lock()) {
+            let policy = match args.config.as_deref().map(Config::load).transpose() {
+                Ok(config) => config.map(|c| c.numbers.policy).unwrap_or_default(),
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let out = &mut std::io::stdout().lock();
+            match smsbridge::number::cli::run_number_with(&args, &policy, out) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("smsbridge number: {error}");

@@ -2,9 +2,15 @@
 //! and opt-out administration. Errors are JSON `{"error": {"code", "message", "field"}}`
 //! with the stable codes of the design.
 //!
-//! The routes arrive with the pipeline issue; the listener and the guards every route
-//! shares are here from the start: bearer-token authentication, a body limit, a bound on
-//! concurrent requests (beyond it: `503 overloaded`) and a per-request timeout.
+//! The guards every route shares live here: bearer-token authentication, a body limit, a
+//! bound on concurrent requests (beyond it: `503 overloaded`) and a per-request timeout.
+//! The routes live in one module per resource; `app` builds them and hands them to
+//! [`router`]:
+//!
+//! | module | routes |
+//! |---|---|
+//! | [`numbers`] | `GET /v1/numbers/{number}`: can it receive SMS, and why |
+//! | [`optouts`] | `/v1/optouts…`: the suppression list (list, add, remove, CSV export and import) |
 
 use std::sync::Arc;
 
@@ -18,6 +24,10 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use crate::config::{Api, Secret};
+
+mod input;
+pub mod numbers;
+pub mod optouts;
 
 /// An error answered to an API client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +50,22 @@ impl ApiError {
             message: message.into(),
             field: None,
         }
+    }
+
+    /// `400 bad_request`: the request is malformed or a value is not acceptable.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// `404 not_found`: the thing asked for does not exist.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// This error, naming the request field at fault.
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 }
 

@@ -15,6 +15,7 @@
 mod carrier;
 mod check;
 mod error;
+mod numbers;
 mod secret;
 mod sender;
 mod service;
@@ -25,15 +26,18 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::number::{SenderError, SenderInventory};
+
 pub use carrier::{
     BindMode, Carrier, CarrierTimers, CarrierTls, InterfaceVersion, RawCarrier, RawCarrierTimers,
     RawCarrierTls,
 };
 pub use check::Checker;
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
+pub use numbers::{Numbers, RawNumbers, RawShortCodes};
 pub use secret::{RawSecret, Secret};
 pub use sender::{
-    Consent, ConsentScope, Numbers, RawConsent, RawNumbers, RawSender, Sender, SenderKind,
+    Consent, ConsentScope, RawConsent, RawSender, Sender, SenderKind, sender_inventory,
 };
 pub use service::{
     Admin, Api, Core, CoreDelivery, Instance, Log, LogFormat, Mms, RawAdmin, RawApi, RawCore,
@@ -117,6 +121,11 @@ impl Config {
         Err(ConfigErrors(errors))
     }
 
+    /// The senders as the numbers module looks them up.
+    pub fn sender_inventory(&self) -> Result<SenderInventory, SenderError> {
+        sender_inventory(&self.senders)
+    }
+
     /// The carrier named `name`.
     pub fn carrier(&self, name: &str) -> Option<&Carrier> {
         self.carriers.iter().find(|c| c.name == name)
@@ -136,7 +145,7 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
         store: service::validate_store(c, &raw.store, &instance.state_dir),
         core: service::validate_core(c, &raw.core, &instance.state_dir),
         consent: sender::validate_consent(c, &raw.consent),
-        numbers: sender::validate_numbers(c, &raw.numbers),
+        numbers: numbers::validate_numbers(c, &raw.numbers, &names),
         mms: service::validate_mms(c, &raw.mms),
         simulator: validate_simulator(c, raw.simulator.as_ref()),
         instance,

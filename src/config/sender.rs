@@ -1,4 +1,4 @@
-//! The `[[senders]]` (business numbers), `[consent]` and `[numbers]` sections.
+//! The `[[senders]]` (business numbers) and `[consent]` sections.
 //!
 //! Here only the shape of each entry is checked (digits, lengths, routes that name a
 //! configured carrier, duplicates); the numbers module classifies the numbers themselves.
@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::check::Checker;
 use super::error::KeyPath;
-use crate::number::{Region, SenderInventory, SenderSpec, TonNpi};
+use crate::number::{Region, SenderError, SenderInventory, SenderSpec, TonNpi};
 
 /// `[[senders]]` as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +39,8 @@ pub struct Sender {
     /// text for alphanumeric ids.
     pub number: String,
     pub kind: SenderKind,
+    /// Where a shortcode is valid; reads a longcode written in national format.
+    pub country: Option<Region>,
     /// Carrier names, primary first, then fallbacks.
     pub routes: Vec<String>,
     pub mms: bool,
@@ -65,12 +67,16 @@ pub fn validate_senders(c: &mut Checker, raw: &[RawSender], carriers: &[&str]) -
         .enumerate()
         .map(|(i, r)| validate_sender(c, &base.index(i), r, carriers))
         .collect();
-    let specs: Option<Vec<SenderSpec>> = raw
-        .iter()
-        .zip(&senders)
-        .map(|(r, s)| spec_of(r, s))
-        .collect();
-    if let Some(specs) = specs
+    // An entry already refused (no route, a country that is not one) would only repeat
+    // its error here.
+    let countries_ok = raw.iter().all(|r| {
+        r.country
+            .as_deref()
+            .is_none_or(|c| c.parse::<Region>().is_ok())
+    });
+    let specs: Option<Vec<SenderSpec>> = senders.iter().map(spec_of).collect();
+    if countries_ok
+        && let Some(specs) = specs
         && let Err(e) = SenderInventory::new(specs)
     {
         let path = base.index(e.index);
@@ -85,40 +91,58 @@ pub fn validate_senders(c: &mut Checker, raw: &[RawSender], carriers: &[&str]) -
     senders
 }
 
-/// The numbers module's view of a sender; `None` when the entry is already refused.
-fn spec_of(r: &RawSender, s: &Sender) -> Option<SenderSpec> {
+/// The numbers module's view of a sender; `None` when it has no route.
+fn spec_of(s: &Sender) -> Option<SenderSpec> {
     let (route, fallbacks) = s.routes.split_first()?;
-    let country = match &r.country {
-        Some(code) => Some(code.parse::<Region>().ok()?),
-        None => None,
-    };
     Some(SenderSpec {
         number: s.number.clone(),
         kind: s.kind,
-        country,
+        country: s.country,
         route: route.clone(),
         fallback_routes: fallbacks.to_vec(),
         mms: s.mms,
         // No sender limit of its own: the carrier's throttle decides.
         throughput: s.tps.map(f64::from).unwrap_or(UNLIMITED_TPS),
-        ton: r.ton,
-        npi: r.npi,
+        ton: Some(s.ton),
+        npi: Some(s.npi),
         brand: s.brand.clone(),
     })
+}
+
+/// The senders as the numbers module looks them up (MT `from`, MO destination, the
+/// opt-out administration). Senders of a validated [`super::Config`] always make one;
+/// the error is for senders built by hand.
+pub fn sender_inventory(senders: &[Sender]) -> Result<SenderInventory, SenderError> {
+    let specs = senders.iter().enumerate().map(|(index, s)| {
+        spec_of(s).ok_or_else(|| SenderError {
+            index,
+            label: s.number.clone(),
+            field: "route",
+            problem: crate::number::SenderProblem::RouteName {
+                name: String::new(),
+            },
+        })
+    });
+    SenderInventory::new(specs.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The throughput the inventory is given for a sender with no limit of its own.
 const UNLIMITED_TPS: f64 = 10_000.0;
 
 fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&str]) -> Sender {
-    if let Some(code) = &r.country
-        && code.parse::<Region>().is_err()
-    {
-        c.error(
-            &path.key("country"),
-            format!("`{code}` is not a two-letter region code such as \"US\""),
-        );
-    }
+    let country = r
+        .country
+        .as_deref()
+        .and_then(|code| match code.parse::<Region>() {
+            Ok(region) => Some(region),
+            Err(_) => {
+                c.error(
+                    &path.key("country"),
+                    format!("`{code}` is not a two-letter region code such as \"US\""),
+                );
+                None
+            }
+        });
     if r.routes.is_empty() {
         c.error(&path.key("routes"), "name at least one carrier");
     }
@@ -144,6 +168,7 @@ fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&
     Sender {
         number: r.number.clone(),
         kind: r.kind,
+        country,
         routes: r.routes.clone(),
         mms: r.mms.unwrap_or(false),
         tps: (tps > 0).then_some(tps),
@@ -238,33 +263,5 @@ pub fn validate_consent(c: &mut Checker, r: &RawConsent) -> Consent {
         help_reply: r.help_reply.clone().unwrap_or_else(|| {
             "Reply STOP to unsubscribe. Msg&data rates may apply.".into()
         }),
-    }
-}
-
-/// `[numbers]` as written in the file.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawNumbers {
-    pub default_region: Option<String>,
-}
-
-/// `[numbers]`, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Numbers {
-    /// ISO 3166 region used for numbers typed without a country code.
-    pub default_region: String,
-}
-
-/// Validates `[numbers]`.
-pub fn validate_numbers(c: &mut Checker, r: &RawNumbers) -> Numbers {
-    let region = r.default_region.clone().unwrap_or_else(|| "US".into());
-    if region.parse::<phonenumber::country::Id>().is_err() {
-        c.error(
-            &KeyPath::root().key("numbers").key("default_region"),
-            format!("`{region}` is not a two-letter region code such as \"US\" or \"GB\""),
-        );
-    }
-    Numbers {
-        default_region: region,
     }
 }

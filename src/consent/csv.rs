@@ -83,8 +83,27 @@ pub fn write_csv<'a, W: Write>(
     out: W,
     records: impl IntoIterator<Item = &'a SuppressionRecord>,
 ) -> Result<usize, CsvError> {
+    write_rows(out, true, records)
+}
+
+/// Writes `records` without the header line, to continue a file written in pages (the
+/// first page with [`write_csv`]); returns how many rows were written.
+pub fn write_csv_rows<'a, W: Write>(
+    out: W,
+    records: impl IntoIterator<Item = &'a SuppressionRecord>,
+) -> Result<usize, CsvError> {
+    write_rows(out, false, records)
+}
+
+fn write_rows<'a, W: Write>(
+    out: W,
+    header: bool,
+    records: impl IntoIterator<Item = &'a SuppressionRecord>,
+) -> Result<usize, CsvError> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(CSV_COLUMNS).map_err(encode_error)?;
+    if header {
+        writer.write_record(CSV_COLUMNS).map_err(encode_error)?;
+    }
     let mut count = 0;
     for record in records {
         let at = humantime::format_rfc3339(record.at).to_string();
@@ -111,6 +130,17 @@ fn encode_error(error: csv::Error) -> CsvError {
 
 /// Reads records from CSV with the header line; refuses more than `max_rows` rows.
 pub fn read_csv<R: Read>(input: R, max_rows: usize) -> Result<Vec<SuppressionRecord>, CsvError> {
+    read_csv_checked(input, max_rows, |_| Ok(()))
+}
+
+/// [`read_csv`], with the caller's `check` run on every row that reads well (is the
+/// sender one of ours?). It answers the column at fault and what is wrong; its
+/// complaints are reported by line like the rest.
+pub fn read_csv_checked<R: Read>(
+    input: R,
+    max_rows: usize,
+    check: impl Fn(&SuppressionRecord) -> Result<(), (&'static str, String)>,
+) -> Result<Vec<SuppressionRecord>, CsvError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -126,7 +156,16 @@ pub fn read_csv<R: Read>(input: R, max_rows: usize) -> Result<Vec<SuppressionRec
             return Err(CsvError::TooManyRows { max: max_rows });
         }
         let parsed = match row {
-            Ok(row) => parse_row(&row),
+            Ok(row) => parse_row(&row).and_then(|record| {
+                let line = row.position().map(|p| p.line()).unwrap_or(0);
+                check(&record)
+                    .map(|()| record)
+                    .map_err(|(column, problem)| RowError {
+                        line,
+                        column,
+                        problem,
+                    })
+            }),
             Err(error) => Err(malformed(error)?),
         };
         match parsed {

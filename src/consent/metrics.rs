@@ -8,6 +8,20 @@ pub const CONSENT_KEYWORDS_TOTAL: &str = "smsbridge_consent_keywords_total";
 pub const CONSENT_CHANGES_TOTAL: &str = "smsbridge_consent_changes_total";
 /// Counter: MTs refused because the contact opted out.
 pub const CONSENT_MT_REFUSED_TOTAL: &str = "smsbridge_consent_mt_refused_total";
+/// Counter: opt-outs changed through the admin API, by `change` (`added`, `removed`,
+/// `imported`).
+pub const CONSENT_ADMIN_CHANGES_TOTAL: &str = "smsbridge_consent_admin_changes_total";
+
+/// A change made through the admin API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminChange {
+    /// One opt-out added.
+    Added,
+    /// One opt-out removed.
+    Removed,
+    /// Opt-outs recorded by a CSV import.
+    Imported,
+}
 
 /// Describes every metric above to the installed recorder.
 pub fn describe() {
@@ -23,6 +37,20 @@ pub fn describe() {
         CONSENT_MT_REFUSED_TOTAL,
         "MTs refused because the contact opted out"
     );
+    metrics::describe_counter!(
+        CONSENT_ADMIN_CHANGES_TOTAL,
+        "Opt-outs added, removed or imported through the admin API, by change"
+    );
+}
+
+/// Counts `count` opt-outs changed through the admin API.
+pub fn admin_changed(change: AdminChange, count: usize) {
+    let change = match change {
+        AdminChange::Added => "added",
+        AdminChange::Removed => "removed",
+        AdminChange::Imported => "imported",
+    };
+    metrics::counter!(CONSENT_ADMIN_CHANGES_TOTAL, "change" => change).increment(count as u64);
 }
 
 pub(crate) fn keyword_received(kind: KeywordKind) {

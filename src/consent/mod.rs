@@ -97,4 +97,8 @@ pub enum ConsentError {
     /// The store behind the list failed.
     #[error("the suppression list store failed: {0}")]
     Store(String),
+    /// A record's time is before 1970 or after 2262, which the durable list cannot hold
+    /// (it keeps nanoseconds since 1970 in 64 bits).
+    #[error("the time of the record is before 1970 or after 2262")]
+    TimeOutOfRange,
 }

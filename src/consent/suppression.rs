@@ -110,12 +110,14 @@ impl SuppressionRecord {
     }
 }
 
-/// Which records to list: optionally one contact's, in (contact, scope) order, starting
-/// after a cursor, at most `limit` (capped at [`MAX_LIST_PAGE`]).
+/// Which records to list: optionally one contact's or one scope's, in (contact, scope)
+/// order, starting after a cursor, at most `limit` (capped at [`MAX_LIST_PAGE`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListQuery {
     /// Only this contact's records.
     pub contact: Option<E164>,
+    /// Only the records of this scope (one sender, or one brand).
+    pub scope: Option<Scope>,
     /// Start after this (contact, scope): the last record of the previous page.
     pub after: Option<(E164, Scope)>,
     /// The most records to return.
@@ -158,6 +160,14 @@ pub trait SuppressionList: Send + Sync {
         contact: &E164,
         scope: &Scope,
     ) -> impl Future<Output = Result<bool, ConsentError>> + Send;
+
+    /// Records every opt-out whose (contact, scope) is not yet opted out, all or none: on
+    /// an error nothing is recorded. Returns how many were new. Callers bound the batch
+    /// (a CSV import refuses files over its row limit).
+    fn import(
+        &self,
+        records: Vec<SuppressionRecord>,
+    ) -> impl Future<Output = Result<usize, ConsentError>> + Send;
 }
 
 /// The suppression list in process memory, for tests and for running without a store.
@@ -209,6 +219,28 @@ impl MemorySuppressionList {
         Ok(true)
     }
 
+    fn insert_all(&self, records: Vec<SuppressionRecord>) -> Result<usize, ConsentError> {
+        for record in &records {
+            record.validate()?;
+        }
+        let mut map = self.lock();
+        let mut new: BTreeMap<(E164, Scope), SuppressionRecord> = BTreeMap::new();
+        for record in records {
+            let key = (record.contact.clone(), record.scope.clone());
+            if !map.contains_key(&key) {
+                new.entry(key).or_insert(record);
+            }
+        }
+        if map.len() + new.len() > self.capacity {
+            return Err(ConsentError::ListFull {
+                capacity: self.capacity,
+            });
+        }
+        let count = new.len();
+        map.extend(new);
+        Ok(count)
+    }
+
     fn page(&self, query: ListQuery) -> Vec<SuppressionRecord> {
         let limit = query.limit.min(MAX_LIST_PAGE);
         let records = self.lock();
@@ -216,6 +248,7 @@ impl MemorySuppressionList {
             .iter()
             .filter(|(key, _)| query.after.as_ref().is_none_or(|after| *key > after))
             .filter(|((contact, _), _)| query.contact.as_ref().is_none_or(|c| c == contact))
+            .filter(|((_, scope), _)| query.scope.as_ref().is_none_or(|s| s == scope))
             .take(limit)
             .map(|(_, record)| record.clone())
             .collect()
@@ -273,5 +306,12 @@ impl SuppressionList for MemorySuppressionList {
             .remove(&(contact.clone(), scope.clone()))
             .is_some();
         ready(Ok(removed))
+    }
+
+    fn import(
+        &self,
+        records: Vec<SuppressionRecord>,
+    ) -> impl Future<Output = Result<usize, ConsentError>> + Send {
+        ready(self.insert_all(records))
     }
 }

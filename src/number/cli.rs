@@ -1,7 +1,9 @@
-//! `smsbridge number <number> [--region US] [--json]`: the number check from a shell.
+//! `smsbridge number <number> [--region US] [--json] [--config PATH]`: the number check
+//! from a shell.
 //!
-//! The answer is the same as `GET /v1/numbers/{number}`. A process started from the
-//! shell has no receipts, so nothing learned from receipts shows here.
+//! The answer is the same as `GET /v1/numbers/{number}`: with `--config`, under the
+//! `[numbers]` policy of that file; without, under the recommended policy. A process
+//! started from the shell has no receipts, so nothing learned from receipts shows here.
 
 use std::io::Write;
 use std::time::SystemTime;
@@ -22,6 +24,10 @@ pub struct NumberArgs {
     /// Print the answer as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Decide with the `[numbers]` policy of this configuration file (default: the
+    /// recommended policy).
+    #[arg(long, short)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Why `smsbridge number` could not print its answer.
@@ -87,6 +93,7 @@ mod tests {
             number: number.to_owned(),
             region: region.map(|r| r.parse().unwrap()),
             json,
+            config: None,
         };
         let mut out = Vec::new();
         let check = run_number(&args, &mut out).unwrap();

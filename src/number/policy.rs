@@ -94,7 +94,7 @@ fn recommended_action(class: NumberClass) -> ClassAction {
 }
 
 /// A checked policy. Build it with [`NumberPolicy::new`]; [`Default`] is the recommended one.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NumberPolicy {
     default_region: Option<Region>,
     classes: BTreeMap<NumberClass, ClassAction>,

@@ -22,6 +22,9 @@ use super::NumberError;
 pub struct Region(country::Id);
 
 impl Region {
+    /// The United States, the default region of the configuration.
+    pub const US: Region = Region(country::Id::US);
+
     /// The ISO 3166-1 alpha-2 code, such as `"GB"`.
     pub fn code(&self) -> &str {
         self.0.as_ref()

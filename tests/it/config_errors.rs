@@ -123,6 +123,80 @@ fn cases() -> Vec<(String, &'static str)> {
             "[instance]\n[log]\nlevel = \"loud\"\n".into(),
             "3:9: log.level: `loud` is not a log filter",
         ),
+        // 19: a number class that does not exist
+        (
+            with("[numbers.classes]\nmobil = \"allow\"\n"),
+            "10:9: numbers.classes.mobil: \"mobil\" is not a number class",
+        ),
+        // 20: an action that is neither allow nor deny
+        (
+            with("[numbers.classes]\nvoip = \"maybe\"\n"),
+            "10:8: numbers.classes.voip: unknown variant `maybe`, expected `allow` or `deny`",
+        ),
+        // 21: a country override for a region that does not exist
+        (
+            with("[numbers.countries.XX]\nfixed_line = \"allow\"\n"),
+            "9:1: numbers.countries.XX: `XX` is not a two-letter region code",
+        ),
+        // 22: an allow-list entry that is neither a number nor a prefix
+        (
+            with("[numbers]\nallow = [\"+14155550123\", \"+4420\"]\n"),
+            "10:26: numbers.allow[1]: \"+4420\" is not a list entry",
+        ),
+        // 23: the same entry allowed and denied
+        (
+            with("[numbers]\nallow = [\"+4420*\"]\ndeny = [\"+1900*\", \"+4420*\"]\n"),
+            "11:19: numbers.deny[1]: +4420* is on both the allow list and the deny list",
+        ),
+        // 24: a country that would send to invalid numbers
+        (
+            with("[numbers.countries.GB]\nfixed_line = \"allow\"\ninvalid = \"allow\"\n"),
+            "11:11: numbers.countries.GB.invalid: the class `invalid` cannot be allowed",
+        ),
+        // 25: an unreachable-error rule for a carrier that does not exist
+        (
+            with("[numbers]\nunreachable_errors = [\"0B1\", \"nobody:X27\"]\n"),
+            "10:30: numbers.unreachable_errors[1]: no carrier is named `nobody`",
+        ),
+        // 26: an unreachable-error rule that is not one
+        (
+            with("[numbers]\nunreachable_errors = [\"acme:0 B1\"]\n"),
+            "10:23: numbers.unreachable_errors[0]: \"acme:0 B1\" is not a carrier error rule",
+        ),
+        // 27: remembering unreachable numbers for no time at all
+        (
+            with("[numbers]\nremember_unreachable_for = \"0s\"\n"),
+            "10:28: numbers.remember_unreachable_for: must be between 1m and",
+        ),
+        // 28: short codes shorter than 3 digits
+        (
+            with("[numbers.short_codes.GB]\nmin_digits = 2\nmax_digits = 5\n"),
+            "10:14: numbers.short_codes.GB.min_digits: short codes have between 3 and 8 digits",
+        ),
+        // 29: a short-code range longer than the rule's codes
+        (
+            with(
+                "[numbers.short_codes.CA]\nmin_digits = 5\nmax_digits = 5\nranges = [\"16000-17999\", \"40000-499999\"]\n",
+            ),
+            "12:26: numbers.short_codes.CA.ranges[1]: short-code range 40000-499999 is reversed",
+        ),
+        // 30: a short-code range that is not one
+        (
+            with(
+                "[numbers.short_codes.CA]\nmin_digits = 5\nmax_digits = 5\nranges = [\"16000..17999\"]\n",
+            ),
+            "12:11: numbers.short_codes.CA.ranges[0]: `16000..17999` is not a range",
+        ),
+        // 31: a misspelt key of [numbers]
+        (
+            with("[numbers]\ndefault_regoin = \"GB\"\n"),
+            "10:1: numbers.default_regoin: unknown field `default_regoin`",
+        ),
+        // 32: a memory of unreachable numbers that holds nothing
+        (
+            with("[numbers]\nunreachable_capacity = 0\n"),
+            "10:24: numbers.unreachable_capacity: must be between 1 and 10000000",
+        ),
     ]
 }
 

@@ -59,30 +59,7 @@ impl Daemon {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("smsbridge.toml");
         std::fs::write(&config, format!("{}{extra}", base_config(dir.path()))).unwrap();
-        let mut cmd = Command::new(binary());
-        cmd.args(["run", "--config"])
-            .env("SMSBRIDGE_API_TOKEN", "tok")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("JOURNAL_STREAM");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let v = serde_json::from_str(&line).unwrap_or(Value::String(line));
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        });
+        let (child, lines) = spawn(&config, env);
         let mut d = Daemon {
             child,
             dir,
@@ -92,10 +69,26 @@ impl Daemon {
             lines,
             seen: Vec::new(),
         };
-        let ready = d.wait_for_message("smsbridge is ready");
-        d.admin = ready["admin"].as_str().unwrap().parse().unwrap();
-        d.api = ready["api"].as_str().unwrap().parse().unwrap();
+        d.wait_until_ready();
         d
+    }
+
+    /// Stops the daemon with SIGTERM and starts it again on the same state directory and
+    /// config file, with `env` set; waits until it is ready. The log seen so far is kept.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        self.signal("TERM");
+        let status = self.wait_exit();
+        assert!(status.success(), "the daemon stopped with {status}");
+        let (child, lines) = spawn(&self.config, env);
+        self.child = child;
+        self.lines = lines;
+        self.wait_until_ready();
+    }
+
+    fn wait_until_ready(&mut self) {
+        let ready = self.wait_for_message("smsbridge is ready");
+        self.admin = ready["admin"].as_str().unwrap().parse().unwrap();
+        self.api = ready["api"].as_str().unwrap().parse().unwrap();
     }
 
     /// Sends a signal (`HUP`, `TERM`, `INT`) to the daemon.
@@ -163,6 +156,36 @@ impl Daemon {
     }
 }
 
+/// Starts the binary on `config`; its log lines (JSON when they parse) arrive on the
+/// receiver.
+fn spawn(config: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Receiver<Value>) {
+    let mut cmd = Command::new(binary());
+    cmd.args(["run", "--config"])
+        .env("SMSBRIDGE_API_TOKEN", "tok")
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("JOURNAL_STREAM");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let v = serde_json::from_str(&line).unwrap_or(Value::String(line));
+            if tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    (child, lines)
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -177,22 +200,68 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
 
 /// A plain HTTP/1.1 GET with extra headers.
 pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let reply = http(addr, "GET", path, headers, b"");
+    (reply.status, reply.body)
+}
+
+/// An answer to [`http`].
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The status line and headers, as received.
+    pub head: String,
+    /// The body, de-chunked.
+    pub body: String,
+}
+
+impl Reply {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// A plain HTTP/1.1 request with any method, headers and body (sent with its
+/// Content-Length); one connection per request.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(HANG)).unwrap();
     let extra: String = headers
         .iter()
         .map(|(k, v)| format!("{k}: {v}\r\n"))
         .collect();
+    let length = match (method, body.len()) {
+        ("GET" | "HEAD", 0) => String::new(),
+        (_, n) => format!("Content-Length: {n}\r\n"),
+    };
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}{length}Connection: close\r\n\r\n"
     )
     .unwrap();
+    s.write_all(body).unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let status = raw[9..12].parse().unwrap();
     let body_start = raw.find("\r\n\r\n").map(|i| i + 4).unwrap_or(raw.len());
-    let head = &raw[..body_start];
+    let head = raw[..body_start].to_string();
     let body = &raw[body_start..];
     // axum answers small bodies with Content-Length; decode chunked ones too.
     let body = if head
@@ -203,7 +272,7 @@ pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> 
     } else {
         body.to_string()
     };
-    (status, body)
+    Reply { status, head, body }
 }
 
 fn dechunk(mut body: &str) -> String {

@@ -5,6 +5,7 @@
 mod carrier;
 mod config_errors;
 mod consent;
+mod consent_api;
 mod harness;
 mod lifecycle;
 mod number;

@@ -169,6 +169,92 @@ fn an_operator_can_allow_text_enabled_landlines_and_deny_ranges() {
     );
 }
 
+/// The `[numbers]` section as an operator writes it, read by the config loader.
+const NUMBERS_SECTION: &str = r#"
+[instance]
+
+[[carriers]]
+name = "acme"
+host = "smsc.example.net"
+port = 2775
+system_id = "bridge"
+password = "pw"
+
+[numbers]
+default_region = "GB"
+allow = ["+442079460000"]
+deny = ["+4915*"]
+unreachable_errors = ["acme:0B1"]
+remember_unreachable_for = "7d"
+unreachable_capacity = 500
+
+[numbers.classes]
+toll_free = "allow"
+
+[numbers.countries.DE]
+fixed_line = "allow"
+
+[numbers.short_codes.IT]
+min_digits = 5
+max_digits = 5
+ranges = ["40000-49999"]
+"#;
+
+#[test]
+fn the_numbers_section_of_the_config_file_makes_the_policy() {
+    let config =
+        smsbridge::config::Config::from_toml(Path::new("smsbridge.toml"), NUMBERS_SECTION).unwrap();
+    let numbers = &config.numbers;
+    assert_eq!(numbers.default_region, region("GB"));
+    assert_eq!(numbers.unreachable_capacity, 500);
+    let policy = &numbers.policy;
+    let outcome = |input: &str, region: Option<&str>| {
+        let c = check(policy, input, region);
+        (c.class, c.sms_capable, c.reason)
+    };
+    // National formats are read in the default region.
+    assert_eq!(
+        outcome("020 7946 0001", None),
+        (NumberClass::FixedLine, false, Reason::ClassDenied)
+    );
+    assert_eq!(
+        outcome("020 7946 0000", None),
+        (NumberClass::FixedLine, true, Reason::AllowList)
+    );
+    assert_eq!(
+        outcome("+4930123456", None),
+        (NumberClass::FixedLine, true, Reason::CountryClassAllowed)
+    );
+    assert_eq!(
+        outcome("+4915123456789", None),
+        (NumberClass::Mobile, false, Reason::DenyList)
+    );
+    assert_eq!(
+        outcome("0800 123 4567", None),
+        (NumberClass::TollFree, true, Reason::ClassAllowed)
+    );
+    // What the file does not name keeps the recommended policy.
+    assert_eq!(
+        outcome("+18005551234", None),
+        (NumberClass::TollFree, true, Reason::CountryClassAllowed)
+    );
+    assert_eq!(outcome("48800", Some("IT")).0, NumberClass::ShortCode);
+    assert_eq!(outcome("38800", Some("IT")).0, NumberClass::Invalid);
+    let rules = policy.unreachable_rules();
+    assert_eq!(rules.remember_for(), Duration::from_secs(7 * 24 * 3600));
+    let number = "+14155550123".parse().unwrap();
+    assert!(
+        rules
+            .mark_for(&number, "acme", "0b1", SystemTime::now())
+            .is_some()
+    );
+    assert!(
+        rules
+            .mark_for(&number, "other", "0B1", SystemTime::now())
+            .is_none()
+    );
+}
+
 #[test]
 fn receipts_teach_the_policy_which_numbers_cannot_receive_sms() {
     let settings = NumberPolicySettings {
@@ -598,6 +684,46 @@ fn the_number_command_refuses_an_unknown_region_as_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("\"ZZ\" is not a region code"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn the_number_command_decides_with_the_configured_policy_when_given_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("smsbridge.toml");
+    std::fs::write(&file, NUMBERS_SECTION).unwrap();
+    let file = file.to_str().unwrap();
+    let json = |args: &[&str]| {
+        let output = smsbridge(args);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice::<NumberCheck>(&output.stdout).unwrap()
+    };
+    let recommended = json(&["number", "+4930123456", "--json"]);
+    assert_eq!(recommended.reason, Reason::ClassDenied);
+    let configured = json(&["number", "+4930123456", "--json", "--config", file]);
+    assert_eq!(configured.reason, Reason::CountryClassAllowed);
+    assert!(configured.sms_capable);
+    // The file's default region reads national formats.
+    let national = json(&["number", "020 7946 0000", "--json", "--config", file]);
+    assert_eq!(national.reason, Reason::AllowList);
+
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[instance]\n[numbers]\nallow = [\"+44\"]\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.toml");
+    let output = smsbridge(&["number", "+4930123456", "--config", bad.to_str().unwrap()]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad file is a configuration error"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("bad.toml:3:10: numbers.allow[0]"),
+        "{stderr}"
+    );
     assert!(output.stdout.is_empty());
 }
 

@@ -1,7 +1,11 @@
 //! The SQLite store: one file in WAL mode, schema migrations embedded in the binary and
 //! applied at start, one writer thread with group commit ([`writer`]) and a few reader
 //! connections that never wait for the writer (WAL lets readers run beside it).
+//!
+//! The store's operations live beside the schema they touch: `consent` holds the
+//! suppression list ([`crate::consent::SuppressionList`] on [`SqliteStore`]).
 
+mod consent;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +30,18 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL,
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
     );",
+    // 2: the suppression list (see `consent`). `scope` is a sender address or
+    // `brand:NAME`; `scope_rank` orders scopes by kind; times are nanoseconds since 1970.
+    "CREATE TABLE consent_opt_out (
+        contact TEXT NOT NULL,
+        scope_rank INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        keyword TEXT,
+        source TEXT NOT NULL,
+        at_unix_ns INTEGER NOT NULL,
+        PRIMARY KEY (contact, scope_rank, scope)
+    ) WITHOUT ROWID;
+    CREATE INDEX consent_opt_out_by_scope ON consent_opt_out (scope_rank, scope, contact);",
 ];
 
 /// How many reader connections serve queries.
