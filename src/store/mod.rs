@@ -3,10 +3,105 @@
 //! keys, the event outbox). Flows see only the store's own types, never SQL.
 //!
 //! Embedded default: [`sqlite::SqliteStore`], one WAL-mode file under the state
-//! directory, with group commit. The pipeline issue adds the `Store` trait and its
-//! operations.
+//! directory, with group commit.
+//!
+//! Every operation that changes state also appends the chat events it causes, in the
+//! same transaction: an event exists exactly when its change does.
 
+use std::future::Future;
+
+pub mod model;
 pub mod sqlite;
+
+pub use model::{
+    Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt, NewMo, NewMt,
+    RawReceipt, SentSegment, UnixMs,
+};
+
+/// What the flows and the API ask of durable state.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Makes an MT durable: opens a conversation for (contact, sender) if none is open
+    /// (`chat.conversation.started`), stores the message and its segments as `accepted`
+    /// (`chat.message.status` accepted) and records the answer under the idempotency key.
+    /// A key seen before returns the first answer and changes nothing.
+    fn accept_mt(&self, mt: NewMt) -> impl Future<Output = Result<MtAccepted, StoreError>> + Send;
+
+    /// The answer recorded under an idempotency key, if any.
+    fn idempotent_answer(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+
+    /// Up to `limit` MTs whose next attempt is due at `now`, oldest first, and the time
+    /// the next one not yet due becomes due.
+    fn due_mts(
+        &self,
+        now: UnixMs,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<DueMt>, Option<UnixMs>), StoreError>> + Send;
+
+    /// Records an attempt: the segments the carrier accepted (with their ids) and how the
+    /// attempt ended, with its status event when the status changed.
+    fn record_mt_attempt(
+        &self,
+        message_id: String,
+        accepted: Vec<SentSegment>,
+        attempt: MtAttempt,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores an MO with its conversation, `chat.message.received`, consent events and
+    /// a reply MT, unless a dedup key was seen within the window.
+    fn store_mo(&self, mo: NewMo) -> impl Future<Output = Result<MoStored, StoreError>> + Send;
+
+    /// Whether an MO dedup key was recorded since `since`.
+    fn mo_seen(
+        &self,
+        key: String,
+        since: UnixMs,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Keeps a receipt that nothing matches yet.
+    fn store_unmatched_receipt(
+        &self,
+        receipt: RawReceipt,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One message with its segments.
+    fn message(
+        &self,
+        id: String,
+    ) -> impl Future<Output = Result<Option<MessageView>, StoreError>> + Send;
+
+    /// One conversation.
+    fn conversation(
+        &self,
+        id: String,
+    ) -> impl Future<Output = Result<Option<Conversation>, StoreError>> + Send;
+
+    /// Closes a conversation (no-op when already closed); `None` when unknown.
+    fn close_conversation(
+        &self,
+        id: String,
+    ) -> impl Future<Output = Result<Option<Conversation>, StoreError>> + Send;
+
+    /// A contact's conversations, newest first.
+    fn conversations_of(
+        &self,
+        contact: String,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+
+    /// A conversation's messages in order, after the message id `after`, at most `limit`.
+    fn transcript(
+        &self,
+        conversation_id: String,
+        after: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<MessageView>, StoreError>> + Send;
+
+    /// Deletes idempotency keys and MO dedup keys older than `before`; how many went.
+    fn purge_keys(&self, before: UnixMs) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
 
 /// Why the store cannot do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +129,9 @@ pub enum StoreError {
     /// request was not made durable and may be retried.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A stored value could not be read back (a corrupt row).
+    #[error("stored data unreadable: {0}")]
+    Corrupt(String),
     /// SQLite reported an error (disk full, I/O error, locked too long, …).
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -3,9 +3,15 @@
 //! connections that never wait for the writer (WAL lets readers run beside it).
 //!
 //! The store's operations live beside the schema they touch: `consent` holds the
-//! suppression list ([`crate::consent::SuppressionList`] on [`SqliteStore`]).
+//! suppression list ([`crate::consent::SuppressionList`] on [`SqliteStore`]);
+//! `messages`, `conversations` and `inbound` implement [`crate::store::Store`] and
+//! [`crate::text::PendingParts`].
 
 mod consent;
+mod conversations;
+mod inbound;
+mod messages;
+mod operations;
 pub mod outbox;
 mod writer;
 
@@ -64,6 +70,81 @@ const MIGRATIONS: &[&str] = &[
         conversation_id TEXT PRIMARY KEY,
         last INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 4: conversations, messages and their segments, idempotency keys, MO parts awaiting
+    // reassembly, MO dedup keys and receipts not matched yet (see `messages`,
+    // `conversations`, `inbound`). Times are milliseconds since 1970. At most one open
+    // conversation per (contact, sender).
+    "CREATE TABLE conversation (
+        id TEXT PRIMARY KEY,
+        contact TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        previous_id TEXT,
+        started_unix_ms INTEGER NOT NULL,
+        closed_unix_ms INTEGER
+    );
+    CREATE UNIQUE INDEX conversation_open ON conversation (contact, sender)
+        WHERE closed_unix_ms IS NULL;
+    CREATE INDEX conversation_by_contact ON conversation (contact, started_unix_ms);
+    CREATE TABLE message (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES conversation (id),
+        direction TEXT NOT NULL,
+        from_addr TEXT NOT NULL,
+        to_addr TEXT NOT NULL,
+        text TEXT NOT NULL,
+        encoding TEXT NOT NULL,
+        segments INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        reason_message TEXT,
+        route TEXT,
+        reference INTEGER,
+        validity_deadline_unix_ms INTEGER,
+        next_attempt_unix_ms INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        incomplete INTEGER NOT NULL DEFAULT 0,
+        missing TEXT,
+        created_unix_ms INTEGER NOT NULL,
+        updated_unix_ms INTEGER NOT NULL
+    );
+    CREATE INDEX message_by_conversation ON message (conversation_id, id);
+    CREATE INDEX message_due ON message (next_attempt_unix_ms) WHERE status = 'accepted';
+    CREATE TABLE segment (
+        message_id TEXT NOT NULL REFERENCES message (id),
+        idx INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        carrier TEXT,
+        carrier_message_id TEXT,
+        updated_unix_ms INTEGER NOT NULL,
+        PRIMARY KEY (message_id, idx)
+    ) WITHOUT ROWID;
+    CREATE INDEX segment_by_carrier_id ON segment (carrier, carrier_message_id);
+    CREATE TABLE idempotency_key (
+        key TEXT PRIMARY KEY,
+        response TEXT NOT NULL,
+        created_unix_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE mo_pending_part (
+        part_key TEXT NOT NULL,
+        seqnum INTEGER NOT NULL,
+        part TEXT NOT NULL,
+        created_unix_ms INTEGER NOT NULL,
+        PRIMARY KEY (part_key, seqnum)
+    ) WITHOUT ROWID;
+    CREATE TABLE mo_seen (
+        key TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        seen_unix_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE unmatched_receipt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        carrier TEXT NOT NULL,
+        source TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        short_message BLOB NOT NULL,
+        receipted_message_id TEXT,
+        received_unix_ms INTEGER NOT NULL
+    );",
 ];
 
 /// How many reader connections serve queries.

@@ -1,0 +1,228 @@
+//! The store's own types: what the flows hand to the store and get back. Plain data,
+//! with no SQL and no knowledge of carriers or HTTP.
+
+use serde::Serialize;
+
+use crate::connector::NewEvent;
+
+/// Milliseconds since 1970, the store's clock unit.
+pub type UnixMs = i64;
+
+/// The current time in [`UnixMs`].
+pub fn now_ms() -> UnixMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Mobile-originated: the contact wrote to us.
+    Mo,
+    /// Mobile-terminated: we wrote to the contact.
+    Mt,
+}
+
+impl Direction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Mo => "mo",
+            Direction::Mt => "mt",
+        }
+    }
+
+    /// The direction stored as `s` (MT for anything but `mo`).
+    pub fn parse(s: &str) -> Direction {
+        if s == "mo" {
+            Direction::Mo
+        } else {
+            Direction::Mt
+        }
+    }
+}
+
+/// An MT the API (or the consent flow) accepted, ready to be made durable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMt {
+    /// The message id given to the caller.
+    pub message_id: String,
+    /// The contact, E.164.
+    pub contact: String,
+    /// The business sender (canonical address).
+    pub sender: String,
+    /// The text, NFC.
+    pub text: String,
+    /// The encoding chosen by the plan (`gsm7`, `ucs2`, …).
+    pub encoding: String,
+    /// Segments the plan needs.
+    pub segments: u32,
+    /// The concatenation reference the segments carry (so a retry rebuilds the same parts).
+    pub reference: u16,
+    /// The carrier route chosen first.
+    pub route: String,
+    /// After this moment an unsent message is `expired`.
+    pub validity_deadline: UnixMs,
+    /// The caller's `Idempotency-Key`, if any.
+    pub idempotency_key: Option<String>,
+    /// Where the conversation came from when one is opened for this message (`mt`,
+    /// `consent`).
+    pub origin: &'static str,
+}
+
+/// What accepting an MT produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MtAccepted {
+    /// Stored now; the answer was recorded under the idempotency key.
+    Stored(MtReceipt),
+    /// The idempotency key was used before: the first answer, unchanged.
+    Replayed(serde_json::Value),
+}
+
+/// The answer to an accepted MT (the `202` body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MtReceipt {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub encoding: String,
+    pub segments: u32,
+    pub status: &'static str,
+}
+
+/// An MT waiting for the dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueMt {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub contact: String,
+    pub sender: String,
+    pub text: String,
+    pub reference: u16,
+    pub route: String,
+    pub validity_deadline: UnixMs,
+    pub attempts: u32,
+    /// Segment indexes (0-based) the carrier already accepted.
+    pub segments_done: Vec<u32>,
+}
+
+/// One segment the carrier accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSegment {
+    /// 0-based index in the message.
+    pub index: u32,
+    pub carrier: String,
+    pub carrier_message_id: String,
+}
+
+/// How an MT attempt ended, as the dispatcher records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MtAttempt {
+    /// Every segment accepted: `sent`.
+    Sent,
+    /// Not all accepted; try again at `next_attempt` (on `route`).
+    Retry {
+        next_attempt: UnixMs,
+        route: String,
+        reason: String,
+    },
+    /// Given up: `failed` or `expired`, with a reason code and a sentence.
+    Final {
+        status: &'static str,
+        reason: String,
+        sentence: String,
+    },
+}
+
+/// An MO ready to be stored: decoded and, when it was split, reassembled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMo {
+    pub message_id: String,
+    /// The contact (the sender of the MO), E.164 or as the carrier gave it.
+    pub contact: String,
+    /// The business number it was sent to (canonical when ours, raw when not).
+    pub sender: String,
+    pub carrier: String,
+    pub text: String,
+    pub encoding: String,
+    pub segments: u32,
+    pub incomplete: bool,
+    pub missing: Vec<u8>,
+    /// Keys that identify this MO (or its parts) when a carrier delivers it again.
+    pub dedup_keys: Vec<String>,
+    /// Not one of our numbers: stored and reported with this reason.
+    pub unknown_destination: bool,
+    /// Consent events to emit with the message (`chat.contact.opted_out`, …).
+    pub consent_events: Vec<NewEvent>,
+    /// A reply to queue as an MT in the same conversation (a STOP confirmation).
+    pub reply: Option<NewMt>,
+}
+
+/// What storing an MO did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoStored {
+    /// Stored in this conversation.
+    Stored { conversation_id: String },
+    /// One of its dedup keys was seen within the window: nothing stored.
+    Duplicate,
+}
+
+/// A conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub contact: String,
+    pub sender: String,
+    pub previous_id: Option<String>,
+    pub started_at: String,
+    pub closed_at: Option<String>,
+}
+
+/// A message as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageView {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub direction: Direction,
+    pub from: String,
+    pub to: String,
+    pub text: String,
+    pub encoding: String,
+    pub segments: u32,
+    pub status: String,
+    pub reason: Option<String>,
+    pub reason_message: Option<String>,
+    pub route: Option<String>,
+    pub incomplete: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Per-segment detail (MT only; empty for MO).
+    pub segment_detail: Vec<SegmentView>,
+}
+
+/// One MT segment as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentView {
+    pub index: u32,
+    pub state: String,
+    pub carrier: Option<String>,
+    pub carrier_message_id: Option<String>,
+}
+
+/// A raw receipt kept until the receipts flow can match it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawReceipt {
+    pub carrier: String,
+    pub source: String,
+    pub destination: String,
+    pub short_message: Vec<u8>,
+    pub receipted_message_id: Option<String>,
+}
+
+/// RFC 3339 (milliseconds, UTC) of a [`UnixMs`].
+pub fn rfc3339(ms: UnixMs) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
+}

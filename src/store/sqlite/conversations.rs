@@ -1,0 +1,114 @@
+//! Conversations: (contact, business sender) → the open conversation. The first message
+//! with none open starts one (`chat.conversation.started`), linking the previous one
+//! so the core can show the history; closing is the core's decision.
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde_json::json;
+
+use super::outbox;
+use crate::connector::{EventType, NewEvent, new_id};
+use crate::store::StoreError;
+use crate::store::model::{Conversation, UnixMs, rfc3339};
+
+const COLUMNS: &str = "id, contact, sender, previous_id, started_unix_ms, closed_unix_ms";
+
+fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
+    let closed: Option<UnixMs> = row.get(5)?;
+    Ok(Conversation {
+        id: row.get(0)?,
+        contact: row.get(1)?,
+        sender: row.get(2)?,
+        previous_id: row.get(3)?,
+        started_at: rfc3339(row.get(4)?),
+        closed_at: closed.map(rfc3339),
+    })
+}
+
+/// The open conversation of (contact, sender), opened now (with its started event) when
+/// there is none. `origin` says what opened it (`mo`, `mt`).
+pub(super) fn open_for(
+    conn: &Connection,
+    contact: &str,
+    sender: &str,
+    origin: &str,
+    now: UnixMs,
+) -> Result<String, StoreError> {
+    let open: Option<String> = conn
+        .query_row(
+            "SELECT id FROM conversation
+             WHERE contact = ?1 AND sender = ?2 AND closed_unix_ms IS NULL",
+            (contact, sender),
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = open {
+        return Ok(id);
+    }
+    let previous: Option<String> = conn
+        .query_row(
+            "SELECT id FROM conversation WHERE contact = ?1 AND sender = ?2
+             ORDER BY started_unix_ms DESC, id DESC LIMIT 1",
+            (contact, sender),
+            |r| r.get(0),
+        )
+        .optional()?;
+    let id = new_id();
+    conn.execute(
+        "INSERT INTO conversation (id, contact, sender, previous_id, started_unix_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        (&id, contact, sender, &previous, now),
+    )?;
+    outbox::append(
+        conn,
+        NewEvent {
+            ty: EventType::ConversationStarted,
+            conversation_id: id.clone(),
+            data: json!({
+                "conversation_id": id,
+                "contact": contact,
+                "sender": sender,
+                "origin": origin,
+                "previous_conversation_id": previous,
+            }),
+        },
+    )?;
+    Ok(id)
+}
+
+/// One conversation by id.
+pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<Conversation>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM conversation WHERE id = ?1"),
+            [id],
+            conversation,
+        )
+        .optional()?)
+}
+
+/// Closes a conversation if open; the row as it is afterwards.
+pub(super) fn close(
+    conn: &Connection,
+    id: &str,
+    now: UnixMs,
+) -> Result<Option<Conversation>, StoreError> {
+    conn.execute(
+        "UPDATE conversation SET closed_unix_ms = ?2 WHERE id = ?1 AND closed_unix_ms IS NULL",
+        (id, now),
+    )?;
+    get(conn, id)
+}
+
+/// A contact's conversations, newest first.
+pub(super) fn of_contact(
+    conn: &Connection,
+    contact: &str,
+    limit: usize,
+) -> Result<Vec<Conversation>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversation WHERE contact = ?1
+         ORDER BY started_unix_ms DESC, id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map((contact, limit as i64), conversation)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,308 @@
+//! Messages and their segments: MTs from acceptance to `sent`, `failed` or `expired`
+//! with their status events, and the views the API shows.
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde_json::{Value, json};
+
+use super::{conversations, outbox};
+use crate::connector::{EventType, NewEvent};
+use crate::store::StoreError;
+use crate::store::model::{
+    Direction, DueMt, MessageView, MtAccepted, MtAttempt, MtReceipt, NewMt, SegmentView,
+    SentSegment, UnixMs, rfc3339,
+};
+
+/// Appends a `chat.message.status` event.
+pub(super) fn status_event(
+    conn: &Connection,
+    conversation_id: &str,
+    message_id: &str,
+    status: &str,
+    reason: Option<&str>,
+    sentence: Option<&str>,
+) -> Result<(), StoreError> {
+    outbox::append(
+        conn,
+        NewEvent {
+            ty: EventType::MessageStatus,
+            conversation_id: conversation_id.to_owned(),
+            data: json!({
+                "message_id": message_id,
+                "status": status,
+                "reason": reason,
+                "message": sentence,
+            }),
+        },
+    )?;
+    Ok(())
+}
+
+/// Stores an MT as `accepted` in its (possibly new) conversation, with its events.
+pub(super) fn insert_mt(
+    conn: &Connection,
+    mt: &NewMt,
+    now: UnixMs,
+) -> Result<MtReceipt, StoreError> {
+    let conversation_id = conversations::open_for(conn, &mt.contact, &mt.sender, mt.origin, now)?;
+    conn.execute(
+        "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
+            encoding, segments, status, route, reference, validity_deadline_unix_ms,
+            next_attempt_unix_ms, created_unix_ms, updated_unix_ms)
+         VALUES (?1, ?2, 'mt', ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?10, ?11, ?11, ?11)",
+        rusqlite::params![
+            mt.message_id,
+            conversation_id,
+            mt.sender,
+            mt.contact,
+            mt.text,
+            mt.encoding,
+            mt.segments,
+            mt.route,
+            mt.reference,
+            mt.validity_deadline,
+            now,
+        ],
+    )?;
+    let mut segment = conn.prepare_cached(
+        "INSERT INTO segment (message_id, idx, state, updated_unix_ms) VALUES (?1, ?2, 'pending', ?3)",
+    )?;
+    for index in 0..mt.segments {
+        segment.execute((&mt.message_id, index, now))?;
+    }
+    status_event(
+        conn,
+        &conversation_id,
+        &mt.message_id,
+        "accepted",
+        None,
+        None,
+    )?;
+    Ok(MtReceipt {
+        message_id: mt.message_id.clone(),
+        conversation_id,
+        encoding: mt.encoding.clone(),
+        segments: mt.segments,
+        status: "accepted",
+    })
+}
+
+/// The answer recorded under `key`.
+pub(super) fn idempotent_answer(conn: &Connection, key: &str) -> Result<Option<Value>, StoreError> {
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT response FROM idempotency_key WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+/// Accepts an MT once per idempotency key.
+pub(super) fn accept_mt(
+    conn: &Connection,
+    mt: &NewMt,
+    now: UnixMs,
+) -> Result<MtAccepted, StoreError> {
+    if let Some(key) = &mt.idempotency_key
+        && let Some(first) = idempotent_answer(conn, key)?
+    {
+        return Ok(MtAccepted::Replayed(first));
+    }
+    let receipt = insert_mt(conn, mt, now)?;
+    if let Some(key) = &mt.idempotency_key {
+        let response =
+            serde_json::to_string(&receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        conn.execute(
+            "INSERT INTO idempotency_key (key, response, created_unix_ms) VALUES (?1, ?2, ?3)",
+            (key, response, now),
+        )?;
+    }
+    Ok(MtAccepted::Stored(receipt))
+}
+
+/// MTs due at `now` (oldest first), and when the next later one is due.
+pub(super) fn due(
+    conn: &Connection,
+    now: UnixMs,
+    limit: usize,
+) -> Result<(Vec<DueMt>, Option<UnixMs>), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, conversation_id, to_addr, from_addr, text, reference, route,
+                validity_deadline_unix_ms, attempts
+         FROM message WHERE status = 'accepted' AND next_attempt_unix_ms <= ?1
+         ORDER BY next_attempt_unix_ms, id LIMIT ?2",
+    )?;
+    let mut due = stmt
+        .query_map((now, limit as i64), |r| {
+            Ok(DueMt {
+                message_id: r.get(0)?,
+                conversation_id: r.get(1)?,
+                contact: r.get(2)?,
+                sender: r.get(3)?,
+                text: r.get(4)?,
+                reference: r.get(5)?,
+                route: r.get(6)?,
+                validity_deadline: r.get(7)?,
+                attempts: r.get(8)?,
+                segments_done: Vec::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut done = conn.prepare_cached(
+        "SELECT idx FROM segment WHERE message_id = ?1 AND state = 'sent' ORDER BY idx",
+    )?;
+    for mt in &mut due {
+        mt.segments_done = done
+            .query_map([&mt.message_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+    }
+    let next: Option<UnixMs> = conn.query_row(
+        "SELECT min(next_attempt_unix_ms) FROM message
+         WHERE status = 'accepted' AND next_attempt_unix_ms > ?1",
+        [now],
+        |r| r.get(0),
+    )?;
+    Ok((due, next))
+}
+
+/// Records an attempt's accepted segments and its end.
+pub(super) fn record_attempt(
+    conn: &Connection,
+    message_id: &str,
+    accepted: &[SentSegment],
+    attempt: &MtAttempt,
+    now: UnixMs,
+) -> Result<(), StoreError> {
+    let mut segment = conn.prepare_cached(
+        "UPDATE segment SET state = 'sent', carrier = ?3, carrier_message_id = ?4,
+            updated_unix_ms = ?5 WHERE message_id = ?1 AND idx = ?2",
+    )?;
+    for s in accepted {
+        segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
+    }
+    let conversation_id: String = conn.query_row(
+        "SELECT conversation_id FROM message WHERE id = ?1",
+        [message_id],
+        |r| r.get(0),
+    )?;
+    match attempt {
+        MtAttempt::Sent => {
+            conn.execute(
+                "UPDATE message SET status = 'sent', attempts = attempts + 1, updated_unix_ms = ?2,
+                    reason = NULL, reason_message = NULL WHERE id = ?1",
+                (message_id, now),
+            )?;
+            status_event(conn, &conversation_id, message_id, "sent", None, None)
+        }
+        MtAttempt::Retry {
+            next_attempt,
+            route,
+            reason,
+        } => {
+            conn.execute(
+                "UPDATE message SET attempts = attempts + 1, next_attempt_unix_ms = ?2,
+                    route = ?3, reason = ?4, updated_unix_ms = ?5 WHERE id = ?1",
+                (message_id, next_attempt, route, reason, now),
+            )?;
+            Ok(())
+        }
+        MtAttempt::Final {
+            status,
+            reason,
+            sentence,
+        } => {
+            conn.execute(
+                "UPDATE message SET status = ?2, attempts = attempts + 1, reason = ?3,
+                    reason_message = ?4, updated_unix_ms = ?5 WHERE id = ?1",
+                (message_id, status, reason, sentence, now),
+            )?;
+            conn.execute(
+                "UPDATE segment SET state = ?2, updated_unix_ms = ?3
+                 WHERE message_id = ?1 AND state = 'pending'",
+                (message_id, status, now),
+            )?;
+            status_event(
+                conn,
+                &conversation_id,
+                message_id,
+                status,
+                Some(reason),
+                Some(sentence),
+            )
+        }
+    }
+}
+
+const VIEW_COLUMNS: &str = "id, conversation_id, direction, from_addr, to_addr, text, encoding,
+    segments, status, reason, reason_message, route, incomplete, created_unix_ms, updated_unix_ms";
+
+fn view(row: &Row<'_>) -> rusqlite::Result<MessageView> {
+    let direction: String = row.get(2)?;
+    Ok(MessageView {
+        message_id: row.get(0)?,
+        conversation_id: row.get(1)?,
+        direction: Direction::parse(&direction),
+        from: row.get(3)?,
+        to: row.get(4)?,
+        text: row.get(5)?,
+        encoding: row.get(6)?,
+        segments: row.get(7)?,
+        status: row.get(8)?,
+        reason: row.get(9)?,
+        reason_message: row.get(10)?,
+        route: row.get(11)?,
+        incomplete: row.get(12)?,
+        created_at: rfc3339(row.get(13)?),
+        updated_at: rfc3339(row.get(14)?),
+        segment_detail: Vec::new(),
+    })
+}
+
+fn segments(conn: &Connection, message_id: &str) -> Result<Vec<SegmentView>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT idx, state, carrier, carrier_message_id FROM segment
+         WHERE message_id = ?1 ORDER BY idx",
+    )?;
+    let rows = stmt.query_map([message_id], |r| {
+        Ok(SegmentView {
+            index: r.get(0)?,
+            state: r.get(1)?,
+            carrier: r.get(2)?,
+            carrier_message_id: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One message with its segment detail.
+pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<MessageView>, StoreError> {
+    let found = conn
+        .query_row(
+            &format!("SELECT {VIEW_COLUMNS} FROM message WHERE id = ?1"),
+            [id],
+            view,
+        )
+        .optional()?;
+    let Some(mut message) = found else {
+        return Ok(None);
+    };
+    message.segment_detail = segments(conn, id)?;
+    Ok(Some(message))
+}
+
+/// A page of a conversation's messages, in order (ids are time-ordered).
+pub(super) fn transcript(
+    conn: &Connection,
+    conversation_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<MessageView>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VIEW_COLUMNS} FROM message WHERE conversation_id = ?1 AND id > ?2
+         ORDER BY id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map((conversation_id, after.unwrap_or(""), limit as i64), view)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

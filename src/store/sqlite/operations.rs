@@ -1,0 +1,98 @@
+//! [`Store`] on SQLite: each operation is one `write` (one savepoint in a group commit)
+//! or one `read` over the functions of `messages`, `conversations` and `inbound`.
+
+use super::{SqliteStore, conversations, inbound, messages};
+use crate::store::model::now_ms;
+use crate::store::{
+    Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMo, NewMt, RawReceipt,
+    SentSegment, Store, StoreError, UnixMs,
+};
+
+impl Store for SqliteStore {
+    async fn accept_mt(&self, mt: NewMt) -> Result<MtAccepted, StoreError> {
+        self.write(move |c| messages::accept_mt(c, &mt, now_ms()))
+            .await
+    }
+
+    async fn idempotent_answer(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |c| messages::idempotent_answer(c, &key))
+            .await
+    }
+
+    async fn due_mts(
+        &self,
+        now: UnixMs,
+        limit: usize,
+    ) -> Result<(Vec<DueMt>, Option<UnixMs>), StoreError> {
+        self.read(move |c| messages::due(c, now, limit)).await
+    }
+
+    async fn record_mt_attempt(
+        &self,
+        message_id: String,
+        accepted: Vec<SentSegment>,
+        attempt: MtAttempt,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| messages::record_attempt(c, &message_id, &accepted, &attempt, now_ms()))
+            .await
+    }
+
+    async fn store_mo(&self, mo: NewMo) -> Result<MoStored, StoreError> {
+        self.write(move |c| inbound::store_mo(c, &mo, now_ms()))
+            .await
+    }
+
+    async fn mo_seen(&self, key: String, since: UnixMs) -> Result<bool, StoreError> {
+        self.read(move |c| inbound::seen(c, &key, since)).await
+    }
+
+    async fn store_unmatched_receipt(&self, receipt: RawReceipt) -> Result<(), StoreError> {
+        self.write(move |c| inbound::store_receipt(c, &receipt, now_ms()))
+            .await
+    }
+
+    async fn message(&self, id: String) -> Result<Option<MessageView>, StoreError> {
+        self.read(move |c| messages::get(c, &id)).await
+    }
+
+    async fn conversation(&self, id: String) -> Result<Option<Conversation>, StoreError> {
+        self.read(move |c| conversations::get(c, &id)).await
+    }
+
+    async fn close_conversation(&self, id: String) -> Result<Option<Conversation>, StoreError> {
+        self.write(move |c| conversations::close(c, &id, now_ms()))
+            .await
+    }
+
+    async fn conversations_of(
+        &self,
+        contact: String,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        self.read(move |c| conversations::of_contact(c, &contact, limit))
+            .await
+    }
+
+    async fn transcript(
+        &self,
+        conversation_id: String,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<MessageView>, StoreError> {
+        self.read(move |c| messages::transcript(c, &conversation_id, after.as_deref(), limit))
+            .await
+    }
+
+    async fn purge_keys(&self, before: UnixMs) -> Result<usize, StoreError> {
+        self.write(move |c| {
+            let keys = c.execute(
+                "DELETE FROM idempotency_key WHERE created_unix_ms < ?1",
+                [before],
+            )?;
+            let seen = c.execute("DELETE FROM mo_seen WHERE seen_unix_ms < ?1", [before])?;
+            Ok(keys + seen)
+        })
+        .await
+    }
+}
