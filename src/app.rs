@@ -22,13 +22,19 @@ use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
 use crate::api::{self, numbers::NumbersApi, optouts::OptOutsApi};
-use crate::carrier::{Carriers, NotStored, PoolOptions, SubmitPolicy};
+use crate::carrier::{Carriers, PoolOptions, SubmitPolicy};
 use crate::config::Config;
+use crate::flow::accept::MtIntake;
+use crate::flow::inbound::MoFlow;
+use crate::flow::outbound::Dispatcher;
+use crate::flow::{self, FlowOptions};
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
-use crate::smpp::simulator;
+use crate::smpp::simulator::{self, SimulatorHandle};
+use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use crate::systemd::Notifier;
 use crate::telemetry::{self, LogReload};
+use crate::text::{DEFAULT_SLOTS, ReferenceAllocator};
 
 /// How the daemon was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,12 +78,11 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
         None => None,
     };
-    // MO and receipts are answered ESME_RX_T_APPN (the carrier keeps them) until the
-    // inbound flow stores them.
+    let flows = Flows::new(&config, &config_rx, &store)?;
     let carriers = Arc::new(
         Carriers::start(
             &config.carriers,
-            Arc::new(NotStored),
+            flows.mo.clone(),
             &PoolOptions {
                 drain_timeout: config.instance.drain_timeout,
                 policy: SubmitPolicy::default(),
@@ -120,7 +125,26 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let api_router = api::router(&config.api, api_routes(&config, &config_rx, &store));
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        carriers.clone(),
+        config_rx.clone(),
+        flows.wake.clone(),
+        flows.options.clone(),
+    );
+    work.spawn(dispatcher.run(drain.clone(), work.clone()));
+    work.spawn(flows.mo.clone().run_timeouts(drain.clone()));
+    work.spawn(purge_keys(
+        store.clone(),
+        config.store.retention,
+        config.store.purge_interval,
+        drain.clone(),
+    ));
+
+    let api_router = api::router(
+        &config.api,
+        api_routes(&config_rx, &store, &flows, simulator.clone()),
+    );
     let stop_api = drain.clone();
     work.spawn(async move {
         let served = axum::serve(api_listener, api_router)
@@ -182,19 +206,94 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     Ok(())
 }
 
-/// The API's routes: number checks and opt-out administration.
+/// What the flows share: the MO consumer, the MT intake and the dispatcher's wake-up.
+struct Flows {
+    mo: Arc<MoFlow<SqliteStore>>,
+    intake: MtIntake<SqliteStore>,
+    wake: Arc<tokio::sync::Notify>,
+    options: FlowOptions,
+}
+
+impl Flows {
+    fn new(
+        config: &Config,
+        live: &watch::Receiver<Arc<Config>>,
+        store: &SqliteStore,
+    ) -> anyhow::Result<Self> {
+        let options = FlowOptions::default();
+        let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
+        let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        // Filled by the receipts flow; its size is fixed at start.
+        let unreachable: Arc<dyn UnreachableMemory> = Arc::new(BoundedUnreachableMemory::new(
+            config.numbers.unreachable_capacity,
+        ));
+        let mo = MoFlow::new(
+            store.clone(),
+            live.clone(),
+            consent.clone(),
+            references.clone(),
+            wake.clone(),
+            options.clone(),
+        );
+        let intake = MtIntake {
+            store: store.clone(),
+            config: live.clone(),
+            consent,
+            unreachable,
+            references,
+            dispatcher: wake.clone(),
+            options: options.clone(),
+        };
+        Ok(Flows {
+            mo,
+            intake,
+            wake,
+            options,
+        })
+    }
+}
+
+/// The API's routes: messages, conversations, number checks, opt-out administration,
+/// and the demo simulator's when it runs.
 fn api_routes(
-    config: &Config,
     live: &watch::Receiver<Arc<Config>>,
     store: &SqliteStore,
+    flows: &Flows,
+    simulator: Option<SimulatorHandle>,
 ) -> axum::Router {
-    // Filled by the receipts flow; its size is fixed at start.
-    let unreachable: Arc<dyn UnreachableMemory> = Arc::new(BoundedUnreachableMemory::new(
-        config.numbers.unreachable_capacity,
-    ));
-    let numbers = NumbersApi::new(live.clone(), unreachable);
+    let numbers = NumbersApi::new(live.clone(), flows.intake.unreachable.clone());
     let optouts = OptOutsApi::new(store.clone(), live.clone());
-    api::numbers::routes(numbers).merge(api::optouts::routes(optouts))
+    let routes = api::numbers::routes(numbers)
+        .merge(api::optouts::routes(optouts))
+        .merge(api::messages::routes(flows.intake.clone()))
+        .merge(api::conversations::routes(store.clone()));
+    match simulator {
+        Some(sim) => routes.merge(api::simulator::routes(sim)),
+        None => routes,
+    }
+}
+
+/// Deletes idempotency and MO dedup keys past the retention, every `interval`.
+async fn purge_keys(
+    store: SqliteStore,
+    retention: std::time::Duration,
+    interval: std::time::Duration,
+    stop: CancellationToken,
+) {
+    loop {
+        // Cancel-safe: nothing is lost when the sleep is dropped.
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let before = crate::store::model::now_ms() - retention.as_millis() as i64;
+        match store.purge_keys(before).await {
+            Ok(n) if n > 0 => info!(keys = n, "purged old idempotency and MO dedup keys"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "cannot purge old keys"),
+        }
+    }
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {

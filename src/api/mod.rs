@@ -9,8 +9,11 @@
 //!
 //! | module | routes |
 //! |---|---|
+//! | [`messages`] | `POST /v1/messages` (send an MT), `GET /v1/messages/{id}` |
+//! | [`conversations`] | `/v1/conversations…`: close, transcript, a contact's conversations |
 //! | [`numbers`] | `GET /v1/numbers/{number}`: can it receive SMS, and why |
 //! | [`optouts`] | `/v1/optouts…`: the suppression list (list, add, remove, CSV export and import) |
+//! | [`simulator`] | demo only, with the embedded simulator: `POST /v1/simulator/mo`, stats |
 
 use std::sync::Arc;
 
@@ -25,9 +28,12 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Api, Secret};
 
+pub mod conversations;
 mod input;
+pub mod messages;
 pub mod numbers;
 pub mod optouts;
+pub mod simulator;
 
 /// An error answered to an API client.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,96 @@
 //! The three flows — inbound (MO), outbound (MT) and receipts (DLR) — the only place
 //! where the other modules meet.
 //!
-//! Filled by the pipeline issue.
+//! | module | what it does |
+//! |---|---|
+//! | [`accept`] | an MT request → validated, planned and stored (`202`), or refused with a stable code |
+//! | [`outbound`] | the dispatcher: stored MTs → carrier submits → `sent` / retry / `failed` / `expired` |
+//! | [`inbound`] | the [`crate::carrier::InboundConsumer`]: deliver_sm → decode, reassemble, consent, store, ROK |
+//!
+//! Every step that changes state does so in one store write that also appends the chat
+//! events it causes; answers to the outside (`202`, ESME_ROK) come only after that write.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::config::{self, Config};
+use crate::consent::{
+    ConsentError, ConsentPolicy, ConsentScope, ConsentSettings, KeywordProfile, ProfileOverrides,
+};
+
+pub mod accept;
+pub mod inbound;
+pub mod metrics;
+pub mod outbound;
+
+/// Timers and bounds of the flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowOptions {
+    /// How long an MT may wait for its carrier before it is `expired`.
+    pub validity: Duration,
+    /// First retry delay after a throttled or transient failure; doubles per attempt.
+    pub retry_min: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// MTs submitted at the same time.
+    pub concurrency: usize,
+    /// A carrier delivering the same MO (part) again within this window is answered
+    /// ESME_ROK without a second chat message.
+    pub dedup_window: Duration,
+}
+
+impl Default for FlowOptions {
+    fn default() -> Self {
+        FlowOptions {
+            validity: Duration::from_secs(48 * 3600),
+            retry_min: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+            concurrency: 16,
+            dedup_window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// The consent policy of `config`: `[consent]` for every sender, with each sender's own
+/// keyword and reply settings over it.
+pub fn consent_policy(config: &Config) -> Result<ConsentPolicy, ConsentError> {
+    let c = &config.consent;
+    let defaults = KeywordProfile::default().with_overrides(ProfileOverrides {
+        opt_out: Some(c.opt_out_keywords.clone()),
+        opt_in: Some(c.opt_in_keywords.clone()),
+        help: Some(c.help_keywords.clone()),
+        opt_out_reply: Some(c.opt_out_reply.clone()),
+        opt_in_reply: Some(c.opt_in_reply.clone()),
+        help_reply: Some(c.help_reply.clone()),
+    })?;
+    let mut senders = HashMap::new();
+    if let Ok(inventory) = config.sender_inventory() {
+        for s in &config.senders {
+            let overrides = ProfileOverrides {
+                opt_out: s.opt_out_keywords.clone(),
+                opt_in: s.opt_in_keywords.clone(),
+                help: s.help_keywords.clone(),
+                opt_out_reply: s.opt_out_reply.clone(),
+                opt_in_reply: s.opt_in_reply.clone(),
+                help_reply: s.help_reply.clone(),
+            };
+            if overrides == ProfileOverrides::default() {
+                continue;
+            }
+            if let Some(sender) = inventory.lookup(&s.number) {
+                senders.insert(
+                    sender.address().clone(),
+                    defaults.with_overrides(overrides)?,
+                );
+            }
+        }
+    }
+    Ok(ConsentPolicy::new(ConsentSettings {
+        defaults,
+        senders,
+        scope: match c.scope {
+            config::ConsentScope::Sender => ConsentScope::Sender,
+            config::ConsentScope::Brand => ConsentScope::Brand,
+        },
+    }))
+}

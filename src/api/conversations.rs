@@ -1,0 +1,107 @@
+//! Conversations: `POST /v1/conversations/{id}/close` (the core ends it; the contact's
+//! next MO opens a new one linked to it), `GET /v1/conversations/{id}/messages` (the
+//! transcript, both directions with statuses, paged by `after` + `limit`) and
+//! `GET /v1/conversations?contact=…` (a contact's conversations, newest first).
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, input};
+use crate::store::{Conversation, Store, StoreError};
+
+/// Largest page of a transcript or a conversation list.
+const MAX_PAGE: usize = 500;
+/// Page size when none is asked for.
+const DEFAULT_PAGE: usize = 100;
+
+/// The conversation routes.
+pub fn routes<S: Store>(store: S) -> Router {
+    Router::new()
+        .route("/v1/conversations", get(list::<S>))
+        .route("/v1/conversations/{id}/close", post(close::<S>))
+        .route("/v1/conversations/{id}/messages", get(transcript::<S>))
+        .with_state(store)
+}
+
+fn unavailable(e: StoreError) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string())
+}
+
+fn page(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        n @ 1..=MAX_PAGE => Ok(n),
+        _ => Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PAGE}")).at("limit")),
+    }
+}
+
+async fn close<S: Store>(
+    State(store): State<S>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Conversation>, ApiError> {
+    let Path(id) = id.map_err(input::path_rejected)?;
+    store
+        .close_conversation(id.clone())
+        .await
+        .map_err(unavailable)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no conversation {id}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TranscriptParams {
+    /// The last message id of the previous page.
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn transcript<S: Store>(
+    State(store): State<S>,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<TranscriptParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(id) = id.map_err(input::path_rejected)?;
+    let params = input::query(params)?;
+    let limit = page(params.limit)?;
+    let Some(conversation) = store.conversation(id.clone()).await.map_err(unavailable)? else {
+        return Err(ApiError::not_found(format!("no conversation {id}")));
+    };
+    let messages = store
+        .transcript(id, params.after, limit)
+        .await
+        .map_err(unavailable)?;
+    let next = (messages.len() == limit)
+        .then(|| messages.last().map(|m| m.message_id.clone()))
+        .flatten();
+    Ok(Json(json!({
+        "conversation": conversation,
+        "messages": messages,
+        "next_after": next,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    contact: String,
+    limit: Option<usize>,
+}
+
+async fn list<S: Store>(
+    State(store): State<S>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let params = input::query(params)?;
+    let limit = page(params.limit)?;
+    let contact = input::restore_plus(&params.contact).into_owned();
+    let conversations = store
+        .conversations_of(contact, limit)
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(json!({ "conversations": conversations })))
+}

@@ -1,0 +1,146 @@
+//! `POST /v1/messages` (send an MT) and `GET /v1/messages/{id}` (its state, per segment).
+//!
+//! The checks run in the order of the design — body, text length, sender, destination
+//! and capability, consent, route — and the first that fails answers with its stable
+//! code. `202` comes only once the message is durable. The same `Idempotency-Key`
+//! answers the first `202` again and sends nothing new.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::{ApiError, input};
+use crate::consent::SuppressionList;
+use crate::flow::accept::{MtIntake, MtRefused, MtRequest};
+use crate::flow::metrics;
+use crate::store::{MessageView, MtAccepted, Store};
+
+/// The longest `Idempotency-Key` taken.
+const MAX_KEY_CHARS: usize = 200;
+
+/// The body of `POST /v1/messages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    from: Option<String>,
+    to: Option<String>,
+    conversation_id: Option<String>,
+    text: String,
+    /// MMS is not supported on this route yet; present means `media_not_supported`.
+    media: Option<serde_json::Value>,
+}
+
+/// The message routes.
+pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>) -> Router {
+    Router::new()
+        .route("/v1/messages", post(send::<S>))
+        .route("/v1/messages/{id}", get(show::<S>))
+        .with_state(intake)
+}
+
+async fn send<S: Store + SuppressionList>(
+    State(intake): State<MtIntake<S>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match accept(&intake, &headers, body).await {
+        Ok(body) => (StatusCode::ACCEPTED, Json(body)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn accept<S: Store + SuppressionList>(
+    intake: &MtIntake<S>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<serde_json::Value, ApiError> {
+    let body = body.map_err(input::body_rejected)?;
+    let body: SendBody = input::json_body(&body)?;
+    if body.media.is_some() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "media_not_supported",
+            "media is not supported on this route; send text only",
+        )
+        .at("media"));
+    }
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"
+                    ))
+                })
+        })
+        .transpose()?;
+    let request = MtRequest {
+        from: body.from,
+        to: body.to,
+        conversation_id: body.conversation_id,
+        text: body.text,
+        idempotency_key,
+    };
+    match intake.accept(request).await {
+        Ok(MtAccepted::Stored(receipt)) => {
+            metrics::mt_request("accepted");
+            Ok(serde_json::to_value(receipt).unwrap_or_default())
+        }
+        Ok(MtAccepted::Replayed(first)) => {
+            metrics::mt_request("replayed");
+            Ok(first)
+        }
+        Err(refused) => {
+            metrics::mt_request(match refused {
+                MtRefused::Store(_) => "overloaded",
+                _ => "refused",
+            });
+            Err(refused_error(&refused))
+        }
+    }
+}
+
+/// A refusal as the API answers it.
+fn refused_error(refused: &MtRefused) -> ApiError {
+    let status = match refused {
+        MtRefused::Incomplete(_) | MtRefused::Unplannable(_) => StatusCode::BAD_REQUEST,
+        MtRefused::UnknownConversation(_) => StatusCode::NOT_FOUND,
+        MtRefused::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let message = match refused {
+        MtRefused::Store(_) => {
+            "the message store cannot take messages now; retry with the same Idempotency-Key"
+                .to_owned()
+        }
+        other => other.to_string(),
+    };
+    let error = ApiError::new(status, refused.code(), message);
+    match refused.field() {
+        Some(field) => error.at(field),
+        None => error,
+    }
+}
+
+async fn show<S: Store + SuppressionList>(
+    State(intake): State<MtIntake<S>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<MessageView>, ApiError> {
+    let Path(id) = id.map_err(input::path_rejected)?;
+    intake
+        .store
+        .message(id.clone())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string()))?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no message {id}")))
+}

@@ -1,0 +1,80 @@
+//! Demo only, present when the embedded carrier simulator runs (`[simulator]`):
+//! `POST /v1/simulator/mo` makes the simulator send an MO to the gateway as a carrier
+//! would, and `GET /v1/simulator/stats` shows its counters (submits received, MO
+//! acknowledged, …). Production configurations have no `[simulator]` and no such routes.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, input};
+use crate::config::simulator::{Concatenation, MoEncoding};
+use crate::smpp::simulator::{MoMessage, SimulatorHandle, StatsSnapshot};
+
+/// The body of `POST /v1/simulator/mo`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoBody {
+    /// The subscriber sending it (digits, with or without `+`).
+    from: String,
+    /// The business number it is sent to.
+    to: String,
+    text: String,
+    /// `gsm7` (default) or `ucs2`.
+    encoding: Option<String>,
+    /// `udh8` (default), `udh16` or `sar`, for texts longer than one part.
+    concatenation: Option<String>,
+}
+
+/// The simulator routes.
+pub fn routes(simulator: SimulatorHandle) -> Router {
+    Router::new()
+        .route("/v1/simulator/mo", post(send_mo))
+        .route("/v1/simulator/stats", get(stats))
+        .with_state(simulator)
+}
+
+async fn send_mo(
+    State(simulator): State<SimulatorHandle>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(input::body_rejected)?;
+    let body: MoBody = input::json_body(&body)?;
+    let encoding = match body.encoding.as_deref() {
+        None | Some("gsm7") => MoEncoding::Gsm7,
+        Some("ucs2") => MoEncoding::Ucs2,
+        Some(_) => return Err(ApiError::bad_request("encoding is gsm7 or ucs2").at("encoding")),
+    };
+    let concatenation = match body.concatenation.as_deref() {
+        None | Some("udh8") => Concatenation::Udh8,
+        Some("udh16") => Concatenation::Udh16,
+        Some("sar") => Concatenation::Sar,
+        Some(_) => {
+            return Err(
+                ApiError::bad_request("concatenation is udh8, udh16 or sar").at("concatenation")
+            );
+        }
+    };
+    let address = |a: &str| a.trim().trim_start_matches('+').to_owned();
+    let message = MoMessage {
+        source: address(&body.from),
+        destination: address(&body.to),
+        text: body.text,
+        encoding,
+        concatenation,
+    };
+    let parts = simulator
+        .inject_mo(&message)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "parts": parts }))))
+}
+
+async fn stats(State(simulator): State<SimulatorHandle>) -> Json<StatsSnapshot> {
+    Json(simulator.stats())
+}

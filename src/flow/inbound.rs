@@ -1,0 +1,437 @@
+//! The MO flow, as the carriers' [`InboundConsumer`]: deliver_sm → receipt? (kept raw
+//! for the receipts flow) → parse → dedup → reassemble (parts kept durably) → consent
+//! keywords → one store write (conversation, message, `chat.message.received`, consent
+//! events, the confirmation MT) → ESME_ROK. A store that cannot take it means
+//! ESME_RX_T_APPN: the carrier keeps the message and delivers it again.
+//!
+//! A carrier delivering the same MO (part) again — our ROK was lost — finds its dedup
+//! key (carrier, sender, recipient, concatenation reference and part number, or the
+//! content of a single-part MO) and is answered ROK without a second chat message.
+//! An MO to a number we do not serve is accepted, stored and reported with the reason
+//! `unknown_destination`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rusmpp::Pdu;
+use rusmpp::tlvs::{Tlv, TlvValue};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{FlowOptions, metrics};
+use crate::carrier::{BoxFuture, InboundConsumer, InboundMessage, InboundVerdict};
+use crate::config::Config;
+use crate::connector::{EventType, NewEvent, new_id};
+use crate::consent::{ConsentEventKind, ConsentPolicy, SuppressionList};
+use crate::number::{E164, MoDestination, Sender};
+use crate::store::model::now_ms;
+use crate::store::{MoStored, NewMo, NewMt, RawReceipt, Store};
+use crate::text::{
+    self, Accepted, MoPart, PendingParts, Reassembled, Reassembler, ReferenceAllocator,
+    RouteProfile, Sar, plan_with_reference,
+};
+
+/// Reassembled messages whose timeout passed, waiting to be stored.
+const TIMED_OUT_QUEUE: usize = 256;
+
+/// The fields of a deliver_sm or data_sm the flow reads.
+struct Delivered {
+    source: String,
+    destination: String,
+    esm_class: u8,
+    data_coding: u8,
+    short_message: Vec<u8>,
+    payload: Option<Vec<u8>>,
+    sar: Option<Sar>,
+    receipted_message_id: Option<String>,
+}
+
+fn delivered(pdu: &Pdu) -> Option<Delivered> {
+    let (source, destination, esm_class, data_coding, short_message, tlvs) = match pdu {
+        Pdu::DeliverSm(sm) => (
+            sm.source_addr.as_str(),
+            sm.destination_addr.as_str(),
+            u8::from(sm.esm_class),
+            u8::from(sm.data_coding),
+            sm.short_message().as_ref().to_vec(),
+            sm.tlvs(),
+        ),
+        Pdu::DataSm(sm) => (
+            sm.source_addr.as_str(),
+            sm.destination_addr.as_str(),
+            u8::from(sm.esm_class),
+            u8::from(sm.data_coding),
+            Vec::new(),
+            sm.tlvs(),
+        ),
+        _ => return None,
+    };
+    let mut d = Delivered {
+        source: source.to_owned(),
+        destination: destination.to_owned(),
+        esm_class,
+        data_coding,
+        short_message,
+        payload: None,
+        sar: None,
+        receipted_message_id: None,
+    };
+    let (mut reference, mut total, mut seqnum) = (None, None, None);
+    for value in tlvs.iter().filter_map(Tlv::value) {
+        match value {
+            TlvValue::MessagePayload(p) => d.payload = Some(p.value.as_ref().to_vec()),
+            TlvValue::SarMsgRefNum(v) => reference = Some(*v),
+            TlvValue::SarTotalSegments(v) => total = Some(*v),
+            TlvValue::SarSegmentSeqnum(v) => seqnum = Some(*v),
+            TlvValue::ReceiptedMessageId(id) => {
+                d.receipted_message_id = Some(id.as_str().to_owned())
+            }
+            _ => {}
+        }
+    }
+    if let (Some(reference), Some(total), Some(seqnum)) = (reference, total, seqnum) {
+        d.sar = Some(Sar {
+            reference,
+            total,
+            seqnum,
+        });
+    }
+    Some(d)
+}
+
+/// The MO flow.
+pub struct MoFlow<S: PendingParts> {
+    store: S,
+    config: watch::Receiver<Arc<Config>>,
+    consent: Arc<ConsentPolicy>,
+    reassembler: Arc<Reassembler<S>>,
+    references: Arc<ReferenceAllocator>,
+    dispatcher: Arc<Notify>,
+    options: FlowOptions,
+}
+
+impl<S> MoFlow<S>
+where
+    S: Store + SuppressionList + PendingParts,
+{
+    /// The flow over `store`; `dispatcher` is woken when a consent reply is queued.
+    pub fn new(
+        store: S,
+        config: watch::Receiver<Arc<Config>>,
+        consent: Arc<ConsentPolicy>,
+        references: Arc<ReferenceAllocator>,
+        dispatcher: Arc<Notify>,
+        options: FlowOptions,
+    ) -> Arc<Self> {
+        let reassembler = Arc::new(Reassembler::new(store.clone(), Default::default()));
+        Arc::new(MoFlow {
+            store,
+            config,
+            consent,
+            reassembler,
+            references,
+            dispatcher,
+            options,
+        })
+    }
+
+    /// Re-arms the timeouts of parts stored before a restart and stores, incomplete,
+    /// the messages whose parts stop coming; until `cancel` fires.
+    pub async fn run_timeouts(self: Arc<Self>, cancel: CancellationToken) {
+        match self.reassembler.restore().await {
+            Ok(n) if n > 0 => info!(messages = n, "MO parts waiting from before the restart"),
+            Ok(_) => {}
+            Err(error) => warn!(%error, "cannot read the MO parts waiting"),
+        }
+        let (tx, mut rx) = mpsc::channel(TIMED_OUT_QUEUE);
+        let reassembler = self.reassembler.clone();
+        let stop = cancel.clone();
+        let timeouts = tokio::spawn(async move { reassembler.run_timeouts(tx, stop).await });
+        while let Some(message) = rx.recv().await {
+            let keys = message_keys(&message);
+            // The parts were taken from the store: keep trying until the message is in.
+            while self.deliver(message.clone(), keys.clone()).await != InboundVerdict::Stored {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(self.options.retry_min) => {}
+                }
+            }
+        }
+        let _ = timeouts.await;
+    }
+
+    async fn handle(&self, message: InboundMessage) -> InboundVerdict {
+        let Some(d) = delivered(&message.pdu) else {
+            return InboundVerdict::Reject;
+        };
+        let carrier = message.carrier.to_string();
+        if message.is_receipt() {
+            return self.keep_receipt(carrier, d).await;
+        }
+        let profile = RouteProfile::default();
+        let part = text::parse(&text::InboundMessage {
+            data_coding: d.data_coding,
+            short_message: &d.short_message,
+            message_payload: d.payload.as_deref(),
+            udhi: d.esm_class & 0x40 != 0,
+            sar: d.sar,
+            alphabet: profile.alphabet,
+            gsm7_packed: profile.gsm7_packed,
+        });
+        let key = part_key(&carrier, &d.source, &d.destination, &part);
+        let since = now_ms() - self.options.dedup_window.as_millis() as i64;
+        match self.store.mo_seen(key.clone(), since).await {
+            Ok(true) => {
+                metrics::inbound("mo", "duplicate");
+                return InboundVerdict::Stored;
+            }
+            Ok(false) => {}
+            Err(_) => return retry_later(),
+        }
+        let concat = part.concat.filter(|c| c.total > 1);
+        match self
+            .reassembler
+            .accept(&carrier, &d.source, &d.destination, part)
+            .await
+        {
+            Ok(Accepted::Complete(whole)) => {
+                let keys = match concat {
+                    Some(c) => (1..=c.total)
+                        .map(|n| {
+                            parts_key(&carrier, &d.source, &d.destination, c.reference, c.total, n)
+                        })
+                        .collect(),
+                    None => vec![key],
+                };
+                self.deliver(whole, keys).await
+            }
+            Ok(Accepted::Pending { .. }) => {
+                metrics::inbound("mo", "pending");
+                InboundVerdict::Stored
+            }
+            Ok(Accepted::Duplicate) => {
+                metrics::inbound("mo", "duplicate");
+                InboundVerdict::Stored
+            }
+            Err(error) => {
+                warn!(%error, "cannot keep an MO part");
+                retry_later()
+            }
+        }
+    }
+
+    async fn keep_receipt(&self, carrier: String, d: Delivered) -> InboundVerdict {
+        let receipt = RawReceipt {
+            carrier,
+            source: d.source,
+            destination: d.destination,
+            short_message: d.payload.unwrap_or(d.short_message),
+            receipted_message_id: d.receipted_message_id,
+        };
+        match self.store.store_unmatched_receipt(receipt).await {
+            Ok(()) => {
+                metrics::inbound("receipt", "stored");
+                InboundVerdict::Stored
+            }
+            Err(_) => {
+                metrics::inbound("receipt", "retry_later");
+                InboundVerdict::RetryLater
+            }
+        }
+    }
+
+    /// Consent, then one store write for the whole message.
+    async fn deliver(&self, whole: Reassembled, dedup_keys: Vec<String>) -> InboundVerdict {
+        let config = self.config.borrow().clone();
+        let Ok(inventory) = config.sender_inventory() else {
+            return retry_later();
+        };
+        let contact_e164 = e164_of(&whole.source);
+        let contact = contact_e164
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_else(|| whole.source.clone());
+        let mut mo = NewMo {
+            message_id: new_id(),
+            contact,
+            sender: whole.destination.clone(),
+            carrier: whole.carrier.clone(),
+            text: whole.decoded.text.clone(),
+            encoding: whole.decoded.encoding.as_str().to_owned(),
+            segments: u32::from(whole.total),
+            incomplete: whole.incomplete,
+            missing: whole.missing.clone(),
+            dedup_keys,
+            unknown_destination: false,
+            consent_events: Vec::new(),
+            reply: None,
+        };
+        match inventory.destination_of_mo(&whole.destination) {
+            MoDestination::Ours(sender) => {
+                mo.sender = sender.address().as_str().to_owned();
+                if let Some(contact) = &contact_e164
+                    && self
+                        .apply_consent(&config, contact, sender, &mut mo)
+                        .await
+                        .is_err()
+                {
+                    return retry_later();
+                }
+            }
+            MoDestination::NotOurs(_) => mo.unknown_destination = true,
+        }
+        let replies = mo.reply.is_some();
+        let unknown = mo.unknown_destination;
+        match self.store.store_mo(mo).await {
+            Ok(MoStored::Stored { .. }) => {
+                metrics::inbound(
+                    "mo",
+                    if unknown {
+                        "unknown_destination"
+                    } else {
+                        "stored"
+                    },
+                );
+                if replies {
+                    self.dispatcher.notify_one();
+                }
+                InboundVerdict::Stored
+            }
+            Ok(MoStored::Duplicate) => {
+                metrics::inbound("mo", "duplicate");
+                InboundVerdict::Stored
+            }
+            Err(error) => {
+                warn!(%error, "cannot store an MO");
+                retry_later()
+            }
+        }
+    }
+
+    /// Runs the keywords; the consent event and the reply ride with the MO's write.
+    async fn apply_consent(
+        &self,
+        config: &Config,
+        contact: &E164,
+        sender: &Sender,
+        mo: &mut NewMo,
+    ) -> Result<(), ()> {
+        let outcome = self
+            .consent
+            .handle_mo(&self.store, contact, sender, &mo.text, SystemTime::now())
+            .await
+            .map_err(|error| warn!(%error, "consent list unavailable"))?;
+        if let Some(event) = outcome.event {
+            let ty = match event.kind {
+                ConsentEventKind::OptedOut => EventType::ContactOptedOut,
+                ConsentEventKind::OptedIn => EventType::ContactOptedIn,
+            };
+            mo.consent_events.push(NewEvent {
+                ty,
+                conversation_id: String::new(),
+                data: serde_json::to_value(&event).unwrap_or_default(),
+            });
+        }
+        if let Some(text) = outcome.reply {
+            mo.reply = self.reply_mt(config, contact, sender, &text);
+        }
+        Ok(())
+    }
+
+    /// A consent reply as an MT on the sender's first configured route.
+    fn reply_mt(
+        &self,
+        config: &Config,
+        contact: &E164,
+        sender: &Sender,
+        text: &str,
+    ) -> Option<NewMt> {
+        let route = sender
+            .routes()
+            .in_order()
+            .find(|r| config.carrier(r).is_some())?
+            .to_owned();
+        let reference = self.references.next(contact.as_str());
+        let plan = plan_with_reference(text, &RouteProfile::default(), reference).ok()?;
+        Some(NewMt {
+            message_id: new_id(),
+            contact: contact.as_str().to_owned(),
+            sender: sender.address().as_str().to_owned(),
+            text: text.to_owned(),
+            encoding: plan.encoding.as_str().to_owned(),
+            segments: plan.segments as u32,
+            reference,
+            route,
+            validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
+            idempotency_key: None,
+            origin: "consent",
+        })
+    }
+}
+
+impl<S> InboundConsumer for MoFlow<S>
+where
+    S: Store + SuppressionList + PendingParts,
+{
+    fn consume(&self, message: InboundMessage) -> BoxFuture<'_, InboundVerdict> {
+        Box::pin(self.handle(message))
+    }
+}
+
+fn retry_later() -> InboundVerdict {
+    metrics::inbound("mo", "retry_later");
+    InboundVerdict::RetryLater
+}
+
+/// A carrier address as E.164 when it is one (`14155550123` → `+14155550123`).
+fn e164_of(address: &str) -> Option<E164> {
+    let digits = address.trim().trim_start_matches('+');
+    format!("+{digits}").parse().ok()
+}
+
+fn parts_key(
+    carrier: &str,
+    source: &str,
+    destination: &str,
+    reference: u16,
+    total: u8,
+    n: u8,
+) -> String {
+    format!("part:{carrier}:{source}:{destination}:{reference}:{total}:{n}")
+}
+
+/// The dedup key of one delivered part: its place in a concatenated message, or the
+/// content of a single-part MO.
+fn part_key(carrier: &str, source: &str, destination: &str, part: &MoPart) -> String {
+    match part.concat.filter(|c| c.total > 1) {
+        Some(c) => parts_key(carrier, source, destination, c.reference, c.total, c.seqnum),
+        // The content itself (at most a few hundred octets) rather than a hash: stable
+        // across builds, and no collisions to reason about.
+        None => {
+            let body: String = part.body.iter().map(|b| format!("{b:02x}")).collect();
+            let coding = part.coding.data_coding;
+            format!("single:{carrier}:{source}:{destination}:{coding}:{body}")
+        }
+    }
+}
+
+/// Dedup keys of a message delivered after its timeout: the parts that arrived.
+fn message_keys(m: &Reassembled) -> Vec<String> {
+    let Some(c) = m.decoded.concat else {
+        return Vec::new();
+    };
+    (1..=m.total)
+        .filter(|n| !m.missing.contains(n))
+        .map(|n| {
+            parts_key(
+                &m.carrier,
+                &m.source,
+                &m.destination,
+                c.reference,
+                m.total,
+                n,
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,301 @@
+//! The MT dispatcher: takes accepted MTs from the store — at start too, so an MT
+//! answered `202` before a restart is still submitted — and submits their segments in
+//! order on the sender's route. Segments the carrier accepted are recorded with their
+//! carrier ids, so a retry sends only the rest (with the same concatenation reference:
+//! the plan is rebuilt from the stored text and reference).
+//!
+//! Throttled and transient failures retry with exponential backoff (moving to the next
+//! route of the sender after a transient one) until the validity deadline, then
+//! `expired`; permanent refusals are `failed` with the carrier status as a reason and a
+//! sentence. At most `concurrency` MTs are in flight; the loop stops taking new work when
+//! the drain token fires and the attempts in flight finish.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusmpp::CommandStatus;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, warn};
+
+use super::{FlowOptions, metrics};
+use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitRequest};
+use crate::config::Config;
+use crate::number::Sender;
+use crate::store::model::now_ms;
+use crate::store::{DueMt, MtAttempt, SentSegment, Store};
+use crate::text::{RouteProfile, plan_with_reference};
+
+/// How long the loop waits when nothing is due and nothing wakes it.
+const IDLE_WAIT: Duration = Duration::from_secs(60);
+
+/// Moves accepted MTs to the carriers.
+pub struct Dispatcher<S> {
+    store: S,
+    carriers: Arc<Carriers>,
+    config: watch::Receiver<Arc<Config>>,
+    wake: Arc<Notify>,
+    options: FlowOptions,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl<S: Store> Dispatcher<S> {
+    /// A dispatcher; `wake` is notified by whoever stores a new MT.
+    pub fn new(
+        store: S,
+        carriers: Arc<Carriers>,
+        config: watch::Receiver<Arc<Config>>,
+        wake: Arc<Notify>,
+        options: FlowOptions,
+    ) -> Arc<Self> {
+        Arc::new(Dispatcher {
+            store,
+            carriers,
+            config,
+            wake,
+            options,
+            in_flight: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // Inserts and removes only: a poisoned set is still consistent.
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs until `drain` fires; attempts go on `tracker` so a drain waits for them.
+    pub async fn run(self: Arc<Self>, drain: CancellationToken, tracker: TaskTracker) {
+        let slots = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
+        let batch = self.options.concurrency.max(1) * 2;
+        loop {
+            let wait = match self.store.due_mts(now_ms(), batch).await {
+                Ok((due, next)) => {
+                    for mt in due {
+                        if !self.in_flight().insert(mt.message_id.clone()) {
+                            continue;
+                        }
+                        // Cancel-safe: a permit not yet granted is simply not taken.
+                        let permit = tokio::select! {
+                            _ = drain.cancelled() => return,
+                            permit = slots.clone().acquire_owned() => permit,
+                        };
+                        let Ok(permit) = permit else { return };
+                        let me = self.clone();
+                        tracker.spawn(async move {
+                            let id = mt.message_id.clone();
+                            me.attempt(mt).await;
+                            me.in_flight().remove(&id);
+                            drop(permit);
+                            me.wake.notify_one();
+                        });
+                    }
+                    next.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64))
+                        .unwrap_or(IDLE_WAIT)
+                        .min(IDLE_WAIT)
+                }
+                Err(error) => {
+                    warn!(%error, "cannot read the MTs due; trying again");
+                    self.options.retry_min
+                }
+            };
+            // Each arm is cancel-safe: Notify keeps one pending wake-up for the next wait.
+            tokio::select! {
+                _ = drain.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// One attempt at one MT, recorded in the store.
+    async fn attempt(&self, mt: DueMt) {
+        let (accepted, outcome) = self.submit(&mt).await;
+        let result = match &outcome {
+            MtAttempt::Sent => "sent",
+            MtAttempt::Retry { .. } => "retry",
+            MtAttempt::Final { status, .. } if *status == "expired" => "expired",
+            MtAttempt::Final { .. } => "failed",
+        };
+        metrics::mt_attempt(result);
+        debug!(message = %mt.message_id, result, "MT attempt");
+        let mut delay = self.options.retry_min;
+        // The attempt happened: keep trying to record it, or a restart would send the
+        // accepted segments again.
+        while let Err(error) = self
+            .store
+            .record_mt_attempt(mt.message_id.clone(), accepted.clone(), outcome.clone())
+            .await
+        {
+            warn!(%error, message = %mt.message_id, "cannot record an MT attempt; retrying");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.options.retry_max);
+        }
+    }
+
+    async fn submit(&self, mt: &DueMt) -> (Vec<SentSegment>, MtAttempt) {
+        let now = now_ms();
+        if now >= mt.validity_deadline {
+            return (Vec::new(), expired());
+        }
+        let config = self.config.borrow().clone();
+        let Some(sender) = config
+            .sender_inventory()
+            .ok()
+            .and_then(|inv| inv.lookup(&mt.sender).cloned())
+        else {
+            return (
+                Vec::new(),
+                failed(
+                    "unknown_sender",
+                    "The business number is no longer configured.",
+                ),
+            );
+        };
+        let (Some(carrier), Some(pool)) = (config.carrier(&mt.route), self.carriers.get(&mt.route))
+        else {
+            return (
+                Vec::new(),
+                failed(
+                    "no_route",
+                    "No carrier route is configured for this business number.",
+                ),
+            );
+        };
+        let plan = match plan_with_reference(&mt.text, &RouteProfile::default(), mt.reference) {
+            Ok(plan) => plan,
+            Err(e) => return (Vec::new(), failed("unplannable", &e.to_string())),
+        };
+        let mut indexes = Vec::new();
+        let mut segments = Vec::new();
+        for (i, part) in plan.parts.iter().enumerate() {
+            if mt.segments_done.contains(&(i as u32)) {
+                continue;
+            }
+            let ton_npi = sender.ton_npi();
+            let fields = SegmentFields {
+                source: sender.address().smpp_address().to_owned(),
+                source_ton: u8::from(ton_npi.ton),
+                source_npi: u8::from(ton_npi.npi),
+                destination: mt.contact.trim_start_matches('+').to_owned(),
+                data_coding: plan.data_coding,
+                esm_class: part.esm_class(),
+                registered_delivery: 1,
+                user_data: part.short_message.clone(),
+                sar: part.sar.map(|s| (s.reference, s.total, s.seqnum)),
+            };
+            match fields.to_submit_sm(carrier) {
+                Ok(sm) => segments.push(sm),
+                Err(e) => return (Vec::new(), failed("unplannable", &e.to_string())),
+            }
+            indexes.push(i as u32);
+        }
+        let sent = |outcomes: &[crate::carrier::SegmentOutcome]| -> Vec<SentSegment> {
+            indexes
+                .iter()
+                .zip(outcomes)
+                .map(|(index, o)| SentSegment {
+                    index: *index,
+                    carrier: mt.route.clone(),
+                    carrier_message_id: o.message_id.clone(),
+                })
+                .collect()
+        };
+        match pool.submit(SubmitRequest { segments }).await {
+            Ok(outcome) => (sent(&outcome.segments), MtAttempt::Sent),
+            Err(error) => {
+                let accepted = sent(&error.accepted);
+                let decision = match error.class() {
+                    ErrorClass::Permanent => permanent(&error.failure),
+                    ErrorClass::UnknownOutcome => failed(
+                        "unknown_outcome",
+                        "The carrier did not confirm the message; it may not have been delivered.",
+                    ),
+                    class => self.retry(mt, &sender, class, &error.failure.to_string()),
+                };
+                (accepted, decision)
+            }
+        }
+    }
+
+    /// The next try of a throttled or transient failure, or `expired` past the deadline.
+    fn retry(&self, mt: &DueMt, sender: &Sender, class: ErrorClass, why: &str) -> MtAttempt {
+        let shift = mt.attempts.min(16);
+        let delay = self
+            .options
+            .retry_min
+            .saturating_mul(1 << shift)
+            .min(self.options.retry_max);
+        let next_attempt = now_ms() + delay.as_millis() as i64;
+        if next_attempt >= mt.validity_deadline {
+            return expired();
+        }
+        // A transient failure (no bind, system errors) moves to the next route, if any.
+        let route = match class {
+            ErrorClass::Transient => next_route(sender, &mt.route),
+            _ => mt.route.clone(),
+        };
+        MtAttempt::Retry {
+            next_attempt,
+            route,
+            reason: format!("{}: {why}", class.as_str()),
+        }
+    }
+}
+
+/// The route after `current` in the sender's list, wrapping around.
+fn next_route(sender: &Sender, current: &str) -> String {
+    let routes: Vec<&str> = sender.routes().in_order().collect();
+    let at = routes.iter().position(|r| *r == current).unwrap_or(0);
+    routes
+        .get((at + 1) % routes.len().max(1))
+        .unwrap_or(&current)
+        .to_string()
+}
+
+fn failed(reason: &str, sentence: &str) -> MtAttempt {
+    MtAttempt::Final {
+        status: "failed",
+        reason: reason.to_owned(),
+        sentence: sentence.to_owned(),
+    }
+}
+
+fn expired() -> MtAttempt {
+    MtAttempt::Final {
+        status: "expired",
+        reason: "validity_expired".to_owned(),
+        sentence: "The message could not be sent before its validity period ended.".to_owned(),
+    }
+}
+
+/// A carrier's permanent refusal as a reason code and a transcript sentence.
+fn permanent(failure: &SubmitFailure) -> MtAttempt {
+    let SubmitFailure::Refused(status) = failure else {
+        return failed(
+            "not_encodable",
+            "The message could not be encoded for the carrier.",
+        );
+    };
+    let (reason, sentence) = match status {
+        CommandStatus::EsmeRinvdstadr => (
+            "invalid_destination",
+            "The carrier says the destination number is not valid.",
+        ),
+        CommandStatus::EsmeRinvsrcadr => (
+            "invalid_sender",
+            "The carrier does not accept this business number as a sender.",
+        ),
+        CommandStatus::EsmeRinvmsglen => (
+            "message_too_long",
+            "The carrier refused the message length.",
+        ),
+        CommandStatus::EsmeRinvdcs => (
+            "encoding_not_supported",
+            "The carrier does not support the message's encoding.",
+        ),
+        _ => ("carrier_rejected", "The carrier refused the message."),
+    };
+    failed(reason, &format!("{sentence} ({status:?})"))
+}
