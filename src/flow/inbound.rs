@@ -263,6 +263,7 @@ where
             incomplete: whole.incomplete,
             missing: whole.missing.clone(),
             dedup_keys,
+            dedup_since: now_ms() - self.options.dedup_window.as_millis() as i64,
             unknown_destination: false,
             consent_events: Vec::new(),
             reply: None,

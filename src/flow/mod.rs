@@ -35,7 +35,9 @@ pub struct FlowOptions {
     /// MTs submitted at the same time.
     pub concurrency: usize,
     /// A carrier delivering the same MO (part) again within this window is answered
-    /// ESME_ROK without a second chat message.
+    /// ESME_ROK without a second chat message. SMPP gives an MO no unique id, so a
+    /// single-part MO is recognised by its content: the window is short, so that a
+    /// customer who sends the same word twice minutes apart is heard twice.
     pub dedup_window: Duration,
 }
 
@@ -46,7 +48,7 @@ impl Default for FlowOptions {
             retry_min: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             concurrency: 16,
-            dedup_window: Duration::from_secs(24 * 3600),
+            dedup_window: Duration::from_secs(120),
         }
     }
 }

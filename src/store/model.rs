@@ -152,6 +152,8 @@ pub struct NewMo {
     pub missing: Vec<u8>,
     /// Keys that identify this MO (or its parts) when a carrier delivers it again.
     pub dedup_keys: Vec<String>,
+    /// A key recorded at or after this moment makes the MO a redelivery.
+    pub dedup_since: UnixMs,
     /// Not one of our numbers: stored and reported with this reason.
     pub unknown_destination: bool,
     /// Consent events to emit with the message (`chat.contact.opted_out`, …).

@@ -85,6 +85,17 @@ impl Daemon {
         self.wait_until_ready();
     }
 
+    /// Kills the daemon with SIGKILL (no drain, no final commit) and starts it again on
+    /// the same state directory and config file; waits until it is ready.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let (child, lines) = spawn(&self.config, &[]);
+        self.child = child;
+        self.lines = lines;
+        self.wait_until_ready();
+    }
+
     fn wait_until_ready(&mut self) {
         let ready = self.wait_for_message("smsbridge is ready");
         self.admin = ready["admin"].as_str().unwrap().parse().unwrap();

@@ -15,7 +15,7 @@ use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome};
 /// Stores an MO unless one of its dedup keys is already recorded.
 pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoStored, StoreError> {
     for key in &mo.dedup_keys {
-        if seen(conn, key, 0)? {
+        if seen(conn, key, mo.dedup_since)? {
             return Ok(MoStored::Duplicate);
         }
     }

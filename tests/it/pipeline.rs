@@ -1,0 +1,486 @@
+//! The pipeline end to end against the real daemon with its embedded carrier simulator:
+//! MT API → store → dispatcher → simulator; simulator MO → store → chat events; consent
+//! keywords; idempotency; redelivery; a SIGKILL under load.
+//!
+//! Events are read from the store's outbox (the SQLite file, read-only beside the
+//! daemon); what the simulator saw is read from its demo stats route.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Daemon, HANG, Reply, http};
+
+const SENDER: &str = "+18005550100";
+const CONTACT: &str = "+14155550123";
+
+/// A loopback port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start() -> Daemon {
+    let port = free_port();
+    let extra = format!(
+        r#"
+[store]
+synchronous = "normal"
+
+[simulator]
+listen = "127.0.0.1:{port}"
+
+[[carriers]]
+name = "sim"
+host = "127.0.0.1"
+port = {port}
+system_id = "gw"
+password = "pw"
+[carriers.timers]
+reconnect_min = "50ms"
+reconnect_max = "200ms"
+
+[[senders]]
+number = "{SENDER}"
+kind = "toll_free"
+routes = ["sim"]
+
+[numbers]
+deny = ["+14155550199"]
+"#
+    );
+    Daemon::start(&extra, &[])
+}
+
+fn call(addr: SocketAddr, method: &str, path: &str, body: &Value, key: Option<&str>) -> Reply {
+    let mut headers = vec![
+        ("Authorization", "Bearer tok"),
+        ("Content-Type", "application/json"),
+    ];
+    if let Some(key) = key {
+        headers.push(("Idempotency-Key", key));
+    }
+    http(addr, method, path, &headers, body.to_string().as_bytes())
+}
+
+fn send_mt(d: &Daemon, body: Value, key: Option<&str>) -> Reply {
+    call(d.api, "POST", "/v1/messages", &body, key)
+}
+
+fn get(d: &Daemon, path: &str) -> Value {
+    let reply = http(d.api, "GET", path, &[("Authorization", "Bearer tok")], b"");
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    reply.json()
+}
+
+fn send_mo(d: &Daemon, from: &str, text: &str) {
+    let reply = call(
+        d.api,
+        "POST",
+        "/v1/simulator/mo",
+        &json!({"from": from, "to": SENDER, "text": text}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+}
+
+fn sim_stats(d: &Daemon) -> Value {
+    get(d, "/v1/simulator/stats")
+}
+
+/// Polls `probe` until it gives a value; the daemon offers no signal to wait on from
+/// outside the process.
+fn poll<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + HANG;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// Every event in the outbox: (type, conversation, sequence, data), in order.
+fn events(d: &Daemon) -> Vec<(String, String, i64, Value)> {
+    let path = d.dir.path().join("smsbridge.db");
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT type, conversation_id, sequence, data FROM outbox ORDER BY position")
+        .unwrap();
+    stmt.query_map([], |r| {
+        let data: String = r.get(3)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            serde_json::from_str(&data).unwrap(),
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+fn received(d: &Daemon) -> Vec<Value> {
+    events(d)
+        .into_iter()
+        .filter(|e| e.0 == "chat.message.received")
+        .map(|e| e.3)
+        .collect()
+}
+
+fn wait_status(d: &Daemon, id: &str, status: &str) -> Value {
+    poll(&format!("message {id} {status}"), || {
+        let m = get(d, &format!("/v1/messages/{id}"));
+        (m["status"] == status).then_some(m)
+    })
+}
+
+fn error_code(reply: &Reply) -> String {
+    reply.json()["error"]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn an_mt_is_stored_submitted_and_reported_sent() {
+    let d = start();
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "Your order shipped"}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["status"], "accepted");
+    assert_eq!(body["encoding"], "gsm7");
+    assert_eq!(body["segments"], 1);
+    let id = body["message_id"].as_str().unwrap();
+    let conversation = body["conversation_id"].as_str().unwrap();
+
+    let message = wait_status(&d, id, "sent");
+    let segment = &message["segment_detail"][0];
+    assert_eq!(segment["state"], "sent");
+    assert_eq!(segment["carrier"], "sim");
+    assert!(!segment["carrier_message_id"].as_str().unwrap().is_empty());
+    assert_eq!(sim_stats(&d)["submits"], 1);
+
+    let of_conversation: Vec<_> = events(&d)
+        .into_iter()
+        .filter(|e| e.1 == conversation)
+        .map(|e| (e.0, e.2, e.3["status"].clone()))
+        .collect();
+    assert_eq!(
+        of_conversation,
+        vec![
+            ("chat.conversation.started".into(), 1, Value::Null),
+            ("chat.message.status".into(), 2, json!("accepted")),
+            ("chat.message.status".into(), 3, json!("sent")),
+        ]
+    );
+    // The transcript shows it, and the next MT joins the same conversation.
+    let transcript = get(&d, &format!("/v1/conversations/{conversation}/messages"));
+    assert_eq!(transcript["messages"][0]["message_id"], id);
+    let again = send_mt(
+        &d,
+        json!({"conversation_id": conversation, "text": "Tracking: 123"}),
+        None,
+    );
+    assert_eq!(again.json()["conversation_id"], conversation);
+}
+
+#[test]
+fn a_long_unicode_mt_goes_out_in_ordered_segments() {
+    let d = start();
+    let text = "Grüße 😀 ".repeat(20);
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": text}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["encoding"], "ucs2");
+    let segments = body["segments"].as_u64().unwrap();
+    assert!(segments > 1);
+    let message = wait_status(&d, body["message_id"].as_str().unwrap(), "sent");
+    assert_eq!(
+        message["segment_detail"].as_array().unwrap().len() as u64,
+        segments
+    );
+    assert_eq!(sim_stats(&d)["submits"].as_u64().unwrap(), segments);
+}
+
+#[test]
+fn every_validation_error_has_its_code_and_status() {
+    let d = start();
+    let cases: Vec<(Value, u16, &str, &str)> = vec![
+        (
+            json!({"from": SENDER, "to": CONTACT}),
+            400,
+            "bad_request",
+            "",
+        ),
+        (
+            json!({"from": SENDER, "to": CONTACT, "text": "é".repeat(1001)}),
+            422,
+            "text_too_long",
+            "text",
+        ),
+        (
+            json!({"from": "+18005550999", "to": CONTACT, "text": "hi"}),
+            422,
+            "unknown_sender",
+            "from",
+        ),
+        (
+            json!({"from": SENDER, "to": "hello", "text": "hi"}),
+            422,
+            "invalid_destination",
+            "to",
+        ),
+        (
+            json!({"from": SENDER, "to": "+14155550199", "text": "hi"}),
+            422,
+            "destination_not_sms_capable",
+            "to",
+        ),
+        (
+            json!({"from": SENDER, "to": CONTACT, "text": "hi", "media": []}),
+            422,
+            "media_not_supported",
+            "media",
+        ),
+        (json!({"text": "hi"}), 400, "bad_request", ""),
+        (
+            json!({"conversation_id": "nope", "text": "hi"}),
+            404,
+            "not_found",
+            "conversation_id",
+        ),
+    ];
+    for (body, status, code, field) in cases {
+        let reply = send_mt(&d, body.clone(), None);
+        assert_eq!(
+            (reply.status, error_code(&reply).as_str()),
+            (status, code),
+            "{body}: {}",
+            reply.body
+        );
+        let error = &reply.json()["error"];
+        if !field.is_empty() {
+            assert_eq!(error["field"], field, "{body}");
+        }
+    }
+    // The count is in the sentence; the earlier check wins when several fail.
+    let long = send_mt(
+        &d,
+        json!({"from": "+18005550999", "to": "hello", "text": "x".repeat(1200)}),
+        None,
+    );
+    assert_eq!(error_code(&long), "text_too_long");
+    assert!(
+        long.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1200")
+    );
+    let both = send_mt(
+        &d,
+        json!({"from": "+18005550999", "to": "hello", "text": "hi"}),
+        None,
+    );
+    assert_eq!(error_code(&both), "unknown_sender");
+    let no_token = http(d.api, "POST", "/v1/messages", &[], b"{}");
+    assert_eq!(
+        (no_token.status, error_code(&no_token).as_str()),
+        (401, "unauthorized")
+    );
+    // Nothing refused was stored or sent.
+    assert!(events(&d).is_empty());
+    assert_eq!(sim_stats(&d)["submits"], 0);
+}
+
+#[test]
+fn a_retry_with_the_same_idempotency_key_sends_nothing_new() {
+    let d = start();
+    let body = json!({"from": SENDER, "to": CONTACT, "text": "once"});
+    let first = send_mt(&d, body.clone(), Some("order-77"));
+    assert_eq!(first.status, 202);
+    wait_status(&d, first.json()["message_id"].as_str().unwrap(), "sent");
+    let second = send_mt(&d, body, Some("order-77"));
+    assert_eq!(second.status, 202);
+    assert_eq!(second.json(), first.json());
+    let other = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "twice"}),
+        Some("order-78"),
+    );
+    wait_status(&d, other.json()["message_id"].as_str().unwrap(), "sent");
+    assert_eq!(sim_stats(&d)["submits"], 2);
+    let accepted = events(&d)
+        .iter()
+        .filter(|e| e.3["status"] == "accepted")
+        .count();
+    assert_eq!(accepted, 2);
+}
+
+#[test]
+fn single_and_multi_part_mo_each_become_one_chat_message() {
+    let d = start();
+    send_mo(&d, "14155550123", "Hello, is my order ready?");
+    let long = "Part of a long message that the phone splits. ".repeat(8);
+    send_mo(&d, "14155550124", &long);
+    let got = poll("two MO", || {
+        let r = received(&d);
+        (r.len() == 2).then_some(r)
+    });
+    poll("every MO part acknowledged", || {
+        (sim_stats(&d)["mo_acked"].as_u64() >= Some(4)).then_some(())
+    });
+    let short = got.iter().find(|m| m["from"] == "+14155550123").unwrap();
+    assert_eq!(short["text"], "Hello, is my order ready?");
+    assert_eq!(short["segments"], 1);
+    assert_eq!(short["to"], SENDER);
+    let multi = got.iter().find(|m| m["from"] == "+14155550124").unwrap();
+    assert_eq!(multi["text"], long.as_str());
+    assert_eq!(multi["segments"], 3);
+    assert_eq!(multi["incomplete"], false);
+    // Each contact's first MO opened its own conversation.
+    let started = events(&d)
+        .iter()
+        .filter(|e| e.0 == "chat.conversation.started")
+        .count();
+    assert_eq!(started, 2);
+    let listed = get(&d, "/v1/conversations?contact=%2B14155550124");
+    assert_eq!(listed["conversations"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_redelivered_mo_does_not_become_a_second_message() {
+    let d = start();
+    send_mo(&d, "14155550123", "same words");
+    send_mo(&d, "14155550123", "same words");
+    poll("both deliveries acknowledged", || {
+        (sim_stats(&d)["mo_acked"] == 2).then_some(())
+    });
+    assert_eq!(received(&d).len(), 1);
+}
+
+#[test]
+fn stop_opts_out_once_and_start_opts_back_in() {
+    let d = start();
+    send_mo(&d, "14155550123", "STOP");
+    send_mo(&d, "14155550123", "STOP");
+    poll("both STOP acknowledged", || {
+        (sim_stats(&d)["mo_acked"] == 2).then_some(())
+    });
+    let all = events(&d);
+    assert_eq!(
+        all.iter()
+            .filter(|e| e.0 == "chat.contact.opted_out")
+            .count(),
+        1
+    );
+    // The confirmation goes out once.
+    poll("the confirmation submitted", || {
+        (sim_stats(&d)["submits"] == 1).then_some(())
+    });
+    let refused = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "deal!"}),
+        None,
+    );
+    assert_eq!(
+        (refused.status, error_code(&refused).as_str()),
+        (422, "opted_out")
+    );
+
+    send_mo(&d, "14155550123", "START");
+    poll("opted back in", || {
+        events(&d)
+            .iter()
+            .any(|e| e.0 == "chat.contact.opted_in")
+            .then_some(())
+    });
+    let allowed = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "welcome back"}),
+        None,
+    );
+    assert_eq!(allowed.status, 202, "{}", allowed.body);
+    // STOP confirmation, START confirmation, the MT.
+    poll("three submits", || {
+        (sim_stats(&d)["submits"] == 3).then_some(())
+    });
+    assert_eq!(
+        received(&d).len(),
+        2,
+        "the redelivered STOP is no second message"
+    );
+}
+
+#[test]
+fn a_conversation_closed_by_the_core_is_followed_by_a_new_linked_one() {
+    let d = start();
+    send_mo(&d, "14155550123", "first");
+    let first = poll("first MO", || {
+        events(&d)
+            .into_iter()
+            .find(|e| e.0 == "chat.message.received")
+            .map(|e| e.1)
+    });
+    let closed = call(
+        d.api,
+        "POST",
+        &format!("/v1/conversations/{first}/close"),
+        &json!({}),
+        None,
+    );
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    assert!(closed.json()["closed_at"].is_string());
+    send_mo(&d, "14155550123", "second");
+    let started = poll("a second conversation", || {
+        let s: Vec<_> = events(&d)
+            .into_iter()
+            .filter(|e| e.0 == "chat.conversation.started")
+            .collect();
+        (s.len() == 2).then_some(s)
+    });
+    assert_eq!(started[1].3["previous_conversation_id"], first.as_str());
+}
+
+#[test]
+fn every_accepted_mt_is_submitted_after_a_sigkill() {
+    let mut d = start();
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        let reply = send_mt(
+            &d,
+            json!({"from": SENDER, "to": CONTACT, "text": format!("load {n}")}),
+            None,
+        );
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        ids.push(reply.json()["message_id"].as_str().unwrap().to_owned());
+    }
+    d.kill_and_restart();
+    for id in &ids {
+        wait_status(&d, id, "sent");
+    }
+    // Each message was sent exactly once as far as the store knows, and announced once.
+    let sent = events(&d)
+        .iter()
+        .filter(|e| e.3["status"] == "sent")
+        .count();
+    assert_eq!(sent, ids.len());
+}
