@@ -160,7 +160,7 @@ fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&
     let tps = c.range(&path.key("tps"), r.tps, 0, 0, 10_000);
     check_keyword_lists(
         c,
-        &path,
+        path,
         [&r.opt_out_keywords, &r.opt_in_keywords, &r.help_keywords],
     );
     Sender {
