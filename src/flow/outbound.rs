@@ -110,7 +110,16 @@ impl<S: Store> Dispatcher<S> {
     }
 
     /// One attempt at one MT, recorded in the store.
-    async fn attempt(&self, mt: DueMt) {
+    async fn attempt(&self, listed: DueMt) {
+        // The list may predate the commit of an attempt that just ended: read it again.
+        let mt = match self.store.due_mt(listed.message_id.clone(), now_ms()).await {
+            Ok(Some(mt)) => mt,
+            Ok(None) => return,
+            Err(error) => {
+                warn!(%error, message = %listed.message_id, "cannot re-read a due MT");
+                return;
+            }
+        };
         let (accepted, outcome) = self.submit(&mt).await;
         let result = match &outcome {
             MtAttempt::Sent => "sent",

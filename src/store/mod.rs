@@ -40,6 +40,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<DueMt>, Option<UnixMs>), StoreError>> + Send;
 
+    /// One MT, read afresh, if it is still due at `now` (the dispatcher checks again
+    /// just before submitting, so a list read before an attempt committed cannot send
+    /// a message twice).
+    fn due_mt(
+        &self,
+        message_id: String,
+        now: UnixMs,
+    ) -> impl Future<Output = Result<Option<DueMt>, StoreError>> + Send;
+
     /// Records an attempt: the segments the carrier accepted (with their ids) and how the
     /// attempt ended, with its status event when the status changed.
     fn record_mt_attempt(

@@ -122,42 +122,51 @@ pub(super) fn accept_mt(
     Ok(MtAccepted::Stored(receipt))
 }
 
+const DUE_COLUMNS: &str = "id, conversation_id, to_addr, from_addr, text, reference, route,
+    validity_deadline_unix_ms, attempts";
+
+fn due_mt(r: &Row<'_>) -> rusqlite::Result<DueMt> {
+    Ok(DueMt {
+        message_id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        contact: r.get(2)?,
+        sender: r.get(3)?,
+        text: r.get(4)?,
+        reference: r.get(5)?,
+        route: r.get(6)?,
+        validity_deadline: r.get(7)?,
+        attempts: r.get(8)?,
+        segments_done: Vec::new(),
+    })
+}
+
+fn with_segments_done(conn: &Connection, mut mt: DueMt) -> Result<DueMt, StoreError> {
+    let mut done = conn.prepare_cached(
+        "SELECT idx FROM segment WHERE message_id = ?1 AND state = 'sent' ORDER BY idx",
+    )?;
+    mt.segments_done = done
+        .query_map([&mt.message_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(mt)
+}
+
 /// MTs due at `now` (oldest first), and when the next later one is due.
 pub(super) fn due(
     conn: &Connection,
     now: UnixMs,
     limit: usize,
 ) -> Result<(Vec<DueMt>, Option<UnixMs>), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, conversation_id, to_addr, from_addr, text, reference, route,
-                validity_deadline_unix_ms, attempts
-         FROM message WHERE status = 'accepted' AND next_attempt_unix_ms <= ?1
-         ORDER BY next_attempt_unix_ms, id LIMIT ?2",
-    )?;
-    let mut due = stmt
-        .query_map((now, limit as i64), |r| {
-            Ok(DueMt {
-                message_id: r.get(0)?,
-                conversation_id: r.get(1)?,
-                contact: r.get(2)?,
-                sender: r.get(3)?,
-                text: r.get(4)?,
-                reference: r.get(5)?,
-                route: r.get(6)?,
-                validity_deadline: r.get(7)?,
-                attempts: r.get(8)?,
-                segments_done: Vec::new(),
-            })
-        })?
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DUE_COLUMNS} FROM message
+         WHERE status = 'accepted' AND next_attempt_unix_ms <= ?1
+         ORDER BY next_attempt_unix_ms, id LIMIT ?2"
+    ))?;
+    let due = stmt
+        .query_map((now, limit as i64), due_mt)?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .map(|mt| with_segments_done(conn, mt))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut done = conn.prepare_cached(
-        "SELECT idx FROM segment WHERE message_id = ?1 AND state = 'sent' ORDER BY idx",
-    )?;
-    for mt in &mut due {
-        mt.segments_done = done
-            .query_map([&mt.message_id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-    }
     let next: Option<UnixMs> = conn.query_row(
         "SELECT min(next_attempt_unix_ms) FROM message
          WHERE status = 'accepted' AND next_attempt_unix_ms > ?1",
@@ -165,6 +174,25 @@ pub(super) fn due(
         |r| r.get(0),
     )?;
     Ok((due, next))
+}
+
+/// One MT if it is still due at `now`.
+pub(super) fn due_one(
+    conn: &Connection,
+    id: &str,
+    now: UnixMs,
+) -> Result<Option<DueMt>, StoreError> {
+    let found = conn
+        .query_row(
+            &format!(
+                "SELECT {DUE_COLUMNS} FROM message
+                 WHERE id = ?1 AND status = 'accepted' AND next_attempt_unix_ms <= ?2"
+            ),
+            (id, now),
+            due_mt,
+        )
+        .optional()?;
+    found.map(|mt| with_segments_done(conn, mt)).transpose()
 }
 
 /// Records an attempt's accepted segments and its end.

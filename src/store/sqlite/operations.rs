@@ -28,6 +28,11 @@ impl Store for SqliteStore {
         self.read(move |c| messages::due(c, now, limit)).await
     }
 
+    async fn due_mt(&self, message_id: String, now: UnixMs) -> Result<Option<DueMt>, StoreError> {
+        self.read(move |c| messages::due_one(c, &message_id, now))
+            .await
+    }
+
     async fn record_mt_attempt(
         &self,
         message_id: String,
