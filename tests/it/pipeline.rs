@@ -25,6 +25,11 @@ fn free_port() -> u16 {
 }
 
 fn start() -> Daemon {
+    start_with_faults("")
+}
+
+/// A daemon whose simulator injects `faults` (lines of `[simulator.faults]`).
+fn start_with_faults(faults: &str) -> Daemon {
     let port = free_port();
     let extra = format!(
         r#"
@@ -51,6 +56,9 @@ routes = ["sim"]
 
 [numbers]
 deny = ["+14155550199"]
+
+[simulator.faults]
+{faults}
 "#
     );
     Daemon::start(&extra, &[])
@@ -128,6 +136,21 @@ fn events(d: &Daemon) -> Vec<(String, String, i64, Value)> {
     .unwrap()
     .collect::<Result<_, _>>()
     .unwrap()
+}
+
+/// The receipts kept for the receipts flow: (carrier, receipted message id).
+fn unmatched_receipts(d: &Daemon) -> Vec<(String, Option<String>)> {
+    let path = d.dir.path().join("smsbridge.db");
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT carrier, receipted_message_id FROM unmatched_receipt")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 fn received(d: &Daemon) -> Vec<Value> {
@@ -483,4 +506,87 @@ fn every_accepted_mt_is_submitted_after_a_sigkill() {
         .filter(|e| e.3["status"] == "sent")
         .count();
     assert_eq!(sent, ids.len());
+}
+
+#[test]
+fn a_carrier_refusal_fails_the_mt_with_a_reason_and_a_sentence() {
+    let d = start_with_faults("reject_prefix = \"1415555017\"");
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": "+14155550177", "text": "hi"}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.json()["message_id"].as_str().unwrap().to_owned();
+    let message = wait_status(&d, &id, "failed");
+    assert_eq!(message["reason"], "invalid_destination");
+    assert_eq!(message["segment_detail"][0]["state"], "failed");
+    let failed = poll("the failed event", || {
+        events(&d)
+            .into_iter()
+            .find(|e| e.3["message_id"] == id.as_str() && e.3["status"] == "failed")
+    });
+    assert!(failed.3["message"].as_str().unwrap().contains("not valid"));
+}
+
+#[test]
+fn transient_carrier_errors_are_retried_until_sent() {
+    let d = start_with_faults("syserr_percent = 50");
+    let ids: Vec<String> = (0..5)
+        .map(|n| {
+            let reply = send_mt(
+                &d,
+                json!({"from": SENDER, "to": CONTACT, "text": format!("retry {n}")}),
+                None,
+            );
+            assert_eq!(reply.status, 202, "{}", reply.body);
+            reply.json()["message_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for id in &ids {
+        wait_status(&d, id, "sent");
+    }
+}
+
+#[test]
+fn receipts_are_kept_for_the_receipts_flow() {
+    let d = start();
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "receipt please"}),
+        None,
+    );
+    let message = wait_status(&d, reply.json()["message_id"].as_str().unwrap(), "sent");
+    let carrier_id = message["segment_detail"][0]["carrier_message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kept = poll("the receipt kept", || {
+        let r = unmatched_receipts(&d);
+        (!r.is_empty()).then_some(r)
+    });
+    assert_eq!(kept, vec![("sim".to_owned(), Some(carrier_id))]);
+}
+
+#[test]
+fn every_acknowledged_mo_is_present_after_a_sigkill() {
+    let mut d = start();
+    for n in 0..20 {
+        send_mo(
+            &d,
+            &format!("1415555{:04}", 1000 + n),
+            &format!("question {n}"),
+        );
+    }
+    let acked = poll("some MO acknowledged", || {
+        let n = sim_stats(&d)["mo_acked"].as_u64().unwrap();
+        (n >= 5).then_some(n)
+    });
+    d.kill_and_restart();
+    let stored = received(&d);
+    let present = stored.len() as u64;
+    assert!(present >= acked, "{acked} acknowledged, {present} stored");
+    let senders: std::collections::HashSet<_> =
+        stored.iter().map(|m| m["from"].to_string()).collect();
+    assert_eq!(senders.len(), stored.len(), "no MO stored twice");
 }
