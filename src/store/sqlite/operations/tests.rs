@@ -1,0 +1,303 @@
+//! The store's flow operations on a real SQLite file: what each write changes and which
+//! events it appends, and what survives reopening.
+
+use std::path::Path;
+
+use crate::config::Synchronous;
+use crate::connector::{EventType, NewEvent};
+use crate::store::model::now_ms;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{MoStored, MtAccepted, MtAttempt, NewMo, NewMt, SentSegment, Store};
+use crate::text::{
+    Coding, ConcatInfo, Encoding, MoPart, PartKey, PendingParts, PutOutcome, ReferenceWidth,
+};
+
+fn open(dir: &Path) -> SqliteStore {
+    SqliteStore::open(&dir.join("db"), Synchronous::Full, 8, "t").unwrap()
+}
+
+fn mt(id: &str, key: Option<&str>, segments: u32) -> NewMt {
+    NewMt {
+        message_id: id.into(),
+        contact: "+14155550123".into(),
+        sender: "+18005550100".into(),
+        text: "hello".into(),
+        encoding: "gsm7".into(),
+        segments,
+        reference: 7,
+        route: "sim".into(),
+        validity_deadline: now_ms() + 60_000,
+        idempotency_key: key.map(str::to_owned),
+        origin: "mt",
+    }
+}
+
+fn mo(id: &str, text: &str, key: &str) -> NewMo {
+    NewMo {
+        message_id: id.into(),
+        contact: "+14155550123".into(),
+        sender: "+18005550100".into(),
+        carrier: "sim".into(),
+        text: text.into(),
+        encoding: "gsm7".into(),
+        segments: 1,
+        incomplete: false,
+        missing: Vec::new(),
+        dedup_keys: vec![key.into()],
+        dedup_since: now_ms() - 60_000,
+        unknown_destination: false,
+        consent_events: Vec::new(),
+        reply: None,
+    }
+}
+
+/// (type, status) of every event, in order.
+async fn events(store: &SqliteStore) -> Vec<(String, Option<String>)> {
+    store
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT type, data FROM outbox ORDER BY position")?;
+            let rows = stmt.query_map([], |r| {
+                let data: String = r.get(1)?;
+                let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+                Ok((r.get(0)?, data["status"].as_str().map(str::to_owned)))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_mt_opens_a_conversation_once_and_a_key_answers_the_first_time_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let MtAccepted::Stored(first) = store.accept_mt(mt("m1", Some("k"), 1)).await.unwrap() else {
+        panic!("first use of a key stores");
+    };
+    let replay = store.accept_mt(mt("m2", Some("k"), 1)).await.unwrap();
+    assert_eq!(
+        replay,
+        MtAccepted::Replayed(serde_json::to_value(&first).unwrap())
+    );
+    assert!(store.message("m2".into()).await.unwrap().is_none());
+    let MtAccepted::Stored(second) = store.accept_mt(mt("m3", None, 1)).await.unwrap() else {
+        panic!("no key stores");
+    };
+    assert_eq!(second.conversation_id, first.conversation_id);
+    let accepted = Some("accepted".to_owned());
+    assert_eq!(
+        events(&store).await,
+        vec![
+            ("chat.conversation.started".into(), None),
+            ("chat.message.status".into(), accepted.clone()),
+            ("chat.message.status".into(), accepted),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_partial_submit_is_remembered_and_a_retry_sends_only_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.accept_mt(mt("m1", None, 3)).await.unwrap();
+    let (due, _) = store.due_mts(now_ms(), 10).await.unwrap();
+    assert_eq!(due[0].segments_done, Vec::<u32>::new());
+    let later = now_ms() + 3_600_000;
+    let first = SentSegment {
+        index: 0,
+        carrier: "sim".into(),
+        carrier_message_id: "a1".into(),
+    };
+    let retry = MtAttempt::Retry {
+        next_attempt: later,
+        route: "backup".into(),
+        reason: "transient".into(),
+    };
+    store
+        .record_mt_attempt("m1".into(), vec![first], retry)
+        .await
+        .unwrap();
+    let (due, next) = store.due_mts(now_ms(), 10).await.unwrap();
+    assert!(due.is_empty());
+    assert_eq!(next, Some(later));
+    drop(store);
+    // Reopened (a restart): the retry is still planned, with what was already sent.
+    let store = open(dir.path());
+    let mt = store.due_mt("m1".into(), later).await.unwrap().unwrap();
+    assert_eq!(
+        (mt.segments_done, mt.route, mt.attempts),
+        (vec![0], "backup".into(), 1)
+    );
+    let view = store.message("m1".into()).await.unwrap().unwrap();
+    assert_eq!(
+        view.segment_detail[0].carrier_message_id.as_deref(),
+        Some("a1")
+    );
+    assert_eq!(view.segment_detail[1].state, "pending");
+}
+
+#[tokio::test]
+async fn a_failed_mt_leaves_the_queue_with_its_reason_and_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.accept_mt(mt("m1", None, 1)).await.unwrap();
+    let failed = MtAttempt::Final {
+        status: "failed",
+        reason: "invalid_destination".into(),
+        sentence: "The carrier says the destination number is not valid.".into(),
+    };
+    store
+        .record_mt_attempt("m1".into(), Vec::new(), failed)
+        .await
+        .unwrap();
+    assert!(store.due_mt("m1".into(), now_ms()).await.unwrap().is_none());
+    let view = store.message("m1".into()).await.unwrap().unwrap();
+    assert_eq!(
+        (view.status.as_str(), view.reason.as_deref()),
+        ("failed", Some("invalid_destination"))
+    );
+    let last = events(&store).await.pop().unwrap();
+    assert_eq!(last.1.as_deref(), Some("failed"));
+}
+
+#[tokio::test]
+async fn an_mo_seen_within_the_window_is_a_duplicate_and_later_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let stored = store.store_mo(mo("a", "hi", "single:x")).await.unwrap();
+    assert!(matches!(stored, MoStored::Stored { .. }));
+    assert_eq!(
+        store.store_mo(mo("b", "hi", "single:x")).await.unwrap(),
+        MoStored::Duplicate
+    );
+    let mut later = mo("c", "hi", "single:x");
+    later.dedup_since = now_ms() + 1;
+    assert!(matches!(
+        store.store_mo(later).await.unwrap(),
+        MoStored::Stored { .. }
+    ));
+    assert!(store.mo_seen("single:x".into(), 0).await.unwrap());
+    let received = events(&store)
+        .await
+        .iter()
+        .filter(|e| e.0 == "chat.message.received")
+        .count();
+    assert_eq!(received, 2);
+}
+
+#[tokio::test]
+async fn an_mo_carries_its_consent_event_and_reply_in_its_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut stop = mo("a", "STOP", "single:stop");
+    stop.consent_events.push(NewEvent {
+        ty: EventType::ContactOptedOut,
+        conversation_id: String::new(),
+        data: serde_json::json!({"keyword": "STOP"}),
+    });
+    stop.reply = Some(mt("r", None, 1));
+    let MoStored::Stored { conversation_id } = store.store_mo(stop).await.unwrap() else {
+        panic!("stored");
+    };
+    let transcript = store
+        .transcript(conversation_id.clone(), None, 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = transcript.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["a", "r"]);
+    let types: Vec<_> = events(&store).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(
+        types,
+        [
+            "chat.conversation.started",
+            "chat.message.received",
+            "chat.contact.opted_out",
+            "chat.message.status"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_closed_conversation_is_followed_by_a_new_one_linked_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let MoStored::Stored {
+        conversation_id: first,
+    } = store.store_mo(mo("a", "1", "k1")).await.unwrap()
+    else {
+        panic!("stored");
+    };
+    let closed = store
+        .close_conversation(first.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(closed.closed_at.is_some());
+    let MoStored::Stored {
+        conversation_id: second,
+    } = store.store_mo(mo("b", "2", "k2")).await.unwrap()
+    else {
+        panic!("stored");
+    };
+    assert_ne!(first, second);
+    let listed = store
+        .conversations_of("+14155550123".into(), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    let newest = listed.iter().find(|c| c.id == second).unwrap();
+    assert_eq!(newest.previous_id.as_deref(), Some(first.as_str()));
+    assert!(
+        store
+            .close_conversation("nope".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let key = PartKey {
+        carrier: "sim".into(),
+        source: "14155550123".into(),
+        destination: "18005550100".into(),
+        reference: 9,
+        total: 2,
+        width: ReferenceWidth::Udh8,
+    };
+    let part = MoPart {
+        coding: Coding {
+            data_coding: 0,
+            encoding: Encoding::Gsm7,
+            gsm7_packed: false,
+            locking_nli: None,
+            single_nli: None,
+        },
+        concat: Some(ConcatInfo {
+            reference: 9,
+            width: ReferenceWidth::Udh8,
+            total: 2,
+            seqnum: 1,
+        }),
+        ports: None,
+        body: b"first half".to_vec(),
+        header_len: 6,
+        header_error: false,
+    };
+    assert_eq!(
+        store.put(&key, part.clone()).await.unwrap(),
+        PutOutcome::Stored { held: 1 }
+    );
+    assert_eq!(
+        store.put(&key, part.clone()).await.unwrap(),
+        PutOutcome::Duplicate
+    );
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.keys().await.unwrap(), vec![key.clone()]);
+    assert_eq!(store.take(&key).await.unwrap(), vec![part]);
+    assert!(store.keys().await.unwrap().is_empty());
+}
