@@ -134,7 +134,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
     work.spawn(flows.mo.clone().run_timeouts(drain.clone()));
-    work.spawn(purge_keys(
+    work.spawn(purge(
         store.clone(),
         config.store.retention,
         config.store.purge_interval,
@@ -274,8 +274,8 @@ fn api_routes(
     }
 }
 
-/// Deletes idempotency and MO dedup keys past the retention, every `interval`.
-async fn purge_keys(
+/// Deletes what is past the retention (keys, finished messages), every `interval`.
+async fn purge(
     store: SqliteStore,
     retention: std::time::Duration,
     interval: std::time::Duration,
@@ -288,10 +288,10 @@ async fn purge_keys(
             _ = tokio::time::sleep(interval) => {}
         }
         let before = crate::store::model::now_ms() - retention.as_millis() as i64;
-        match store.purge_keys(before).await {
-            Ok(n) if n > 0 => info!(keys = n, "purged old idempotency and MO dedup keys"),
+        match store.purge(before).await {
+            Ok(n) if n > 0 => info!(rows = n, "purged state past its retention"),
             Ok(_) => {}
-            Err(e) => warn!(error = %e, "cannot purge old keys"),
+            Err(e) => warn!(error = %e, "cannot purge state past its retention"),
         }
     }
 }

@@ -108,8 +108,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<MessageView>, StoreError>> + Send;
 
-    /// Deletes idempotency keys and MO dedup keys older than `before`; how many went.
-    fn purge_keys(&self, before: UnixMs) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Deletes what retention no longer keeps: idempotency keys, MO dedup keys, and
+    /// finished messages (every status but `accepted`) with their segments, last changed
+    /// before `before`; how many rows went.
+    fn purge(&self, before: UnixMs) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 /// Why the store cannot do what was asked.

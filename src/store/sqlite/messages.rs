@@ -334,3 +334,22 @@ pub(super) fn transcript(
     let rows = stmt.query_map((conversation_id, after.unwrap_or(""), limit as i64), view)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Deletes keys and finished messages last changed before `before`.
+pub(super) fn purge(conn: &Connection, before: UnixMs) -> Result<usize, StoreError> {
+    let mut gone = conn.execute(
+        "DELETE FROM idempotency_key WHERE created_unix_ms < ?1",
+        [before],
+    )?;
+    gone += conn.execute("DELETE FROM mo_seen WHERE seen_unix_ms < ?1", [before])?;
+    gone += conn.execute(
+        "DELETE FROM segment WHERE message_id IN (SELECT id FROM message
+            WHERE status <> 'accepted' AND updated_unix_ms < ?1)",
+        [before],
+    )?;
+    gone += conn.execute(
+        "DELETE FROM message WHERE status <> 'accepted' AND updated_unix_ms < ?1",
+        [before],
+    )?;
+    Ok(gone)
+}

@@ -89,16 +89,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn purge_keys(&self, before: UnixMs) -> Result<usize, StoreError> {
-        self.write(move |c| {
-            let keys = c.execute(
-                "DELETE FROM idempotency_key WHERE created_unix_ms < ?1",
-                [before],
-            )?;
-            let seen = c.execute("DELETE FROM mo_seen WHERE seen_unix_ms < ?1", [before])?;
-            Ok(keys + seen)
-        })
-        .await
+    async fn purge(&self, before: UnixMs) -> Result<usize, StoreError> {
+        self.write(move |c| messages::purge(c, before)).await
     }
 }
 

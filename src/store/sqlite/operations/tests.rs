@@ -301,3 +301,21 @@ async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
     assert_eq!(store.take(&key).await.unwrap(), vec![part]);
     assert!(store.keys().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn purging_keeps_unsent_messages_and_removes_finished_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.accept_mt(mt("waiting", Some("k1"), 1)).await.unwrap();
+    store.accept_mt(mt("done", Some("k2"), 2)).await.unwrap();
+    store
+        .record_mt_attempt("done".into(), Vec::new(), MtAttempt::Sent)
+        .await
+        .unwrap();
+    let gone = store.purge(now_ms() + 1).await.unwrap();
+    // Two keys, the finished message and its two segments.
+    assert_eq!(gone, 5);
+    assert!(store.message("done".into()).await.unwrap().is_none());
+    assert!(store.message("waiting".into()).await.unwrap().is_some());
+    assert!(store.idempotent_answer("k1").await.unwrap().is_none());
+}
