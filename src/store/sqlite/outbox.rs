@@ -135,7 +135,11 @@ pub fn followers(
          ORDER BY sequence LIMIT ?3"
     ))?;
     let rows = stmt.query_map(
-        (conversation_id, sequence as i64, limit.min(MAX_FETCH) as i64),
+        (
+            conversation_id,
+            sequence as i64,
+            limit.min(MAX_FETCH) as i64,
+        ),
         pending_row,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -226,19 +230,16 @@ pub fn dead_letters(
         "SELECT {PENDING_COLUMNS}, last_error, dead_unix_ms FROM outbox_dead
          WHERE event_id > ?1 ORDER BY event_id LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(
-        (after.unwrap_or(""), limit.min(MAX_FETCH) as i64),
-        |r| {
-            let pending = pending_row(r)?;
-            Ok(DeadLetter {
-                event: pending.event,
-                attempts: pending.attempts,
-                last_error: r.get(8)?,
-                created_unix_ms: pending.created_unix_ms,
-                dead_unix_ms: r.get(9)?,
-            })
-        },
-    )?;
+    let rows = stmt.query_map((after.unwrap_or(""), limit.min(MAX_FETCH) as i64), |r| {
+        let pending = pending_row(r)?;
+        Ok(DeadLetter {
+            event: pending.event,
+            attempts: pending.attempts,
+            last_error: r.get(8)?,
+            created_unix_ms: pending.created_unix_ms,
+            dead_unix_ms: r.get(9)?,
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -310,24 +311,36 @@ fn pending_row(r: &Row<'_>) -> rusqlite::Result<PendingEvent> {
 /// The outbox's operations for the connector and the admin API, on the store's reader
 /// connections and writer.
 impl SqliteStore {
-    /// Due heads (see [`due_heads`]) and, when `follow` is above zero, up to `follow`
-    /// later events of each head's conversation, in order.
+    /// Due heads (see [`due_heads`]) of conversations not in `skip`, each followed by
+    /// up to `follow` later events of its conversation in order: at most `limit` events
+    /// in all, heads first (every due conversation gets its turn before any gets a
+    /// second event).
     pub async fn outbox_due(
         &self,
         now_ms: i64,
         limit: usize,
         follow: usize,
+        skip: std::collections::HashSet<String>,
     ) -> Result<Vec<Vec<PendingEvent>>, StoreError> {
         self.read(move |c| {
-            let heads = due_heads(c, now_ms, limit)?;
+            let limit = limit.min(MAX_FETCH);
+            let heads: Vec<_> = due_heads(c, now_ms, limit + skip.len())?
+                .into_iter()
+                .filter(|h| !skip.contains(&h.event.conversation_id))
+                .take(limit)
+                .collect();
+            let mut total = heads.len();
             let mut runs = Vec::with_capacity(heads.len());
             for head in heads {
-                let mut run = if follow > 0 {
-                    followers(c, &head.event.conversation_id, head.event.sequence, follow)?
+                let room = follow.min(limit - total);
+                let more = if room > 0 {
+                    followers(c, &head.event.conversation_id, head.event.sequence, room)?
                 } else {
                     Vec::new()
                 };
-                run.insert(0, head);
+                total += more.len();
+                let mut run = vec![head];
+                run.extend(more);
                 runs.push(run);
             }
             Ok(runs)
@@ -335,9 +348,15 @@ impl SqliteStore {
         .await
     }
 
-    /// When the next head is due, and how many events are pending.
-    pub async fn outbox_state(&self) -> Result<(Option<i64>, u64), StoreError> {
-        self.read(|c| Ok((next_due(c)?, depth(c)?))).await
+    /// When the next head is due (milliseconds since 1970); `None` when nothing is
+    /// pending.
+    pub async fn outbox_next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(next_due).await
+    }
+
+    /// How many events are pending.
+    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        self.read(depth).await
     }
 
     /// See [`delivered`].
@@ -452,17 +471,32 @@ mod tests {
     async fn only_the_head_of_each_conversation_is_due_until_acknowledged() {
         let (_dir, store, events) = filled().await;
         let now = now_unix_ms();
-        let runs = store.outbox_due(now, 10, 0).await.unwrap();
+        let runs = store
+            .outbox_due(now, 10, 0, Default::default())
+            .await
+            .unwrap();
         assert_eq!(ids(&runs), [vec![("a".into(), 1)], vec![("b".into(), 1)]]);
-        let with_followers = store.outbox_due(now, 10, 5).await.unwrap();
+        let with_followers = store
+            .outbox_due(now, 10, 5, Default::default())
+            .await
+            .unwrap();
         assert_eq!(
             ids(&with_followers)[0],
             [("a".into(), 1), ("a".into(), 2), ("a".into(), 3)]
         );
-        store.outbox_delivered(vec![events[0].id.clone()]).await.unwrap();
-        let runs = store.outbox_due(now, 10, 0).await.unwrap();
+        store
+            .outbox_delivered(vec![events[0].id.clone()])
+            .await
+            .unwrap();
+        let runs = store
+            .outbox_due(now, 10, 0, Default::default())
+            .await
+            .unwrap();
         assert_eq!(ids(&runs), [vec![("b".into(), 1)], vec![("a".into(), 2)]]);
-        assert_eq!(store.outbox_state().await.unwrap().1, 3);
+        assert_eq!(store.outbox_depth().await.unwrap(), 3);
+        let skip = ["b".to_string()].into_iter().collect();
+        let runs = store.outbox_due(now, 2, 5, skip).await.unwrap();
+        assert_eq!(ids(&runs), [vec![("a".into(), 2), ("a".into(), 3)]]);
     }
 
     #[tokio::test]
@@ -473,12 +507,18 @@ mod tests {
             .outbox_failed(vec![events[0].id.clone()], "503".into(), now + 60_000)
             .await
             .unwrap();
-        let runs = store.outbox_due(now, 10, 0).await.unwrap();
+        let runs = store
+            .outbox_due(now, 10, 0, Default::default())
+            .await
+            .unwrap();
         assert_eq!(ids(&runs), [vec![("b".into(), 1)]]);
-        let runs = store.outbox_due(now + 60_000, 10, 0).await.unwrap();
+        let runs = store
+            .outbox_due(now + 60_000, 10, 0, Default::default())
+            .await
+            .unwrap();
         assert_eq!(ids(&runs), [vec![("b".into(), 1)], vec![("a".into(), 1)]]);
         assert_eq!(runs[1][0].attempts, 1);
-        assert_eq!(store.outbox_state().await.unwrap().0, Some(0));
+        assert_eq!(store.outbox_next_due().await.unwrap(), Some(0));
     }
 
     #[tokio::test]
@@ -488,23 +528,57 @@ mod tests {
             .outbox_failed(vec![events[0].id.clone()], "timeout".into(), 0)
             .await
             .unwrap();
-        assert!(store.outbox_dead_letter(events[0].id.clone()).await.unwrap());
-        assert!(store.outbox_dead_letter(events[1].id.clone()).await.unwrap());
-        assert!(!store.outbox_dead_letter(events[1].id.clone()).await.unwrap());
-        let runs = store.outbox_due(now_unix_ms(), 10, 0).await.unwrap();
+        assert!(
+            store
+                .outbox_dead_letter(events[0].id.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .outbox_dead_letter(events[1].id.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .outbox_dead_letter(events[1].id.clone())
+                .await
+                .unwrap()
+        );
+        let runs = store
+            .outbox_due(now_unix_ms(), 10, 0, Default::default())
+            .await
+            .unwrap();
         assert_eq!(ids(&runs), [vec![("a".into(), 2)]]);
 
         let page = store.dead_letters(None, 1).await.unwrap();
         assert_eq!(page.len(), 1);
         assert_eq!(page[0].event, events[0]);
         assert_eq!(page[0].last_error.as_deref(), Some("timeout"));
-        let next = store.dead_letters(Some(page[0].event.id.clone()), 10).await.unwrap();
+        let next = store
+            .dead_letters(Some(page[0].event.id.clone()), 10)
+            .await
+            .unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].event.id, events[1].id);
 
-        assert!(store.replay_dead_letter(events[0].id.clone()).await.unwrap());
-        assert!(!store.replay_dead_letter(events[0].id.clone()).await.unwrap());
-        let runs = store.outbox_due(now_unix_ms(), 10, 0).await.unwrap();
+        assert!(
+            store
+                .replay_dead_letter(events[0].id.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .replay_dead_letter(events[0].id.clone())
+                .await
+                .unwrap()
+        );
+        let runs = store
+            .outbox_due(now_unix_ms(), 10, 0, Default::default())
+            .await
+            .unwrap();
         assert_eq!(ids(&runs), [vec![("a".into(), 1)]]);
         assert_eq!(runs[0][0].attempts, 0);
         assert_eq!(store.dead_letters(None, 10).await.unwrap().len(), 1);
