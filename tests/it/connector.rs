@@ -267,8 +267,12 @@ fn an_event_past_max_age_becomes_a_dead_letter_and_replays_to_the_core() {
     };
     let dead = &listed["dead_letters"][0];
     assert_eq!(dead["event"]["id"], sent[0].id.as_str());
-    assert!(dead["attempts"].as_u64().unwrap() >= 1);
-    assert!(dead["last_error"].as_str().unwrap().contains("500"));
+    // Every refused try is on record (a slow start may leave none before max_age).
+    let tries = receiver.requests().len() as u64;
+    assert_eq!(dead["attempts"].as_u64().unwrap(), tries);
+    if tries > 0 {
+        assert!(dead["last_error"].as_str().unwrap().contains("500"));
+    }
     daemon.wait_for_message("event not delivered within max_age; moved to the dead letters");
 
     receiver.set_status(200);
