@@ -24,6 +24,9 @@ use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
 use crate::api::{self, numbers::NumbersApi, optouts::OptOutsApi};
 use crate::carrier::{Carriers, PoolOptions, SubmitPolicy};
 use crate::config::Config;
+use crate::connector::delivery::{self, Delivery};
+use crate::connector::sink::Sink;
+use crate::connector::{Outbox, source_of};
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
 use crate::flow::outbound::Dispatcher;
@@ -62,6 +65,8 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");
+    let outbox = Outbox::new(store.clone());
+    start_delivery(&config, &outbox, &drain, &shutdown, &work).await?;
     // Routes read the configuration in force from here; a reload replaces it.
     let config = Arc::new(config);
     let (config_tx, config_rx) = watch::channel(config.clone());
@@ -78,7 +83,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
         None => None,
     };
-    let flows = Flows::new(&config, &config_rx, &store)?;
+    let flows = Flows::new(&config, &config_rx, &outbox)?;
     let carriers = Arc::new(
         Carriers::start(
             &config.carriers,
@@ -130,6 +135,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         carriers.clone(),
         config_rx.clone(),
         flows.wake.clone(),
+        outbox.clone(),
         flows.options.clone(),
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
@@ -143,7 +149,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let api_router = api::router(
         &config.api,
-        api_routes(&config_rx, &store, &flows, simulator.clone()),
+        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()),
     );
     let stop_api = drain.clone();
     work.spawn(async move {
@@ -218,8 +224,9 @@ impl Flows {
     fn new(
         config: &Config,
         live: &watch::Receiver<Arc<Config>>,
-        store: &SqliteStore,
+        outbox: &Outbox,
     ) -> anyhow::Result<Self> {
+        let store = outbox.store();
         let options = FlowOptions::default();
         let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
         let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
@@ -234,6 +241,7 @@ impl Flows {
             consent.clone(),
             references.clone(),
             wake.clone(),
+            outbox.clone(),
             options.clone(),
         );
         let intake = MtIntake {
@@ -243,6 +251,7 @@ impl Flows {
             unreachable,
             references,
             dispatcher: wake.clone(),
+            events: outbox.clone(),
             options: options.clone(),
         };
         Ok(Flows {
@@ -255,19 +264,25 @@ impl Flows {
 }
 
 /// The API's routes: messages, conversations, number checks, opt-out administration,
-/// and the demo simulator's when it runs.
+/// dead letters, and the demo simulator's when it runs.
 fn api_routes(
+    config: &Config,
     live: &watch::Receiver<Arc<Config>>,
-    store: &SqliteStore,
+    outbox: &Outbox,
     flows: &Flows,
     simulator: Option<SimulatorHandle>,
 ) -> axum::Router {
+    let store = outbox.store();
     let numbers = NumbersApi::new(live.clone(), flows.intake.unreachable.clone());
     let optouts = OptOutsApi::new(store.clone(), live.clone());
     let routes = api::numbers::routes(numbers)
         .merge(api::optouts::routes(optouts))
         .merge(api::messages::routes(flows.intake.clone()))
-        .merge(api::conversations::routes(store.clone()));
+        .merge(api::conversations::routes(store.clone()))
+        .merge(api::events::routes(
+            outbox.clone(),
+            source_of(&config.instance.name),
+        ));
     match simulator {
         Some(sim) => routes.merge(api::simulator::routes(sim)),
         None => routes,
@@ -294,6 +309,25 @@ async fn purge(
             Err(e) => warn!(error = %e, "cannot purge state past its retention"),
         }
     }
+}
+
+/// Starts delivering chat events from the outbox; the task keeps flushing through the
+/// drain and stops at shutdown.
+async fn start_delivery(
+    config: &Config,
+    outbox: &Outbox,
+    drain: &CancellationToken,
+    shutdown: &CancellationToken,
+    work: &TaskTracker,
+) -> anyhow::Result<()> {
+    let sink = Sink::from_config(&config.core, source_of(&config.instance.name))
+        .await
+        .context("cannot start event delivery to the core")?;
+    info!(sink = sink.name(), "delivering chat events");
+    let settings = delivery::Settings::new(&config.core, &sink);
+    let task = Delivery::new(outbox.clone(), sink, settings);
+    work.spawn(task.run(drain.clone(), shutdown.clone()));
+    Ok(())
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
@@ -420,6 +454,9 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.store != new.store {
         keys.push("store");
+    }
+    if old.core != new.core {
+        keys.push("core");
     }
     if old.log.format != new.log.format || old.log.timestamps != new.log.timestamps {
         keys.push("log.format");

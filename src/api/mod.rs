@@ -13,6 +13,7 @@
 //! | [`conversations`] | `/v1/conversations…`: close, transcript, a contact's conversations |
 //! | [`numbers`] | `GET /v1/numbers/{number}`: can it receive SMS, and why |
 //! | [`optouts`] | `/v1/optouts…`: the suppression list (list, add, remove, CSV export and import) |
+//! | [`events`] | `/v1/events/dead-letters…`: chat events the core never took (list, replay) |
 //! | [`simulator`] | demo only, with the embedded simulator: `POST /v1/simulator/mo`, stats |
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use tokio::sync::Semaphore;
 use crate::config::{Api, Secret};
 
 pub mod conversations;
+pub mod events;
 mod input;
 pub mod messages;
 pub mod numbers;

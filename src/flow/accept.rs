@@ -9,7 +9,7 @@ use tokio::sync::{Notify, watch};
 
 use super::FlowOptions;
 use crate::config::Config;
-use crate::connector::new_id;
+use crate::connector::{Outbox, new_id};
 use crate::consent::{ConsentPolicy, SuppressionList};
 use crate::number::{Reason, UnreachableMemory};
 use crate::store::model::now_ms;
@@ -104,6 +104,8 @@ pub struct MtIntake<S> {
     pub references: Arc<ReferenceAllocator>,
     /// Woken after each accepted MT so the dispatcher picks it up at once.
     pub dispatcher: Arc<Notify>,
+    /// Told when a write appended chat events.
+    pub events: Outbox,
     pub options: FlowOptions,
 }
 
@@ -117,6 +119,7 @@ impl<S: Store + SuppressionList> MtIntake<S> {
         }
         let mt = self.prepare(request).await?;
         let accepted = self.store.accept_mt(mt).await?;
+        self.events.notify();
         self.dispatcher.notify_one();
         Ok(accepted)
     }

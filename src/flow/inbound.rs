@@ -22,7 +22,7 @@ use tracing::{info, warn};
 use super::{FlowOptions, metrics};
 use crate::carrier::{BoxFuture, InboundConsumer, InboundMessage, InboundVerdict};
 use crate::config::Config;
-use crate::connector::{EventType, NewEvent, new_id};
+use crate::connector::{EventType, NewEvent, Outbox, new_id};
 use crate::consent::{ConsentEventKind, ConsentPolicy, SuppressionList};
 use crate::number::{E164, MoDestination, Sender};
 use crate::store::model::now_ms;
@@ -108,6 +108,7 @@ pub struct MoFlow<S: PendingParts> {
     reassembler: Arc<Reassembler<S>>,
     references: Arc<ReferenceAllocator>,
     dispatcher: Arc<Notify>,
+    events: Outbox,
     options: FlowOptions,
 }
 
@@ -122,6 +123,7 @@ where
         consent: Arc<ConsentPolicy>,
         references: Arc<ReferenceAllocator>,
         dispatcher: Arc<Notify>,
+        events: Outbox,
         options: FlowOptions,
     ) -> Arc<Self> {
         let reassembler = Arc::new(Reassembler::new(store.clone(), Default::default()));
@@ -132,6 +134,7 @@ where
             reassembler,
             references,
             dispatcher,
+            events,
             options,
         })
     }
@@ -286,6 +289,7 @@ where
         let unknown = mo.unknown_destination;
         match self.store.store_mo(mo).await {
             Ok(MoStored::Stored { .. }) => {
+                self.events.notify();
                 metrics::inbound(
                     "mo",
                     if unknown {

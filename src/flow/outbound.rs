@@ -23,6 +23,7 @@ use tracing::{debug, warn};
 use super::{FlowOptions, metrics};
 use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitRequest};
 use crate::config::Config;
+use crate::connector::Outbox;
 use crate::number::Sender;
 use crate::store::model::now_ms;
 use crate::store::{DueMt, MtAttempt, SentSegment, Store};
@@ -37,6 +38,7 @@ pub struct Dispatcher<S> {
     carriers: Arc<Carriers>,
     config: watch::Receiver<Arc<Config>>,
     wake: Arc<Notify>,
+    events: Outbox,
     options: FlowOptions,
     in_flight: Mutex<HashSet<String>>,
 }
@@ -48,6 +50,7 @@ impl<S: Store> Dispatcher<S> {
         carriers: Arc<Carriers>,
         config: watch::Receiver<Arc<Config>>,
         wake: Arc<Notify>,
+        events: Outbox,
         options: FlowOptions,
     ) -> Arc<Self> {
         Arc::new(Dispatcher {
@@ -55,6 +58,7 @@ impl<S: Store> Dispatcher<S> {
             carriers,
             config,
             wake,
+            events,
             options,
             in_flight: Mutex::new(HashSet::new()),
         })
@@ -141,6 +145,7 @@ impl<S: Store> Dispatcher<S> {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(self.options.retry_max);
         }
+        self.events.notify();
     }
 
     async fn submit(&self, mt: &DueMt) -> (Vec<SentSegment>, MtAttempt) {

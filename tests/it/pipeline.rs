@@ -2,8 +2,8 @@
 //! MT API → store → dispatcher → simulator; simulator MO → store → chat events; consent
 //! keywords; idempotency; redelivery; a SIGKILL under load.
 //!
-//! Events are read from the store's outbox (the SQLite file, read-only beside the
-//! daemon); what the simulator saw is read from its demo stats route.
+//! Events are read from the JSON-lines event log the daemon delivers them to; what the
+//! simulator saw is read from its demo stats route.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -35,6 +35,10 @@ fn start_with_faults(faults: &str) -> Daemon {
         r#"
 [store]
 synchronous = "normal"
+
+[core]
+delivery = "log"
+event_log = "events.jsonl"
 
 [simulator]
 listen = "127.0.0.1:{port}"
@@ -113,29 +117,37 @@ fn poll<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Every event in the outbox: (type, conversation, sequence, data), in order.
+/// Every event delivered to the core (the JSON-lines event log): (type, conversation,
+/// sequence, data), in delivery order. A line being written is left for the next read.
 fn events(d: &Daemon) -> Vec<(String, String, i64, Value)> {
-    let path = d.dir.path().join("smsbridge.db");
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT type, conversation_id, sequence, data FROM outbox ORDER BY position")
-        .unwrap();
-    stmt.query_map([], |r| {
-        let data: String = r.get(3)?;
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            serde_json::from_str(&data).unwrap(),
-        ))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
+    let text = std::fs::read_to_string(d.dir.path().join("events.jsonl")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["subject"].as_str().unwrap().to_owned(),
+                e["sequence"].as_i64().unwrap(),
+                e["data"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The events delivered, once per event id (a delivery cut short by a crash is
+/// repeated with the same id; the core de-duplicates by it): id → (type, data).
+fn distinct_events(d: &Daemon) -> std::collections::HashMap<String, (String, Value)> {
+    let text = std::fs::read_to_string(d.dir.path().join("events.jsonl")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|e| {
+            let id = e["id"].as_str().unwrap().to_owned();
+            (
+                id,
+                (e["type"].as_str().unwrap().to_owned(), e["data"].clone()),
+            )
+        })
+        .collect()
 }
 
 /// The receipts kept for the receipts flow: (carrier, receipted message id).
@@ -159,6 +171,23 @@ fn received(d: &Daemon) -> Vec<Value> {
         .filter(|e| e.0 == "chat.message.received")
         .map(|e| e.3)
         .collect()
+}
+
+/// Every message of every conversation of `contact`, from the store (the API).
+fn transcript_of(d: &Daemon, contact: &str) -> Vec<Value> {
+    let listed = get(
+        d,
+        &format!("/v1/conversations?contact={}", contact.replace('+', "%2B")),
+    );
+    let mut messages = Vec::new();
+    for c in listed["conversations"].as_array().unwrap() {
+        let t = get(
+            d,
+            &format!("/v1/conversations/{}/messages", c["id"].as_str().unwrap()),
+        );
+        messages.extend(t["messages"].as_array().unwrap().iter().cloned());
+    }
+    messages
 }
 
 fn wait_status(d: &Daemon, id: &str, status: &str) -> Value {
@@ -198,11 +227,14 @@ fn an_mt_is_stored_submitted_and_reported_sent() {
     assert!(!segment["carrier_message_id"].as_str().unwrap().is_empty());
     assert_eq!(sim_stats(&d)["submits"], 1);
 
-    let of_conversation: Vec<_> = events(&d)
-        .into_iter()
-        .filter(|e| e.1 == conversation)
-        .map(|e| (e.0, e.2, e.3["status"].clone()))
-        .collect();
+    let of_conversation = poll("three events delivered", || {
+        let of: Vec<_> = events(&d)
+            .into_iter()
+            .filter(|e| e.1 == conversation)
+            .map(|e| (e.0, e.2, e.3["status"].clone()))
+            .collect();
+        (of.len() >= 3).then_some(of)
+    });
     assert_eq!(
         of_conversation,
         vec![
@@ -351,11 +383,7 @@ fn a_retry_with_the_same_idempotency_key_sends_nothing_new() {
     );
     wait_status(&d, other.json()["message_id"].as_str().unwrap(), "sent");
     assert_eq!(sim_stats(&d)["submits"], 2);
-    let accepted = events(&d)
-        .iter()
-        .filter(|e| e.3["status"] == "accepted")
-        .count();
-    assert_eq!(accepted, 2);
+    assert_eq!(transcript_of(&d, CONTACT).len(), 2);
 }
 
 #[test]
@@ -380,10 +408,13 @@ fn single_and_multi_part_mo_each_become_one_chat_message() {
     assert_eq!(multi["segments"], 3);
     assert_eq!(multi["incomplete"], false);
     // Each contact's first MO opened its own conversation.
-    let started = events(&d)
-        .iter()
-        .filter(|e| e.0 == "chat.conversation.started")
-        .count();
+    let started = poll("two conversations started", || {
+        let n = events(&d)
+            .iter()
+            .filter(|e| e.0 == "chat.conversation.started")
+            .count();
+        (n >= 2).then_some(n)
+    });
     assert_eq!(started, 2);
     let listed = get(&d, "/v1/conversations?contact=%2B14155550124");
     assert_eq!(listed["conversations"].as_array().unwrap().len(), 1);
@@ -397,7 +428,7 @@ fn a_redelivered_mo_does_not_become_a_second_message() {
     poll("both deliveries acknowledged", || {
         (sim_stats(&d)["mo_acked"] == 2).then_some(())
     });
-    assert_eq!(received(&d).len(), 1);
+    assert_eq!(transcript_of(&d, CONTACT).len(), 1);
 }
 
 #[test]
@@ -408,13 +439,18 @@ fn stop_opts_out_once_and_start_opts_back_in() {
     poll("both STOP acknowledged", || {
         (sim_stats(&d)["mo_acked"] == 2).then_some(())
     });
-    let all = events(&d);
-    assert_eq!(
-        all.iter()
-            .filter(|e| e.0 == "chat.contact.opted_out")
-            .count(),
-        1
-    );
+    // One STOP message and one confirmation; the second STOP is a redelivery.
+    let texts: Vec<_> = transcript_of(&d, CONTACT)
+        .iter()
+        .map(|m| m["direction"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts, ["mo", "mt"]);
+    poll("the opt-out event", || {
+        events(&d)
+            .iter()
+            .any(|e| e.0 == "chat.contact.opted_out")
+            .then_some(())
+    });
     // The confirmation goes out once.
     poll("the confirmation submitted", || {
         (sim_stats(&d)["submits"] == 1).then_some(())
@@ -446,11 +482,11 @@ fn stop_opts_out_once_and_start_opts_back_in() {
     poll("three submits", || {
         (sim_stats(&d)["submits"] == 3).then_some(())
     });
-    assert_eq!(
-        received(&d).len(),
-        2,
-        "the redelivered STOP is no second message"
-    );
+    let received = transcript_of(&d, CONTACT)
+        .iter()
+        .filter(|m| m["direction"] == "mo")
+        .count();
+    assert_eq!(received, 2, "the redelivered STOP is no second message");
 }
 
 #[test]
@@ -500,12 +536,17 @@ fn every_accepted_mt_is_submitted_after_a_sigkill() {
     for id in &ids {
         wait_status(&d, id, "sent");
     }
-    // Each message was sent exactly once as far as the store knows, and announced once.
-    let sent = events(&d)
-        .iter()
-        .filter(|e| e.3["status"] == "sent")
-        .count();
-    assert_eq!(sent, ids.len());
+    // Each message is announced `sent` by exactly one event.
+    let sent = poll("every sent event delivered", || {
+        let sent: Vec<Value> = distinct_events(&d)
+            .into_values()
+            .filter(|(_, data)| data["status"] == "sent")
+            .map(|(_, data)| data["message_id"].clone())
+            .collect();
+        (sent.len() >= ids.len()).then_some(sent)
+    });
+    let messages: std::collections::HashSet<String> = sent.iter().map(Value::to_string).collect();
+    assert_eq!((sent.len(), messages.len()), (ids.len(), ids.len()));
 }
 
 #[test]
@@ -583,9 +624,15 @@ fn every_acknowledged_mo_is_present_after_a_sigkill() {
         (n >= 5).then_some(n)
     });
     d.kill_and_restart();
-    let stored = received(&d);
-    let present = stored.len() as u64;
-    assert!(present >= acked, "{acked} acknowledged, {present} stored");
+    // Every acknowledged MO reaches the core, each as one chat message (one event id).
+    let stored: Vec<Value> = poll("the acknowledged MO delivered", || {
+        let stored: Vec<Value> = distinct_events(&d)
+            .into_values()
+            .filter(|(ty, _)| ty == "chat.message.received")
+            .map(|(_, data)| data)
+            .collect();
+        (stored.len() as u64 >= acked).then_some(stored)
+    });
     let senders: std::collections::HashSet<_> =
         stored.iter().map(|m| m["from"].to_string()).collect();
     assert_eq!(senders.len(), stored.len(), "no MO stored twice");

@@ -70,7 +70,27 @@ const MIGRATIONS: &[&str] = &[
         conversation_id TEXT PRIMARY KEY,
         last INTEGER NOT NULL
     ) WITHOUT ROWID;",
-    // 4: conversations, messages and their segments, idempotency keys, MO parts awaiting
+    // 4: outbox delivery. `head` marks the lowest undelivered sequence of each
+    // conversation, the only event of it that may be sent (order per conversation);
+    // `outbox_due` finds the heads that are due without scanning a backlog. Events too
+    // old to deliver move to `outbox_dead` until an operator replays them.
+    "ALTER TABLE outbox ADD COLUMN head INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET head = 1 WHERE sequence =
+        (SELECT min(p.sequence) FROM outbox p WHERE p.conversation_id = outbox.conversation_id);
+    CREATE INDEX outbox_due ON outbox (next_attempt_unix_ms) WHERE head = 1;
+    CREATE TABLE outbox_dead (
+        event_id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        time TEXT NOT NULL,
+        data TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_error TEXT,
+        created_unix_ms INTEGER NOT NULL,
+        dead_unix_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;",
+    // 5: conversations, messages and their segments, idempotency keys, MO parts awaiting
     // reassembly, MO dedup keys and receipts not matched yet (see `messages`,
     // `conversations`, `inbound`). Times are milliseconds since 1970. At most one open
     // conversation per (contact, sender).
