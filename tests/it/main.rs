@@ -9,6 +9,7 @@ mod consent_api;
 mod harness;
 mod lifecycle;
 mod number;
+mod receipts;
 mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;
