@@ -9,7 +9,6 @@
 
 use rusmpp::Pdu;
 use rusmpp::tlvs::{Tlv, TlvValue};
-use rusmpp::values::{DeliveryFailureReason, ErrorCodeNetworkType, MessageState};
 
 /// TLV tags a receipt may carry (SMPP 3.4 §5.3.2).
 pub mod tag {
@@ -115,17 +114,16 @@ impl<'a> ReceiptTlvs<'a> {
                         .get_or_insert(id.as_str().as_bytes());
                 }
                 Some(TlvValue::MessageState(state)) => {
-                    out.message_state.get_or_insert(message_state_octet(*state));
+                    out.message_state.get_or_insert(u8::from(*state));
                 }
                 Some(TlvValue::NetworkErrorCode(nec)) => {
                     out.network_error.get_or_insert(NetworkError {
-                        network_type: Some(network_type_octet(nec.network_type)),
+                        network_type: Some(u8::from(nec.network_type)),
                         code: nec.error_code,
                     });
                 }
                 Some(TlvValue::DeliveryFailureReason(reason)) => {
-                    out.delivery_failure_reason
-                        .get_or_insert(failure_reason_octet(*reason));
+                    out.delivery_failure_reason.get_or_insert(u8::from(*reason));
                 }
                 Some(TlvValue::MessagePayload(payload)) => {
                     out.message_payload.get_or_insert(payload.value.as_ref());
@@ -135,18 +133,6 @@ impl<'a> ReceiptTlvs<'a> {
         }
         out
     }
-}
-
-fn message_state_octet(state: MessageState) -> u8 {
-    u8::from(state)
-}
-
-fn network_type_octet(network_type: ErrorCodeNetworkType) -> u8 {
-    u8::from(network_type)
-}
-
-fn failure_reason_octet(reason: DeliveryFailureReason) -> u8 {
-    u8::from(reason)
 }
 
 /// Everything the parser reads, borrowed from wherever the receipt came from.

@@ -21,8 +21,9 @@
 //! deliver_sm ─▶ receipts::read(carrier, pdu) ──Err(UnparsedReceipt)──▶ store raw, ack ROK
 //!      │ Ok(receipt)
 //!      ▼
-//! store.candidates(carrier, lookup_keys(receipt.id, format))   (indexed by index_keys(submit id))
-//!      ─▶ best_match(receipt.id, candidates, format, learner) ─▶ learner.record(form)
+//! for id in receipt.ids():                     (the TLV's id, then the text's if it differs)
+//!   store.candidates(carrier, lookup_keys(id, format))   (indexed by index_keys(submit id))
+//!      ─▶ best_match(id, candidates, format, learner) ─▶ learner.record(form)
 //!      │ none: park the receipt, match it when the id appears
 //!      ▼
 //! SegmentReport::from_receipt(receipt, error_map) ─▶ aggregate::apply(chat, segments, i, report)

@@ -146,6 +146,11 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// The ids to match, in order: [`Receipt::id`], then [`Receipt::alternate_id`].
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.alternate_id.as_deref())
+    }
+
     /// Whether this receipt ends the message's life (a final state, not an
     /// intermediate notification).
     pub fn is_final(&self) -> bool {
@@ -261,7 +266,9 @@ pub fn parse_fields(fields: &ReceiptFields<'_>) -> Result<Receipt, ParseError> {
         .map(String::from_utf8_lossy);
     let (id, alternate_id, id_source) = match (tlv_id, text_id) {
         (Some(tlv), text) => {
-            let alternate = text.filter(|t| *t != tlv).map(str::to_string);
+            let alternate = text
+                .filter(|t| *t != tlv && check_id(t).is_ok())
+                .map(str::to_string);
             (tlv.into_owned(), alternate, Source::Tlv)
         }
         (None, Some(text)) => (text.to_string(), None, Source::Text),
@@ -335,10 +342,9 @@ fn check_id(id: &str) -> Result<(), ParseError> {
 
 /// The receipt text: UTF-16BE for data_coding 0x08, else UTF-8 when valid, else
 /// Latin-1 (every octet is a character, so nothing is lost). Trailing NULs — padding
-/// some SMSCs add — are dropped.
+/// some SMSCs add — are dropped (as code units for UTF-16: a final 0x00 octet may be
+/// half of a character).
 fn decode_text(octets: &[u8], data_coding: u8) -> Cow<'_, str> {
-    let end = octets.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    let octets = &octets[..end];
     if data_coding == 0x08 {
         let units = octets
             .chunks(2)
@@ -348,6 +354,8 @@ fn decode_text(octets: &[u8], data_coding: u8) -> Cow<'_, str> {
             .collect();
         return Cow::Owned(text.trim_end_matches('\0').to_string());
     }
+    let end = octets.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let octets = &octets[..end];
     match std::str::from_utf8(octets) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => Cow::Owned(octets.iter().map(|&b| char::from(b)).collect()),
@@ -450,6 +458,15 @@ mod tests {
         let mut f = fields(0x04, &utf16, ReceiptTlvs::default());
         f.data_coding = 0x08;
         assert_eq!(parse_fields(&f).unwrap().id, "9");
+        // "Ā" is 01 00 in UTF-16BE: its 0x00 octet is no padding.
+        let mut utf16: Vec<u8> = "id:9 stat:DELIVRD text:Ā"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        utf16.extend([0, 0]);
+        let mut f = fields(0x04, &utf16, ReceiptTlvs::default());
+        f.data_coding = 0x08;
+        assert_eq!(parse_fields(&f).unwrap().text.as_deref(), Some("Ā"));
         let latin1 = b"id:9 stat:DELIVRD text:caf\xe9";
         let r = parse_fields(&fields(0x04, latin1, ReceiptTlvs::default())).unwrap();
         assert_eq!(r.text.as_deref(), Some("café"));
