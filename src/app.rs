@@ -24,6 +24,9 @@ use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
 use crate::api::{self, numbers::NumbersApi, optouts::OptOutsApi};
 use crate::carrier::{Carriers, NotStored, PoolOptions, SubmitPolicy};
 use crate::config::Config;
+use crate::connector::delivery::{self, Delivery};
+use crate::connector::sink::Sink;
+use crate::connector::{Outbox, source_of};
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator;
 use crate::store::sqlite::SqliteStore;
@@ -56,6 +59,8 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");
+    let outbox = Outbox::new(store.clone());
+    start_delivery(&config, &outbox, &drain, &shutdown, &work).await?;
     // Routes read the configuration in force from here; a reload replaces it.
     let config = Arc::new(config);
     let (config_tx, config_rx) = watch::channel(config.clone());
@@ -120,7 +125,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let api_router = api::router(&config.api, api_routes(&config, &config_rx, &store));
+    let api_router = api::router(&config.api, api_routes(&config, &config_rx, &outbox));
     let stop_api = drain.clone();
     work.spawn(async move {
         let served = axum::serve(api_listener, api_router)
@@ -182,19 +187,44 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     Ok(())
 }
 
-/// The API's routes: number checks and opt-out administration.
+/// The API's routes: number checks, opt-out administration, dead letters.
 fn api_routes(
     config: &Config,
     live: &watch::Receiver<Arc<Config>>,
-    store: &SqliteStore,
+    outbox: &Outbox,
 ) -> axum::Router {
+    let store = outbox.store();
     // Filled by the receipts flow; its size is fixed at start.
     let unreachable: Arc<dyn UnreachableMemory> = Arc::new(BoundedUnreachableMemory::new(
         config.numbers.unreachable_capacity,
     ));
     let numbers = NumbersApi::new(live.clone(), unreachable);
     let optouts = OptOutsApi::new(store.clone(), live.clone());
-    api::numbers::routes(numbers).merge(api::optouts::routes(optouts))
+    api::numbers::routes(numbers)
+        .merge(api::optouts::routes(optouts))
+        .merge(api::events::routes(
+            outbox.clone(),
+            source_of(&config.instance.name),
+        ))
+}
+
+/// Starts delivering chat events from the outbox; the task keeps flushing through the
+/// drain and stops at shutdown.
+async fn start_delivery(
+    config: &Config,
+    outbox: &Outbox,
+    drain: &CancellationToken,
+    shutdown: &CancellationToken,
+    work: &TaskTracker,
+) -> anyhow::Result<()> {
+    let sink = Sink::from_config(&config.core, source_of(&config.instance.name))
+        .await
+        .context("cannot start event delivery to the core")?;
+    info!(sink = sink.name(), "delivering chat events");
+    let settings = delivery::Settings::new(&config.core, &sink);
+    let task = Delivery::new(outbox.clone(), sink, settings);
+    work.spawn(task.run(drain.clone(), shutdown.clone()));
+    Ok(())
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
@@ -321,6 +351,9 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.store != new.store {
         keys.push("store");
+    }
+    if old.core != new.core {
+        keys.push("core");
     }
     if old.log.format != new.log.format || old.log.timestamps != new.log.timestamps {
         keys.push("log.format");

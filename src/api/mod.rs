@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`numbers`] | `GET /v1/numbers/{number}`: can it receive SMS, and why |
 //! | [`optouts`] | `/v1/optouts…`: the suppression list (list, add, remove, CSV export and import) |
+//! | [`events`] | `/v1/events/dead-letters…`: chat events the core never took (list, replay) |
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Api, Secret};
 
+pub mod events;
 mod input;
 pub mod numbers;
 pub mod optouts;

@@ -40,8 +40,8 @@ pub use sender::{
     Consent, ConsentScope, RawConsent, RawSender, Sender, SenderKind, sender_inventory,
 };
 pub use service::{
-    Admin, Api, Core, CoreDelivery, Instance, Log, LogFormat, Mms, RawAdmin, RawApi, RawCore,
-    RawInstance, RawLog, RawMms, RawStore, Store, StoreBackend, Synchronous,
+    Admin, Api, Core, CoreDelivery, EventLog, Instance, Log, LogFormat, Mms, RawAdmin, RawApi,
+    RawCore, RawInstance, RawLog, RawMms, RawStore, Store, StoreBackend, Synchronous,
 };
 
 /// The whole file as written.

@@ -158,13 +158,11 @@ fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&
     let ton = c.range(&path.key("ton"), r.ton, usual.ton.into(), 0, 6);
     let npi = c.range(&path.key("npi"), r.npi, usual.npi.into(), 0, 18);
     let tps = c.range(&path.key("tps"), r.tps, 0, 0, 10_000);
-    for (key, list) in [
-        ("opt_out_keywords", &r.opt_out_keywords),
-        ("opt_in_keywords", &r.opt_in_keywords),
-        ("help_keywords", &r.help_keywords),
-    ] {
-        check_keywords(c, &path.key(key), list.as_deref());
-    }
+    check_keyword_lists(
+        c,
+        path,
+        [&r.opt_out_keywords, &r.opt_in_keywords, &r.help_keywords],
+    );
     Sender {
         number: r.number.clone(),
         kind: r.kind,
@@ -181,6 +179,14 @@ fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&
         opt_out_reply: r.opt_out_reply.clone(),
         opt_in_reply: r.opt_in_reply.clone(),
         help_reply: r.help_reply.clone(),
+    }
+}
+
+/// Checks the three keyword lists of a table (a sender or `[consent]`).
+fn check_keyword_lists(c: &mut Checker, table: &KeyPath, lists: [&Option<Vec<String>>; 3]) {
+    let keys = ["opt_out_keywords", "opt_in_keywords", "help_keywords"];
+    for (key, list) in keys.into_iter().zip(lists) {
+        check_keywords(c, &table.key(key), list.as_deref());
     }
 }
 
@@ -234,13 +240,11 @@ fn words(list: &[&str]) -> Vec<String> {
 /// Validates `[consent]`, filling the defaults of REFERENCE §6.
 pub fn validate_consent(c: &mut Checker, r: &RawConsent) -> Consent {
     let path = KeyPath::root().key("consent");
-    for (key, list) in [
-        ("opt_out_keywords", &r.opt_out_keywords),
-        ("opt_in_keywords", &r.opt_in_keywords),
-        ("help_keywords", &r.help_keywords),
-    ] {
-        check_keywords(c, &path.key(key), list.as_deref());
-    }
+    check_keyword_lists(
+        c,
+        &path,
+        [&r.opt_out_keywords, &r.opt_in_keywords, &r.help_keywords],
+    );
     Consent {
         scope: r.scope.unwrap_or(ConsentScope::Sender),
         opt_out_keywords: r.opt_out_keywords.clone().unwrap_or_else(|| {

@@ -300,6 +300,19 @@ pub struct RawCore {
     pub retry_min: Option<String>,
     pub retry_max: Option<String>,
     pub batch_max: Option<usize>,
+    pub batch: Option<bool>,
+    pub concurrency: Option<usize>,
+    pub max_age: Option<String>,
+    pub poll_interval: Option<String>,
+}
+
+/// Where the log connector writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventLog {
+    /// Standard output (`event_log = "-"`).
+    Stdout,
+    /// A file, appended to.
+    File(PathBuf),
 }
 
 /// How chat events reach the core.
@@ -319,12 +332,23 @@ pub struct Core {
     pub url: Option<String>,
     /// HMAC key for the webhook signature.
     pub secret: Option<Secret>,
-    /// The event log file (relative paths are under the state directory).
-    pub event_log: PathBuf,
+    /// The event log (a relative file is under the state directory).
+    pub event_log: EventLog,
+    /// Per webhook request.
     pub timeout: Duration,
     pub retry_min: Duration,
     pub retry_max: Duration,
+    /// Events per delivery at most (webhook batches, log writes).
     pub batch_max: usize,
+    /// Webhook: send `application/cloudevents-batch+json` arrays instead of one event
+    /// per request.
+    pub batch: bool,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// An event not delivered within this age goes to the dead letters.
+    pub max_age: Duration,
+    /// How often the outbox is read when nothing signals new events.
+    pub poll_interval: Duration,
 }
 
 pub(super) fn validate_core(c: &mut Checker, r: &RawCore, state_dir: &std::path::Path) -> Core {
@@ -366,7 +390,11 @@ pub(super) fn validate_core(c: &mut Checker, r: &RawCore, state_dir: &std::path:
         delivery,
         url: r.url.clone(),
         secret,
-        event_log: state_dir.join(r.event_log.clone().unwrap_or_else(|| "events.jsonl".into())),
+        event_log: match r.event_log.as_deref() {
+            Some(p) if p == std::path::Path::new("-") => EventLog::Stdout,
+            Some(p) => EventLog::File(state_dir.join(p)),
+            None => EventLog::File(state_dir.join("events.jsonl")),
+        },
         timeout: c.duration(
             &path.key("timeout"),
             r.timeout.as_deref(),
@@ -376,7 +404,23 @@ pub(super) fn validate_core(c: &mut Checker, r: &RawCore, state_dir: &std::path:
         ),
         retry_min,
         retry_max,
-        batch_max: c.range(&path.key("batch_max"), r.batch_max, 100, 1, 10_000),
+        batch_max: c.range(&path.key("batch_max"), r.batch_max, 100, 1, 1_000),
+        batch: r.batch.unwrap_or(false),
+        concurrency: c.range(&path.key("concurrency"), r.concurrency, 8, 1, 1_024),
+        max_age: c.duration(
+            &path.key("max_age"),
+            r.max_age.as_deref(),
+            7 * DAY,
+            SECOND,
+            365 * DAY,
+        ),
+        poll_interval: c.duration(
+            &path.key("poll_interval"),
+            r.poll_interval.as_deref(),
+            SECOND,
+            10 * MS,
+            60 * SECOND,
+        ),
     }
 }
 

@@ -56,7 +56,11 @@ impl Daemon {
     /// Starts the daemon on `base_config` plus `extra`, with `env` set, and waits until
     /// it says it is ready.
     pub fn start(extra: &str, env: &[(&str, &str)]) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
+        Daemon::start_in(tempfile::tempdir().unwrap(), extra, env)
+    }
+
+    /// Like [`Daemon::start`], on a state directory the test has prepared.
+    pub fn start_in(dir: tempfile::TempDir, extra: &str, env: &[(&str, &str)]) -> Daemon {
         let config = dir.path().join("smsbridge.toml");
         std::fs::write(&config, format!("{}{extra}", base_config(dir.path()))).unwrap();
         let (child, lines) = spawn(&config, env);

@@ -4,6 +4,7 @@
 
 mod carrier;
 mod config_errors;
+mod connector;
 mod consent;
 mod consent_api;
 mod harness;

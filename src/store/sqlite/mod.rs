@@ -6,6 +6,7 @@
 //! suppression list ([`crate::consent::SuppressionList`] on [`SqliteStore`]).
 
 mod consent;
+pub mod outbox;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,47 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (contact, scope_rank, scope)
     ) WITHOUT ROWID;
     CREATE INDEX consent_opt_out_by_scope ON consent_opt_out (scope_rank, scope, contact);",
+    // 3: the event outbox. `position` orders all events; `sequence` numbers the events of
+    // one conversation (`event_sequence` holds the last one given); delivery state lives
+    // beside each event so the connector can resume after a restart.
+    "CREATE TABLE outbox (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        time TEXT NOT NULL,
+        data TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_unix_ms INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_unix_ms INTEGER NOT NULL,
+        UNIQUE (conversation_id, sequence)
+    );
+    CREATE TABLE event_sequence (
+        conversation_id TEXT PRIMARY KEY,
+        last INTEGER NOT NULL
+    ) WITHOUT ROWID;",
+    // 4: outbox delivery. `head` marks the lowest undelivered sequence of each
+    // conversation, the only event of it that may be sent (order per conversation);
+    // `outbox_due` finds the heads that are due without scanning a backlog. Events too
+    // old to deliver move to `outbox_dead` until an operator replays them.
+    "ALTER TABLE outbox ADD COLUMN head INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET head = 1 WHERE sequence =
+        (SELECT min(p.sequence) FROM outbox p WHERE p.conversation_id = outbox.conversation_id);
+    CREATE INDEX outbox_due ON outbox (next_attempt_unix_ms) WHERE head = 1;
+    CREATE TABLE outbox_dead (
+        event_id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        time TEXT NOT NULL,
+        data TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_error TEXT,
+        created_unix_ms INTEGER NOT NULL,
+        dead_unix_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// How many reader connections serve queries.

@@ -1,0 +1,160 @@
+//! Chat events as the core receives them: CloudEvents 1.0, structured JSON mode.
+//!
+//! Each event has an `id` that is fixed when the event enters the outbox (so a retried
+//! delivery carries the same id and `source` + `id` de-duplicates it), a `subject` that is
+//! the conversation id, and a `sequence` extension numbering the events of one
+//! conversation from 1, so the core can order them and spot a gap.
+//!
+//! The JSON is built with serde directly: the structure is small and fixed, and the
+//! CloudEvents SDK would pin its own versions of the HTTP crates we already use.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The kinds of chat event (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// The first MO from a contact to a business number with no open conversation, or
+    /// the first MT to a new contact.
+    ConversationStarted,
+    /// An MO: text, media, encoding, segment count, `incomplete` with missing parts.
+    MessageReceived,
+    /// MT lifecycle: accepted, sent, delivered, failed, expired, rejected.
+    MessageStatus,
+    /// A contact opted out (with the keyword).
+    ContactOptedOut,
+    /// A contact opted back in (with the keyword).
+    ContactOptedIn,
+    /// MMS content that failed validation, with the reason.
+    MediaRejected,
+}
+
+impl EventType {
+    /// Every type, for tables and tests.
+    pub const ALL: [EventType; 6] = [
+        EventType::ConversationStarted,
+        EventType::MessageReceived,
+        EventType::MessageStatus,
+        EventType::ContactOptedOut,
+        EventType::ContactOptedIn,
+        EventType::MediaRejected,
+    ];
+
+    /// The CloudEvents `type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::ConversationStarted => "chat.conversation.started",
+            EventType::MessageReceived => "chat.message.received",
+            EventType::MessageStatus => "chat.message.status",
+            EventType::ContactOptedOut => "chat.contact.opted_out",
+            EventType::ContactOptedIn => "chat.contact.opted_in",
+            EventType::MediaRejected => "chat.media.rejected",
+        }
+    }
+
+    /// The type named by a CloudEvents `type` string.
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// An event about to enter the outbox: what a flow knows. The outbox gives it its id,
+/// time and sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub ty: EventType,
+    /// The conversation the event belongs to (the CloudEvents `subject`).
+    pub conversation_id: String,
+    /// The event's `data`.
+    pub data: Value,
+}
+
+/// An event in the outbox, ready to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatEvent {
+    /// Unique and stable across retries.
+    pub id: String,
+    pub ty: EventType,
+    pub conversation_id: String,
+    /// 1, 2, 3, … within the conversation.
+    pub sequence: u64,
+    /// RFC 3339, UTC, when the event entered the outbox.
+    pub time: String,
+    pub data: Value,
+}
+
+/// The structured-mode JSON of one event.
+#[derive(Serialize)]
+struct CloudEvent<'a> {
+    specversion: &'static str,
+    id: &'a str,
+    source: &'a str,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    subject: &'a str,
+    time: &'a str,
+    datacontenttype: &'static str,
+    sequence: u64,
+    data: &'a Value,
+}
+
+impl ChatEvent {
+    /// The event as CloudEvents 1.0 JSON; `source` is `smsbridge://<instance>`.
+    pub fn to_cloudevent(&self, source: &str) -> Value {
+        serde_json::to_value(CloudEvent {
+            specversion: "1.0",
+            id: &self.id,
+            source,
+            ty: self.ty.as_str(),
+            subject: &self.conversation_id,
+            time: &self.time,
+            datacontenttype: "application/json",
+            sequence: self.sequence,
+            data: &self.data,
+        })
+        .expect("a CloudEvent is plain data")
+    }
+}
+
+/// The CloudEvents `source` of an instance.
+pub fn source_of(instance: &str) -> String {
+    format!("smsbridge://{instance}")
+}
+
+/// A new, time-ordered, unique id (UUID v7) for events, messages and conversations.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn types_round_trip_their_names() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn cloudevent_has_the_required_attributes() {
+        let e = ChatEvent {
+            id: new_id(),
+            ty: EventType::MessageReceived,
+            conversation_id: "c1".into(),
+            sequence: 2,
+            time: "2026-11-21T10:00:00Z".into(),
+            data: json!({"text": "hi"}),
+        };
+        let v = e.to_cloudevent(&source_of("a"));
+        assert_eq!(v["specversion"], "1.0");
+        assert_eq!(v["source"], "smsbridge://a");
+        assert_eq!(v["type"], "chat.message.received");
+        assert_eq!(v["subject"], "c1");
+        assert_eq!(v["sequence"], 2);
+        assert_eq!(v["data"]["text"], "hi");
+        assert_eq!(v["id"].as_str().unwrap().len(), 36);
+    }
+}

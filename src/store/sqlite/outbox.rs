@@ -1,0 +1,586 @@
+//! The event outbox: flows append events in the same transaction as the state change
+//! they describe, so an event exists exactly when its change does; the connector reads
+//! them back and delivers them to the core.
+//!
+//! Order per conversation: only the lowest undelivered sequence of a conversation (its
+//! *head*, flagged in the row) is ever handed out, so event n+1 waits until n is
+//! acknowledged, while the heads of different conversations go out in parallel. A
+//! partial index over the heads' next attempt times finds what is due without scanning
+//! a backlog. Delivered events are deleted (the table holds only what is pending); an
+//! event too old to deliver moves to the dead-letter table, from which an operator may
+//! replay it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use super::SqliteStore;
+use crate::connector::{ChatEvent, EventType, NewEvent, new_id};
+use crate::store::StoreError;
+
+/// The most events one read hands out; callers ask for less.
+pub const MAX_FETCH: usize = 1_000;
+/// The longest `last_error` kept (a core's error page can be large).
+const MAX_ERROR_CHARS: usize = 500;
+
+/// An event waiting in the outbox, with its delivery record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingEvent {
+    pub event: ChatEvent,
+    /// Failed delivery attempts so far.
+    pub attempts: u32,
+    /// When the event entered the outbox (milliseconds since 1970).
+    pub created_unix_ms: i64,
+}
+
+/// An event that could not be delivered before its maximum age.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub event: ChatEvent,
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    pub created_unix_ms: i64,
+    /// When it was moved to the dead letters (milliseconds since 1970).
+    pub dead_unix_ms: i64,
+}
+
+/// Milliseconds since 1970, now.
+pub fn now_unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Appends `event` inside the caller's write (call it from a store operation's
+/// `SqliteStore::write` closure). Gives the event its id, time and the next sequence
+/// number of its conversation.
+pub fn append(conn: &Connection, event: NewEvent) -> Result<ChatEvent, StoreError> {
+    let last: Option<i64> = conn
+        .query_row(
+            "SELECT last FROM event_sequence WHERE conversation_id = ?1",
+            [&event.conversation_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let sequence = last.unwrap_or(0) + 1;
+    let id = new_id();
+    conn.execute(
+        "INSERT INTO event_sequence (conversation_id, last) VALUES (?1, ?2)
+         ON CONFLICT (conversation_id) DO UPDATE SET last = excluded.last",
+        (&event.conversation_id, sequence),
+    )?;
+    let now = SystemTime::now();
+    let time = humantime::format_rfc3339_millis(now).to_string();
+    let created = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    // The first pending event of its conversation is its head.
+    conn.execute(
+        "INSERT INTO outbox (event_id, conversation_id, sequence, type, time, data, created_unix_ms, head)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                 NOT EXISTS (SELECT 1 FROM outbox WHERE conversation_id = ?2))",
+        (
+            &id,
+            &event.conversation_id,
+            sequence,
+            event.ty.as_str(),
+            &time,
+            event.data.to_string(),
+            created,
+        ),
+    )?;
+    Ok(ChatEvent {
+        id,
+        ty: event.ty,
+        conversation_id: event.conversation_id,
+        sequence: sequence as u64,
+        time,
+        data: event.data,
+    })
+}
+
+const PENDING_COLUMNS: &str =
+    "event_id, conversation_id, sequence, type, time, data, attempts, created_unix_ms";
+
+/// The due heads: for each conversation whose lowest undelivered event may be tried at
+/// `now_ms`, that event; earliest due first, at most `limit` (capped at [`MAX_FETCH`]).
+pub fn due_heads(
+    conn: &Connection,
+    now_ms: i64,
+    limit: usize,
+) -> Result<Vec<PendingEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PENDING_COLUMNS} FROM outbox
+         WHERE head = 1 AND next_attempt_unix_ms <= ?1
+         ORDER BY next_attempt_unix_ms, position LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map((now_ms, limit.min(MAX_FETCH) as i64), pending_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The events of `conversation_id` after `sequence`, in order, at most `limit`: what
+/// may follow its head in one ordered batch.
+pub fn followers(
+    conn: &Connection,
+    conversation_id: &str,
+    sequence: u64,
+    limit: usize,
+) -> Result<Vec<PendingEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PENDING_COLUMNS} FROM outbox
+         WHERE conversation_id = ?1 AND sequence > ?2
+         ORDER BY sequence LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        (
+            conversation_id,
+            sequence as i64,
+            limit.min(MAX_FETCH) as i64,
+        ),
+        pending_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the next head becomes due (milliseconds since 1970), if any event is pending.
+pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row(
+        "SELECT min(next_attempt_unix_ms) FROM outbox WHERE head = 1",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// How many events wait in the outbox.
+pub fn depth(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Removes acknowledged events (in the order given, which for one conversation is its
+/// sequence order); each conversation's next event becomes its head. Returns how many
+/// were still pending.
+pub fn delivered(conn: &Connection, event_ids: &[String]) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for id in event_ids {
+        let gone: Option<(String, bool)> = conn
+            .query_row(
+                "DELETE FROM outbox WHERE event_id = ?1 RETURNING conversation_id, head",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((conversation, was_head)) = gone {
+            removed += 1;
+            if was_head {
+                promote_head(conn, &conversation)?;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Records a failed attempt for each event: one more attempt, the error, and when the
+/// next attempt may start.
+pub fn failed(
+    conn: &Connection,
+    event_ids: &[String],
+    error: &str,
+    next_attempt_unix_ms: i64,
+) -> Result<(), StoreError> {
+    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+    let mut stmt = conn.prepare_cached(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_unix_ms = ?3
+         WHERE event_id = ?1",
+    )?;
+    for id in event_ids {
+        stmt.execute((id, &error, next_attempt_unix_ms))?;
+    }
+    Ok(())
+}
+
+/// Moves a pending event to the dead letters; its conversation's next event becomes
+/// the head. False when the event is no longer pending.
+pub fn dead_letter(conn: &Connection, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+    let moved = conn.execute(
+        "INSERT INTO outbox_dead (event_id, conversation_id, sequence, type, time, data,
+                                  attempts, last_error, created_unix_ms, dead_unix_ms)
+         SELECT event_id, conversation_id, sequence, type, time, data,
+                attempts, last_error, created_unix_ms, ?2
+         FROM outbox WHERE event_id = ?1",
+        (event_id, now_ms),
+    )?;
+    if moved == 0 {
+        return Ok(false);
+    }
+    delivered(conn, &[event_id.to_string()])?;
+    Ok(true)
+}
+
+/// One page of dead letters in event-id order (event ids are time-ordered), starting
+/// after `after`; at most `limit` (capped at [`MAX_FETCH`]).
+pub fn dead_letters(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<DeadLetter>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PENDING_COLUMNS}, last_error, dead_unix_ms FROM outbox_dead
+         WHERE event_id > ?1 ORDER BY event_id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map((after.unwrap_or(""), limit.min(MAX_FETCH) as i64), |r| {
+        let pending = pending_row(r)?;
+        Ok(DeadLetter {
+            event: pending.event,
+            attempts: pending.attempts,
+            last_error: r.get(8)?,
+            created_unix_ms: pending.created_unix_ms,
+            dead_unix_ms: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Puts a dead letter back in the outbox, due now, with a fresh age and no attempts
+/// (its id and sequence are kept, so the core can still de-duplicate and order it). It
+/// goes before the later events of its conversation. False when there is no such dead
+/// letter.
+pub fn replay(conn: &Connection, event_id: &str) -> Result<bool, StoreError> {
+    let back: Option<String> = conn
+        .query_row(
+            "INSERT INTO outbox (event_id, conversation_id, sequence, type, time, data,
+                                 created_unix_ms, head)
+             SELECT event_id, conversation_id, sequence, type, time, data, ?2, 0
+             FROM outbox_dead WHERE event_id = ?1
+             RETURNING conversation_id",
+            (event_id, now_unix_ms()),
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(conversation) = back else {
+        return Ok(false);
+    };
+    conn.execute("DELETE FROM outbox_dead WHERE event_id = ?1", [event_id])?;
+    conn.execute(
+        "UPDATE outbox SET head = 0 WHERE conversation_id = ?1 AND head = 1",
+        [&conversation],
+    )?;
+    promote_head(conn, &conversation)?;
+    Ok(true)
+}
+
+/// Flags the lowest pending sequence of `conversation_id` as its head.
+fn promote_head(conn: &Connection, conversation_id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE outbox SET head = 1 WHERE position =
+            (SELECT position FROM outbox WHERE conversation_id = ?1 ORDER BY sequence LIMIT 1)",
+    )?
+    .execute([conversation_id])?;
+    Ok(())
+}
+
+fn pending_row(r: &Row<'_>) -> rusqlite::Result<PendingEvent> {
+    let ty: String = r.get(3)?;
+    let ty = EventType::parse(&ty).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown event type {ty:?}").into(),
+        )
+    })?;
+    let data: String = r.get(5)?;
+    let data = serde_json::from_str(&data).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(PendingEvent {
+        event: ChatEvent {
+            id: r.get(0)?,
+            ty,
+            conversation_id: r.get(1)?,
+            sequence: r.get::<_, i64>(2)? as u64,
+            time: r.get(4)?,
+            data,
+        },
+        attempts: r.get::<_, i64>(6)? as u32,
+        created_unix_ms: r.get(7)?,
+    })
+}
+
+/// The outbox's operations for the connector and the admin API, on the store's reader
+/// connections and writer.
+impl SqliteStore {
+    /// Due heads (see [`due_heads`]) of conversations not in `skip`, each followed by
+    /// up to `follow` later events of its conversation in order: at most `limit` events
+    /// in all, heads first (every due conversation gets its turn before any gets a
+    /// second event).
+    pub async fn outbox_due(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        follow: usize,
+        skip: std::collections::HashSet<String>,
+    ) -> Result<Vec<Vec<PendingEvent>>, StoreError> {
+        self.read(move |c| {
+            let limit = limit.min(MAX_FETCH);
+            let heads: Vec<_> = due_heads(c, now_ms, limit + skip.len())?
+                .into_iter()
+                .filter(|h| !skip.contains(&h.event.conversation_id))
+                .take(limit)
+                .collect();
+            let mut total = heads.len();
+            let mut runs = Vec::with_capacity(heads.len());
+            for head in heads {
+                let room = follow.min(limit - total);
+                let more = if room > 0 {
+                    followers(c, &head.event.conversation_id, head.event.sequence, room)?
+                } else {
+                    Vec::new()
+                };
+                total += more.len();
+                let mut run = vec![head];
+                run.extend(more);
+                runs.push(run);
+            }
+            Ok(runs)
+        })
+        .await
+    }
+
+    /// When the next head is due (milliseconds since 1970); `None` when nothing is
+    /// pending.
+    pub async fn outbox_next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(next_due).await
+    }
+
+    /// How many events are pending.
+    pub async fn outbox_depth(&self) -> Result<u64, StoreError> {
+        self.read(depth).await
+    }
+
+    /// See [`delivered`].
+    pub async fn outbox_delivered(&self, event_ids: Vec<String>) -> Result<usize, StoreError> {
+        self.write(move |c| delivered(c, &event_ids)).await
+    }
+
+    /// See [`failed`].
+    pub async fn outbox_failed(
+        &self,
+        event_ids: Vec<String>,
+        error: String,
+        next_attempt_unix_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| failed(c, &event_ids, &error, next_attempt_unix_ms))
+            .await
+    }
+
+    /// See [`dead_letter`].
+    pub async fn outbox_dead_letter(&self, event_id: String) -> Result<bool, StoreError> {
+        self.write(move |c| dead_letter(c, &event_id, now_unix_ms()))
+            .await
+    }
+
+    /// See [`dead_letters`].
+    pub async fn dead_letters(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        self.read(move |c| dead_letters(c, after.as_deref(), limit))
+            .await
+    }
+
+    /// See [`replay`].
+    pub async fn replay_dead_letter(&self, event_id: String) -> Result<bool, StoreError> {
+        self.write(move |c| replay(c, &event_id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Synchronous;
+    use crate::connector::EventType;
+    use crate::store::sqlite::SqliteStore;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn sequences_count_per_conversation_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = SqliteStore::open(&path, Synchronous::Full, 8, "t").unwrap();
+        let ev = |c: &str| NewEvent {
+            ty: EventType::MessageReceived,
+            conversation_id: c.into(),
+            data: json!({}),
+        };
+        let (a1, b1, a2) = store
+            .write(move |c| {
+                Ok((
+                    append(c, ev("a"))?,
+                    append(c, ev("b"))?,
+                    append(c, ev("a"))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((a1.sequence, b1.sequence, a2.sequence), (1, 1, 2));
+        assert_ne!(a1.id, a2.id);
+        drop(store);
+        let store = SqliteStore::open(&path, Synchronous::Full, 8, "t").unwrap();
+        let a3 = store.write(move |c| append(c, ev("a"))).await.unwrap();
+        assert_eq!(a3.sequence, 3);
+    }
+
+    fn ids(runs: &[Vec<PendingEvent>]) -> Vec<Vec<(String, u64)>> {
+        runs.iter()
+            .map(|r| {
+                r.iter()
+                    .map(|p| (p.event.conversation_id.clone(), p.event.sequence))
+                    .collect()
+            })
+            .collect()
+    }
+
+    async fn filled() -> (tempfile::TempDir, SqliteStore, Vec<ChatEvent>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db"), Synchronous::Full, 8, "t").unwrap();
+        let events = store
+            .write(|c| {
+                ["a", "b", "a", "a"]
+                    .into_iter()
+                    .map(|conv| {
+                        append(
+                            c,
+                            NewEvent {
+                                ty: EventType::MessageReceived,
+                                conversation_id: conv.into(),
+                                data: json!({"n": 1}),
+                            },
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .unwrap();
+        (dir, store, events)
+    }
+
+    #[tokio::test]
+    async fn only_the_head_of_each_conversation_is_due_until_acknowledged() {
+        let (_dir, store, events) = filled().await;
+        let now = now_unix_ms();
+        let runs = store
+            .outbox_due(now, 10, 0, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&runs), [vec![("a".into(), 1)], vec![("b".into(), 1)]]);
+        let with_followers = store
+            .outbox_due(now, 10, 5, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&with_followers)[0],
+            [("a".into(), 1), ("a".into(), 2), ("a".into(), 3)]
+        );
+        store
+            .outbox_delivered(vec![events[0].id.clone()])
+            .await
+            .unwrap();
+        let runs = store
+            .outbox_due(now, 10, 0, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&runs), [vec![("b".into(), 1)], vec![("a".into(), 2)]]);
+        assert_eq!(store.outbox_depth().await.unwrap(), 3);
+        let skip = ["b".to_string()].into_iter().collect();
+        let runs = store.outbox_due(now, 2, 5, skip).await.unwrap();
+        assert_eq!(ids(&runs), [vec![("a".into(), 2), ("a".into(), 3)]]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_head_waits_for_its_next_attempt_and_keeps_its_followers_back() {
+        let (_dir, store, events) = filled().await;
+        let now = now_unix_ms();
+        store
+            .outbox_failed(vec![events[0].id.clone()], "503".into(), now + 60_000)
+            .await
+            .unwrap();
+        let runs = store
+            .outbox_due(now, 10, 0, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&runs), [vec![("b".into(), 1)]]);
+        let runs = store
+            .outbox_due(now + 60_000, 10, 0, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&runs), [vec![("b".into(), 1)], vec![("a".into(), 1)]]);
+        assert_eq!(runs[1][0].attempts, 1);
+        assert_eq!(store.outbox_next_due().await.unwrap(), Some(0));
+    }
+
+    #[tokio::test]
+    async fn dead_letters_are_listed_in_pages_and_replayed_before_their_followers() {
+        let (_dir, store, events) = filled().await;
+        store
+            .outbox_failed(vec![events[0].id.clone()], "timeout".into(), 0)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .outbox_dead_letter(events[0].id.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .outbox_dead_letter(events[1].id.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .outbox_dead_letter(events[1].id.clone())
+                .await
+                .unwrap()
+        );
+        let runs = store
+            .outbox_due(now_unix_ms(), 10, 0, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&runs), [vec![("a".into(), 2)]]);
+
+        let page = store.dead_letters(None, 1).await.unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].event, events[0]);
+        assert_eq!(page[0].last_error.as_deref(), Some("timeout"));
+        let next = store
+            .dead_letters(Some(page[0].event.id.clone()), 10)
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].event.id, events[1].id);
+
+        assert!(
+            store
+                .replay_dead_letter(events[0].id.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .replay_dead_letter(events[0].id.clone())
+                .await
+                .unwrap()
+        );
+        let runs = store
+            .outbox_due(now_unix_ms(), 10, 0, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&runs), [vec![("a".into(), 1)]]);
+        assert_eq!(runs[0][0].attempts, 0);
+        assert_eq!(store.dead_letters(None, 10).await.unwrap().len(), 1);
+    }
+}
