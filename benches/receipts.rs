@@ -21,7 +21,11 @@ const TEXT: &str = "id:1a2b3c4d5e sub:001 dlvrd:001 submit date:2603011345 \
                     done date:2603011346 stat:DELIVRD err:000 text:Your order has shipped";
 
 fn receipt(text: bool, tlvs: bool) -> DeliverSm {
-    let short_message = if text { TEXT.as_bytes().to_vec() } else { Vec::new() };
+    let short_message = if text {
+        TEXT.as_bytes().to_vec()
+    } else {
+        Vec::new()
+    };
     let mut builder = DeliverSm::builder()
         .esm_class(EsmClass::from(0x04))
         .short_message(OctetString::from_vec(short_message).unwrap());
