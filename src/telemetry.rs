@@ -50,6 +50,7 @@ pub fn describe() {
     crate::number::metrics::describe();
     crate::consent::metrics::describe();
     crate::text::metrics::describe();
+    crate::receipts::metrics::describe();
     crate::connector::metrics::describe();
 }
 

@@ -1,6 +1,7 @@
 //! The `[[carriers]]` section: one entry per carrier SMSC, with its binds, window,
-//! throughput, timers and TLS.
+//! throughput, timers, TLS, and how its delivery receipts read (id format, error map).
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use super::check::Checker;
 use super::error::KeyPath;
 use super::secret::{RawSecret, Secret};
+use crate::receipts::{ErrorMap, MsgIdFormat, ReasonCode};
 
 /// `[[carriers]]` as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +39,11 @@ pub struct RawCarrier {
     #[serde(default)]
     pub timers: RawCarrierTimers,
     pub tls: Option<RawCarrierTls>,
+    /// How receipt ids relate to submit_sm_resp ids: "auto", "hex", "dec", "exact".
+    pub msg_id_format: Option<String>,
+    /// The carrier's error codes (decimal, or hex with 0x) → reason codes.
+    #[serde(default)]
+    pub error_map: BTreeMap<String, String>,
 }
 
 /// `[carriers.timers]` as written in the file.
@@ -116,6 +123,10 @@ pub struct Carrier {
     pub dest_npi: u8,
     pub timers: CarrierTimers,
     pub tls: Option<CarrierTls>,
+    /// How this carrier's receipt ids relate to its submit_sm_resp ids.
+    pub msg_id_format: MsgIdFormat,
+    /// This carrier's error codes and what they mean.
+    pub error_map: ErrorMap,
 }
 
 /// A carrier's timers, validated.
@@ -235,6 +246,15 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         .tls
         .as_ref()
         .map(|t| validate_tls(c, &path.key("tls"), t, &r.host));
+    let msg_id_format = match r.msg_id_format.as_deref().map(str::parse::<MsgIdFormat>) {
+        None => MsgIdFormat::default(),
+        Some(Ok(format)) => format,
+        Some(Err(e)) => {
+            c.error(&path.key("msg_id_format"), e.to_string());
+            MsgIdFormat::default()
+        }
+    };
+    let error_map = validate_error_map(c, &path.key("error_map"), &r.error_map);
     Carrier {
         name: r.name.clone(),
         host: r.host.clone(),
@@ -255,7 +275,36 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         dest_npi,
         timers,
         tls,
+        msg_id_format,
+        error_map,
     }
+}
+
+/// `[carriers.error_map]`: keys are error codes (decimal, or hex with 0x), values
+/// reason codes. Two keys for the same code ("17" and "0x11") are refused: which one
+/// wins would depend on the order of the table.
+fn validate_error_map(c: &mut Checker, path: &KeyPath, raw: &BTreeMap<String, String>) -> ErrorMap {
+    let mut map = ErrorMap::new();
+    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    for (key, value) in raw {
+        let entry = path.key(key);
+        let code = match ErrorMap::parse_key(key) {
+            Ok(code) => code,
+            Err(e) => {
+                c.error(&entry, e.to_string());
+                continue;
+            }
+        };
+        if let Some(first) = seen.insert(code, key) {
+            c.error(&entry, format!("the same code as `{first}`"));
+            continue;
+        }
+        match value.parse::<ReasonCode>() {
+            Ok(reason) => map.insert(code, reason),
+            Err(e) => c.error(&entry, e.to_string()),
+        }
+    }
+    map
 }
 
 fn validate_timers(c: &mut Checker, path: &KeyPath, t: &RawCarrierTimers) -> CarrierTimers {

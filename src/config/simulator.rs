@@ -75,6 +75,9 @@ pub struct RawReceipts {
     pub rejected: Option<u32>,
     /// Receipts waiting for their delay at most; default 100000.
     pub max_pending: Option<usize>,
+    /// How the receipt writes the message id: "same" (default) as in submit_sm_resp,
+    /// "decimal", "hex_upper" or "zero_padded".
+    pub id_form: Option<String>,
 }
 
 /// `[mo]`: generated mobile-originated messages.
@@ -125,6 +128,37 @@ pub enum MessageIdFormat {
     Hex,
     /// Decimal digits.
     Decimal,
+}
+
+/// How a receipt writes the message id it reports, to test a gateway's matching
+/// against the mismatches carriers produce.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReceiptIdForm {
+    /// Exactly as in submit_sm_resp.
+    #[default]
+    Same,
+    /// The id's number in decimal (a hex submit id becomes decimal in the receipt).
+    Decimal,
+    /// The id's number in upper-case hexadecimal.
+    HexUpper,
+    /// The submit_sm_resp id left-padded with zeros to [`ReceiptIdForm::PADDED_WIDTH`].
+    ZeroPadded,
+}
+
+impl ReceiptIdForm {
+    /// Width of a zero-padded id.
+    pub const PADDED_WIDTH: usize = 16;
+
+    /// The receipt's id for the message numbered `n`, whose submit_sm_resp id was
+    /// `message_id`.
+    pub fn render(self, n: u64, message_id: &str) -> String {
+        match self {
+            Self::Same => message_id.to_string(),
+            Self::Decimal => n.to_string(),
+            Self::HexUpper => format!("{n:X}"),
+            Self::ZeroPadded => format!("{message_id:0>width$}", width = Self::PADDED_WIDTH),
+        }
+    }
 }
 
 /// Text encoding of generated MO.
@@ -187,6 +221,8 @@ pub struct ReceiptsConfig {
     pub mix: ReceiptMix,
     /// Receipts waiting at most; beyond this they are dropped and counted.
     pub max_pending: usize,
+    /// How receipts write the message id.
+    pub id_form: ReceiptIdForm,
 }
 
 /// Validated `[mo]`.
@@ -400,10 +436,23 @@ fn receipts(raw: RawReceipts) -> Result<ReceiptsConfig, SimulatorConfigError> {
     if total == 0 {
         return Err(invalid("receipts", "the outcome weights add up to 0"));
     }
+    let id_form = match raw.id_form.as_deref() {
+        None | Some("same") => ReceiptIdForm::Same,
+        Some("decimal") => ReceiptIdForm::Decimal,
+        Some("hex_upper") => ReceiptIdForm::HexUpper,
+        Some("zero_padded") => ReceiptIdForm::ZeroPadded,
+        Some(other) => {
+            return Err(invalid(
+                "receipts.id_form",
+                format!("{other:?}: use \"same\", \"decimal\", \"hex_upper\" or \"zero_padded\""),
+            ));
+        }
+    };
     Ok(ReceiptsConfig {
         delay: duration("receipts.delay", raw.delay.as_deref(), Duration::ZERO)?,
         mix,
         max_pending: raw.max_pending.unwrap_or(100_000).max(1),
+        id_form,
     })
 }
 
@@ -561,6 +610,25 @@ mod tests {
         assert_eq!(
             SimulatorConfig::try_from(raw).unwrap_err().key,
             "receipts.delay"
+        );
+        let raw: RawSimulator = toml::from_str("[receipts]\nid_form = \"octal\"").unwrap();
+        assert_eq!(
+            SimulatorConfig::try_from(raw).unwrap_err().key,
+            "receipts.id_form"
+        );
+    }
+
+    #[test]
+    fn receipt_id_forms_render_the_mismatches() {
+        let raw: RawSimulator = toml::from_str("[receipts]\nid_form = \"hex_upper\"").unwrap();
+        let cfg = SimulatorConfig::try_from(raw).unwrap();
+        assert_eq!(cfg.receipts.id_form, ReceiptIdForm::HexUpper);
+        assert_eq!(ReceiptIdForm::Same.render(6699, "1a2b"), "1a2b");
+        assert_eq!(ReceiptIdForm::Decimal.render(6699, "1a2b"), "6699");
+        assert_eq!(ReceiptIdForm::HexUpper.render(6699, "6699"), "1A2B");
+        assert_eq!(
+            ReceiptIdForm::ZeroPadded.render(6699, "1a2b"),
+            "0000000000001a2b"
         );
     }
 }

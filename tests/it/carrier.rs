@@ -54,6 +54,8 @@ pub fn carrier(port: u16) -> Carrier {
             unbind_timeout: Duration::from_secs(2),
         },
         tls: None,
+        msg_id_format: smsbridge::receipts::MsgIdFormat::Auto,
+        error_map: smsbridge::receipts::ErrorMap::new(),
     }
 }
 

@@ -11,6 +11,7 @@ mod harness;
 mod lifecycle;
 mod number;
 mod pipeline;
+mod receipts;
 mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;

@@ -173,7 +173,8 @@ pub fn receipt_text(
 /// What the simulator keeps of a submit to send its receipt later.
 #[derive(Debug, Clone)]
 pub struct Submitted {
-    /// The id returned in submit_sm_resp.
+    /// The message id as the receipt reports it: the one returned in submit_sm_resp,
+    /// written as `[receipts] id_form` says.
     pub message_id: String,
     /// The submit's source (the receipt's destination).
     pub source: COctetString<1, 21>,

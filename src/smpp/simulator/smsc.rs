@@ -59,12 +59,15 @@ impl SmscHandler {
         }
     }
 
-    fn next_message_id(&self) -> String {
+    /// The next id for submit_sm_resp, and how the receipt will write it.
+    fn next_message_id(&self) -> (String, String) {
         let n = self.shared.message_ids.fetch_add(1, Ordering::Relaxed) + 1;
-        match self.shared.cfg.message_id_format {
+        let message_id = match self.shared.cfg.message_id_format {
             MessageIdFormat::Hex => format!("{n:x}"),
             MessageIdFormat::Decimal => n.to_string(),
-        }
+        };
+        let receipt_id = self.shared.cfg.receipts.id_form.render(n, &message_id);
+        (message_id, receipt_id)
     }
 
     /// The fault, if any, this submit gets. Faults are spread evenly: submit `n` gets
@@ -101,8 +104,8 @@ impl SmscHandler {
         {
             return responder.respond(CommandStatus::EsmeRinvdstadr, None);
         }
-        let message_id = self.next_message_id();
-        let id = COctetString::from_string(message_id.clone()).unwrap_or_default();
+        let (message_id, receipt_id) = self.next_message_id();
+        let id = COctetString::from_string(message_id).unwrap_or_default();
         // What the receipt needs is kept only when a receipt is asked for.
         let (response, receipt): (Pdu, _) = match frame.pdu {
             Some(Pdu::SubmitSm(sm)) => {
@@ -111,7 +114,7 @@ impl SmscHandler {
                     let text = sm.short_message().as_ref();
                     let text = text[..text.len().min(RECEIPT_TEXT_OCTETS)].to_vec();
                     (
-                        submitted(message_id, &sm.source_addr, &sm.destination_addr, text),
+                        submitted(receipt_id, &sm.source_addr, &sm.destination_addr, text),
                         wants,
                     )
                 });
@@ -124,7 +127,7 @@ impl SmscHandler {
                 let wants = u8::from(dm.registered_delivery);
                 let receipt = (wants & 0x03 != 0).then(|| {
                     let submitted = submitted(
-                        message_id,
+                        receipt_id,
                         &dm.source_addr,
                         &dm.destination_addr,
                         Vec::new(),
@@ -175,13 +178,13 @@ impl SmscHandler {
 }
 
 fn submitted(
-    message_id: String,
+    receipt_id: String,
     source: &COctetString<1, 21>,
     destination: &COctetString<1, 21>,
     text: Vec<u8>,
 ) -> Submitted {
     Submitted {
-        message_id,
+        message_id: receipt_id,
         source: source.clone(),
         destination: destination.clone(),
         text,
