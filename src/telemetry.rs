@@ -52,6 +52,7 @@ pub fn describe() {
     crate::text::metrics::describe();
     crate::receipts::metrics::describe();
     crate::connector::metrics::describe();
+    crate::flow::metrics::describe();
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
