@@ -227,7 +227,7 @@ impl Flows {
         outbox: &Outbox,
     ) -> anyhow::Result<Self> {
         let store = outbox.store();
-        let options = FlowOptions::default();
+        let options = FlowOptions::from(&config.messages);
         let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
         let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
         let wake = Arc::new(tokio::sync::Notify::new());

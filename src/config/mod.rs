@@ -15,6 +15,7 @@
 mod carrier;
 mod check;
 mod error;
+mod messages;
 mod numbers;
 mod secret;
 mod sender;
@@ -34,6 +35,7 @@ pub use carrier::{
 };
 pub use check::Checker;
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
+pub use messages::{Messages, RawMessages};
 pub use numbers::{Numbers, RawNumbers, RawShortCodes};
 pub use secret::{RawSecret, Secret};
 pub use sender::{
@@ -69,6 +71,8 @@ pub struct RawConfig {
     pub numbers: RawNumbers,
     #[serde(default)]
     pub mms: RawMms,
+    #[serde(default)]
+    pub messages: RawMessages,
     /// An embedded carrier simulator (demos and tests).
     #[serde(default)]
     pub simulator: Option<simulator::RawSimulator>,
@@ -90,6 +94,8 @@ pub struct Config {
     pub consent: Consent,
     pub numbers: Numbers,
     pub mms: Mms,
+    /// Timers and bounds of the message flows.
+    pub messages: Messages,
     /// The embedded carrier simulator, when the file asks for one.
     pub simulator: Option<simulator::SimulatorConfig>,
 }
@@ -147,6 +153,7 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
         consent: sender::validate_consent(c, &raw.consent),
         numbers: numbers::validate_numbers(c, &raw.numbers, &names),
         mms: service::validate_mms(c, &raw.mms),
+        messages: messages::validate_messages(c, &raw.messages),
         simulator: validate_simulator(c, raw.simulator.as_ref()),
         instance,
         carriers,

@@ -43,12 +43,19 @@ pub struct FlowOptions {
 
 impl Default for FlowOptions {
     fn default() -> Self {
+        FlowOptions::from(&config::Messages::default())
+    }
+}
+
+impl From<&config::Messages> for FlowOptions {
+    /// The flows' timers as `[messages]` sets them.
+    fn from(m: &config::Messages) -> Self {
         FlowOptions {
-            validity: Duration::from_secs(48 * 3600),
-            retry_min: Duration::from_secs(1),
-            retry_max: Duration::from_secs(60),
-            concurrency: 16,
-            dedup_window: Duration::from_secs(120),
+            validity: m.validity,
+            retry_min: m.retry_min,
+            retry_max: m.retry_max,
+            concurrency: m.in_flight,
+            dedup_window: m.mo_dedup_window,
         }
     }
 }

@@ -197,6 +197,31 @@ fn cases() -> Vec<(String, &'static str)> {
             with("[numbers]\nunreachable_capacity = 0\n"),
             "10:24: numbers.unreachable_capacity: must be between 1 and 10000000",
         ),
+        // 33: an MT validity that is not a duration
+        (
+            with("[messages]\nvalidity = \"two days\"\n"),
+            "10:12: messages.validity: `two days` is not a duration",
+        ),
+        // 34: an MT validity beyond what the flows keep
+        (
+            with("[messages]\nvalidity = \"31d\"\n"),
+            "10:12: messages.validity: must be between 1s and 30days",
+        ),
+        // 35: retry delays that contradict each other
+        (
+            with("[messages]\nretry_min = \"2m\"\nretry_max = \"1m\"\n"),
+            "10:13: messages.retry_min: must not be longer than retry_max",
+        ),
+        // 36: no MT allowed in flight
+        (
+            with("[messages]\nin_flight = 0\n"),
+            "10:13: messages.in_flight: must be between 1 and 4096",
+        ),
+        // 37: a misspelt key of [messages]
+        (
+            with("[messages]\ndedup_window = \"2m\"\n"),
+            "10:1: messages.dedup_window: unknown field `dedup_window`",
+        ),
     ]
 }
 
@@ -264,4 +289,21 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(c.timers.enquire_link_interval.as_secs(), 30);
     assert_eq!(config.instance.drain_timeout.as_secs(), 30);
     assert_eq!(config.consent.opt_out_keywords.len(), 8);
+    assert_eq!(config.messages.validity.as_secs(), 48 * 3600);
+    assert_eq!(config.messages.in_flight, 16);
+}
+
+#[test]
+fn the_message_timers_are_read_from_the_file() {
+    let text = format!(
+        "[instance]\n{CARRIER}[messages]\nvalidity = \"90s\"\nretry_min = \"50ms\"\nretry_max = \"2s\"\nin_flight = 4\nmo_dedup_window = \"10m\"\n"
+    );
+    let m = Config::from_toml(Path::new("f.toml"), &text)
+        .unwrap()
+        .messages;
+    assert_eq!(m.validity.as_secs(), 90);
+    assert_eq!(m.retry_min.as_millis(), 50);
+    assert_eq!(m.retry_max.as_secs(), 2);
+    assert_eq!(m.in_flight, 4);
+    assert_eq!(m.mo_dedup_window.as_secs(), 600);
 }
