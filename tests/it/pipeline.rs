@@ -30,6 +30,11 @@ fn start() -> Daemon {
 
 /// A daemon whose simulator injects `faults` (lines of `[simulator.faults]`).
 fn start_with_faults(faults: &str) -> Daemon {
+    start_with(faults, "")
+}
+
+/// A daemon whose simulator injects `faults`, with `sections` (whole tables) added.
+fn start_with(faults: &str, sections: &str) -> Daemon {
     let port = free_port();
     let extra = format!(
         r#"
@@ -60,6 +65,8 @@ routes = ["sim"]
 
 [numbers]
 deny = ["+14155550199"]
+
+{sections}
 
 [simulator.faults]
 {faults}
@@ -587,6 +594,32 @@ fn transient_carrier_errors_are_retried_until_sent() {
     for id in &ids {
         wait_status(&d, id, "sent");
     }
+}
+
+#[test]
+fn an_mt_the_carrier_never_takes_expires_after_its_validity() {
+    let d = start_with(
+        "syserr_percent = 100",
+        "[messages]\nvalidity = \"1s\"\nretry_min = \"50ms\"\nretry_max = \"200ms\"\n",
+    );
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "never taken"}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.json()["message_id"].as_str().unwrap().to_owned();
+    let message = wait_status(&d, &id, "expired");
+    assert_eq!(message["reason"], "validity_expired");
+    let expired = poll("the expired event", || {
+        events(&d)
+            .into_iter()
+            .find(|e| e.3["message_id"] == id.as_str() && e.3["status"] == "expired")
+    });
+    assert_eq!(expired.3["reason"], "validity_expired");
+    // The carrier was asked more than once: transient errors were retried until the end.
+    let stats = sim_stats(&d);
+    assert!(stats["submits"].as_u64().unwrap() > 1, "{stats}");
 }
 
 #[test]
