@@ -178,7 +178,14 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     }
 
     let stop = signals
-        .wait_for_stop(&config_path, &config_tx, &log, &admin_state, notifier)
+        .wait_for_stop(
+            &config_path,
+            &config_tx,
+            &log,
+            &admin_state,
+            &store,
+            notifier,
+        )
         .await;
 
     notifier.stopping();
@@ -335,10 +342,22 @@ async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
     let sync = config.store.synchronous;
     let batch_max = config.store.batch_max;
     let instance = config.instance.name.clone();
-    tokio::task::spawn_blocking(move || SqliteStore::open(&path, sync, batch_max, &instance))
-        .await
-        .context("store task failed")?
-        .context("cannot open the store")
+    let store =
+        tokio::task::spawn_blocking(move || SqliteStore::open(&path, sync, batch_max, &instance))
+            .await
+            .context("store task failed")?
+            .context("cannot open the store")?;
+    apply_store_limit(&store, config.store.max_size_bytes).await;
+    Ok(store)
+}
+
+/// Sets the store's size limit; a store that cannot take it keeps its previous one.
+async fn apply_store_limit(store: &SqliteStore, bytes: Option<u64>) {
+    match store.set_max_size(bytes).await {
+        Ok(limit) if bytes.is_some() => info!(limit_bytes = limit, "store size limited"),
+        Ok(_) => {}
+        Err(e) => warn!(error = %e, "cannot apply store.max_size_bytes"),
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
@@ -370,6 +389,7 @@ impl Signals {
         config: &watch::Sender<Arc<Config>>,
         log: &LogReload,
         admin: &AdminState,
+        store: &SqliteStore,
         notifier: Notifier,
     ) -> Stop {
         loop {
@@ -379,7 +399,7 @@ impl Signals {
                 _ = self.int.recv() => return Stop::Fast,
                 _ = self.hup.recv() => {
                     notifier.reloading();
-                    reload(path, config, log, admin).await;
+                    reload(path, config, log, admin, store).await;
                     notifier.ready("running");
                 }
             }
@@ -394,6 +414,7 @@ async fn reload(
     config: &watch::Sender<Arc<Config>>,
     log: &LogReload,
     admin: &AdminState,
+    store: &SqliteStore,
 ) {
     let file = path.to_path_buf();
     let loaded = tokio::task::spawn_blocking(move || Config::load(&file)).await;
@@ -424,6 +445,9 @@ async fn reload(
     {
         warn!(error = %e, "cannot apply the new log level");
     }
+    if new.store.max_size_bytes != old.store.max_size_bytes {
+        apply_store_limit(store, new.store.max_size_bytes).await;
+    }
     let generation = admin.generation.fetch_add(1, Ordering::Relaxed) + 1;
     config.send_replace(Arc::new(new));
     metrics::counter!(telemetry::CONFIG_RELOADS_TOTAL, "result" => "ok").increment(1);
@@ -452,7 +476,12 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.admin.listen != new.admin.listen {
         keys.push("admin.listen");
     }
-    if old.store != new.store {
+    // The size limit applies live (see `reload`); the rest of [store] needs a restart.
+    let store = |s: &crate::config::Store| crate::config::Store {
+        max_size_bytes: None,
+        ..s.clone()
+    };
+    if store(&old.store) != store(&new.store) {
         keys.push("store");
     }
     if old.core != new.core {

@@ -224,6 +224,7 @@ pub struct RawStore {
     pub batch_max: Option<usize>,
     pub retention: Option<String>,
     pub purge_interval: Option<String>,
+    pub max_size_bytes: Option<u64>,
 }
 
 /// Which store holds the state.
@@ -256,7 +257,13 @@ pub struct Store {
     /// Finished messages older than this are purged.
     pub retention: Duration,
     pub purge_interval: Duration,
+    /// The database may grow to this many bytes; beyond, writes are refused (`503
+    /// overloaded`, MOs ESME_RX_T_APPN) until space returns. `None`: no limit but the disk.
+    pub max_size_bytes: Option<u64>,
 }
+
+/// The smallest store limit: the schema alone takes about this much.
+pub const MIN_STORE_BYTES: u64 = 256 * 1024;
 
 pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::path::Path) -> Store {
     let path = KeyPath::root().key("store");
@@ -283,6 +290,16 @@ pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::pat
             SECOND,
             DAY,
         ),
+        max_size_bytes: match r.max_size_bytes {
+            None | Some(0) => None,
+            Some(n) => Some(c.range(
+                &path.key("max_size_bytes"),
+                Some(n),
+                MIN_STORE_BYTES,
+                MIN_STORE_BYTES,
+                1 << 50,
+            )),
+        },
     }
 }
 

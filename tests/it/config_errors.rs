@@ -222,6 +222,11 @@ fn cases() -> Vec<(String, &'static str)> {
             with("[messages]\ndedup_window = \"2m\"\n"),
             "10:1: messages.dedup_window: unknown field `dedup_window`",
         ),
+        // 38: a store limit smaller than the schema
+        (
+            with("[store]\nmax_size_bytes = 4096\n"),
+            "10:18: store.max_size_bytes: must be between 262144 and 1125899906842624",
+        ),
     ]
 }
 

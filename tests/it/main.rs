@@ -16,5 +16,6 @@ mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;
 mod smpp_simulator;
+mod store_full;
 mod systemd_unit;
 mod text;

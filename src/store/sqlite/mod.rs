@@ -259,6 +259,27 @@ impl SqliteStore {
             .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?
     }
 
+    /// Limits the database to `bytes` (`None`: no limit but the disk's). Past the limit
+    /// a write fails with SQLITE_FULL and its caller is told the store is unavailable;
+    /// space returns when the purge frees pages or the limit is raised. A limit below
+    /// the current size holds the database at its current size. Answers the limit in
+    /// force, in bytes.
+    pub async fn set_max_size(&self, bytes: Option<u64>) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let page = page.max(1) as u64;
+            // SQLite's own ceiling on max_page_count.
+            let ceiling = u64::from(u32::MAX - 1);
+            let pages = bytes.map_or(ceiling, |b| (b / page).clamp(1, ceiling));
+            let set: i64 =
+                conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get(0)
+                })?;
+            Ok(set.max(0) as u64 * page)
+        })
+        .await
+    }
+
     /// Runs a query on a reader connection (on the blocking pool).
     pub async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where

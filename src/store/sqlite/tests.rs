@@ -119,3 +119,27 @@ fn queued_requests_share_one_commit() {
         .unwrap();
     assert_eq!(rows, 20);
 }
+
+#[tokio::test]
+async fn a_full_store_refuses_writes_until_its_limit_is_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    with_table(&store).await;
+    // A limit below the current size holds the file at its current size.
+    let held = store.set_max_size(Some(1)).await.unwrap();
+    assert!(held > 0);
+    let fill = |store: SqliteStore, n: i64| async move {
+        store
+            .write(move |c| {
+                let blob = "x".repeat(64 * 1024);
+                Ok(c.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![blob, n])?)
+            })
+            .await
+    };
+    let refused = fill(store.clone(), 1).await.unwrap_err();
+    assert!(refused.to_string().contains("full"), "{refused}");
+    // The refused write left the store working: a limit raised takes the write.
+    store.set_max_size(None).await.unwrap();
+    fill(store.clone(), 2).await.unwrap();
+    store.ping().unwrap();
+}
