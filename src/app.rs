@@ -286,6 +286,7 @@ fn api_routes(
         .merge(api::optouts::routes(optouts))
         .merge(api::messages::routes(flows.intake.clone()))
         .merge(api::conversations::routes(store.clone()))
+        .merge(api::openapi::routes())
         .merge(api::events::routes(
             outbox.clone(),
             source_of(&config.instance.name),

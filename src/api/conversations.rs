@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, input};
+use super::{ApiError, ErrorBody, input};
 use crate::store::{Conversation, Store, StoreError};
 
 /// Largest page of a transcript or a conversation list.
@@ -39,7 +39,19 @@ fn page(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
-async fn close<S: Store>(
+/// Closes a conversation; the contact's next MO opens a new one linked to it.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/close",
+    tag = "conversations",
+    params(("id" = String, Path, description = "the conversation id")),
+    responses(
+        (status = 200, description = "the closed conversation", body = Conversation),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn close<S: Store>(
     State(store): State<S>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Conversation>, ApiError> {
@@ -52,15 +64,31 @@ async fn close<S: Store>(
         .ok_or_else(|| ApiError::not_found(format!("no conversation {id}")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct TranscriptParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct TranscriptParams {
     /// The last message id of the previous page.
     after: Option<String>,
+    /// Messages per page, 1 to 500; default 100.
     limit: Option<usize>,
 }
 
-async fn transcript<S: Store>(
+/// The transcript: both directions with statuses, oldest first, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/conversations/{id}/messages",
+    tag = "conversations",
+    params(("id" = String, Path, description = "the conversation id"), TranscriptParams),
+    responses(
+        (status = 200, description = "`{conversation, messages, next_after}`; `next_after` \
+            is the `after` of the next page, null on the last", body = Object),
+        (status = 400, description = "bad_request", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn transcript<S: Store>(
     State(store): State<S>,
     id: Result<Path<String>, PathRejection>,
     params: Result<Query<TranscriptParams>, QueryRejection>,
@@ -85,14 +113,29 @@ async fn transcript<S: Store>(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// The contact (E.164).
     contact: String,
+    /// Conversations at most, 1 to 500; default 100.
     limit: Option<usize>,
 }
 
-async fn list<S: Store>(
+/// A contact's conversations, newest first: `{conversations: [...]}`.
+#[utoipa::path(
+    get,
+    path = "/v1/conversations",
+    tag = "conversations",
+    params(ListParams),
+    responses(
+        (status = 200, description = "`{conversations: [Conversation]}`", body = Object),
+        (status = 400, description = "bad_request", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list<S: Store>(
     State(store): State<S>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {

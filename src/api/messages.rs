@@ -14,22 +14,27 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::ErrorBody;
 use super::{ApiError, input};
 use crate::consent::SuppressionList;
 use crate::flow::accept::{MtIntake, MtRefused, MtRequest};
 use crate::flow::metrics;
-use crate::store::{MessageView, MtAccepted, Store};
+use crate::store::{MessageView, MtAccepted, MtReceipt, Store};
 
 /// The longest `Idempotency-Key` taken.
 const MAX_KEY_CHARS: usize = 200;
 
-/// The body of `POST /v1/messages`.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /v1/messages`: `from` + `to`, or `conversation_id`, and `text`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SendBody {
+pub(crate) struct SendBody {
+    /// The business sender (E.164, short code or alphanumeric).
     from: Option<String>,
+    /// The contact (E.164).
     to: Option<String>,
+    /// Reply in this conversation instead of giving `from` and `to`.
     conversation_id: Option<String>,
+    /// At most 1000 characters.
     text: String,
     /// MMS is not supported on this route yet; present means `media_not_supported`.
     media: Option<serde_json::Value>,
@@ -43,7 +48,24 @@ pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>) -> Router {
         .with_state(intake)
 }
 
-async fn send<S: Store + SuppressionList>(
+/// Sends an MT: validated, stored, then submitted to the sender's carrier.
+#[utoipa::path(
+    post,
+    path = "/v1/messages",
+    tag = "messages",
+    request_body = SendBody,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "a retry with the same key gets the first answer and sends nothing new")),
+    responses(
+        (status = 202, description = "stored; it will be submitted", body = MtReceipt),
+        (status = 400, description = "bad_request", body = ErrorBody),
+        (status = 404, description = "not_found: no such conversation", body = ErrorBody),
+        (status = 422, description = "text_too_long, unknown_sender, invalid_destination, \
+            destination_not_sms_capable, opted_out, no_route, media_not_supported", body = ErrorBody),
+        (status = 503, description = "overloaded: retry with the same Idempotency-Key", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn send<S: Store + SuppressionList>(
     State(intake): State<MtIntake<S>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -131,7 +153,19 @@ fn refused_error(refused: &MtRefused) -> ApiError {
     }
 }
 
-async fn show<S: Store + SuppressionList>(
+/// A message's state and per-segment detail.
+#[utoipa::path(
+    get,
+    path = "/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = String, Path, description = "the message id")),
+    responses(
+        (status = 200, description = "the message", body = MessageView),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn show<S: Store + SuppressionList>(
     State(intake): State<MtIntake<S>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<MessageView>, ApiError> {

@@ -14,6 +14,7 @@
 //! | [`numbers`] | `GET /v1/numbers/{number}`: can it receive SMS, and why |
 //! | [`optouts`] | `/v1/optouts…`: the suppression list (list, add, remove, CSV export and import) |
 //! | [`events`] | `/v1/events/dead-letters…`: chat events the core never took (list, replay) |
+//! | [`openapi`] | `GET /v1/openapi.json`: the OpenAPI 3.1 document of these routes |
 //! | [`simulator`] | demo only, with the embedded simulator: `POST /v1/simulator/mo`, stats |
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::config::{Api, Secret};
@@ -34,6 +35,7 @@ pub mod events;
 mod input;
 pub mod messages;
 pub mod numbers;
+pub mod openapi;
 pub mod optouts;
 pub mod simulator;
 
@@ -77,11 +79,32 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer: `{"error": {"code", "message", "field"}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code (`text_too_long`, `unknown_sender`, `overloaded`, …).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The request field at fault, if one is.
+    pub field: Option<String>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": { "code": self.code, "message": self.message, "field": self.field }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                field: self.field,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -17,7 +17,7 @@ pub fn now_ms() -> UnixMs {
 }
 
 /// Which way a message went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Mobile-originated: the contact wrote to us.
@@ -83,7 +83,7 @@ pub enum MtAccepted {
 }
 
 /// The answer to an accepted MT (the `202` body).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MtReceipt {
     pub message_id: String,
     pub conversation_id: String,
@@ -172,7 +172,7 @@ pub enum MoStored {
 }
 
 /// A conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Conversation {
     pub id: String,
     pub contact: String,
@@ -183,7 +183,7 @@ pub struct Conversation {
 }
 
 /// A message as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub message_id: String,
     pub conversation_id: String,
@@ -205,7 +205,7 @@ pub struct MessageView {
 }
 
 /// One MT segment as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SegmentView {
     pub index: u32,
     pub state: String,

@@ -623,6 +623,55 @@ fn an_mt_the_carrier_never_takes_expires_after_its_validity() {
 }
 
 #[test]
+fn the_openapi_document_describes_the_routes_and_the_error_schema() {
+    let d = start();
+    let anonymous = http(d.api, "GET", "/v1/openapi.json", &[], b"");
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    let doc = get(&d, "/v1/openapi.json");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/v1/messages",
+        "/v1/messages/{id}",
+        "/v1/conversations",
+        "/v1/conversations/{id}/close",
+        "/v1/conversations/{id}/messages",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing: {:?}",
+            paths.keys()
+        );
+    }
+    let send = &paths["/v1/messages"]["post"];
+    assert!(send["responses"]["202"].is_object(), "{send}");
+    assert_eq!(
+        send["responses"]["503"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorBody"
+    );
+    // The error schema is the shape the routes answer.
+    let schemas = &doc["components"]["schemas"];
+    let detail = &schemas["ErrorDetail"];
+    for field in ["code", "message", "field"] {
+        assert!(detail["properties"][field].is_object(), "{detail}");
+    }
+    let refused = send_mt(&d, json!({"from": SENDER, "to": CONTACT}), None);
+    let error = refused.json()["error"].as_object().unwrap().clone();
+    let answered: Vec<&String> = error.keys().collect();
+    let documented: Vec<&String> = detail["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(answered.len(), documented.len(), "{error:?} vs {detail}");
+    assert!(
+        answered.iter().all(|k| documented.contains(k)),
+        "{error:?} vs {detail}"
+    );
+    let body = &schemas["SendBody"]["properties"];
+    assert!(
+        body["text"].is_object() && body["conversation_id"].is_object(),
+        "{body}"
+    );
+}
+
+#[test]
 fn receipts_are_kept_for_the_receipts_flow() {
     let d = start();
     let reply = send_mt(
