@@ -44,6 +44,9 @@ pub struct RawCarrier {
     /// The carrier's error codes (decimal, or hex with 0x) → reason codes.
     #[serde(default)]
     pub error_map: BTreeMap<String, String>,
+    /// How the carrier takes text (`[carriers.text]`).
+    #[serde(default)]
+    pub text: super::route::RawCarrierText,
 }
 
 /// `[carriers.timers]` as written in the file.
@@ -127,6 +130,8 @@ pub struct Carrier {
     pub msg_id_format: MsgIdFormat,
     /// This carrier's error codes and what they mean.
     pub error_map: ErrorMap,
+    /// How the carrier takes text: plans the MTs sent through it.
+    pub text: crate::text::RouteProfile,
 }
 
 /// A carrier's timers, validated.
@@ -277,6 +282,7 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         tls,
         msg_id_format,
         error_map,
+        text: super::route::validate_text(c, path, &r.text),
     }
 }
 

@@ -17,6 +17,7 @@ mod check;
 mod error;
 mod messages;
 mod numbers;
+mod route;
 mod secret;
 mod sender;
 mod service;
@@ -37,6 +38,7 @@ pub use check::Checker;
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
 pub use messages::{Messages, RawMessages};
 pub use numbers::{Numbers, RawNumbers, RawShortCodes};
+pub use route::RawCarrierText;
 pub use secret::{RawSecret, Secret};
 pub use sender::{
     Consent, ConsentScope, RawConsent, RawSender, Sender, SenderKind, sender_inventory,

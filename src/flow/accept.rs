@@ -14,7 +14,7 @@ use crate::consent::{ConsentPolicy, SuppressionList};
 use crate::number::{Reason, UnreachableMemory};
 use crate::store::model::now_ms;
 use crate::store::{MtAccepted, NewMt, Store, StoreError};
-use crate::text::{MAX_CHARACTERS, ReferenceAllocator, RouteProfile, nfc, plan_with_reference};
+use crate::text::{MAX_CHARACTERS, ReferenceAllocator, nfc, plan_with_reference};
 
 /// An MT as the caller asked for it (fields already read from JSON).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,14 +163,15 @@ impl<S: Store + SuppressionList> MtIntake<S> {
         if let Err(refusal) = consent {
             return Err(MtRefused::OptedOut(refusal.to_string()));
         }
-        let route = sender
+        let carrier = sender
             .routes()
             .in_order()
-            .find(|r| config.carrier(r).is_some())
-            .ok_or_else(|| MtRefused::NoRoute(sender.address().to_string()))?
-            .to_owned();
+            .find_map(|r| config.carrier(r))
+            .ok_or_else(|| MtRefused::NoRoute(sender.address().to_string()))?;
+        let route = carrier.name.clone();
         let reference = self.references.next(contact.as_str());
-        let plan = plan_with_reference(&text, &RouteProfile::default(), reference)
+        // Planned for the route it leaves through: that decides encoding and segments.
+        let plan = plan_with_reference(&text, &carrier.text, reference)
             .map_err(|e| MtRefused::Unplannable(e.to_string()))?;
         Ok(NewMt {
             message_id: new_id(),

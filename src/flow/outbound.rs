@@ -27,7 +27,7 @@ use crate::connector::Outbox;
 use crate::number::Sender;
 use crate::store::model::now_ms;
 use crate::store::{DueMt, MtAttempt, SentSegment, Store};
-use crate::text::{RouteProfile, plan_with_reference};
+use crate::text::plan_with_reference;
 
 /// How long the loop waits when nothing is due and nothing wakes it.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
@@ -177,7 +177,7 @@ impl<S: Store> Dispatcher<S> {
                 ),
             );
         };
-        let plan = match plan_with_reference(&mt.text, &RouteProfile::default(), mt.reference) {
+        let plan = match plan_with_reference(&mt.text, &carrier.text, mt.reference) {
             Ok(plan) => plan,
             Err(e) => return (Vec::new(), failed("unplannable", &e.to_string())),
         };

@@ -56,6 +56,7 @@ pub fn carrier(port: u16) -> Carrier {
         tls: None,
         msg_id_format: smsbridge::receipts::MsgIdFormat::Auto,
         error_map: smsbridge::receipts::ErrorMap::new(),
+        text: smsbridge::text::RouteProfile::default(),
     }
 }
 

@@ -227,6 +227,21 @@ fn cases() -> Vec<(String, &'static str)> {
             with("[store]\nmax_size_bytes = 4096\n"),
             "10:18: store.max_size_bytes: must be between 262144 and 1125899906842624",
         ),
+        // 39: an alphabet that is not one
+        (
+            with("[carriers.text]\nalphabet = \"ebcdic\"\n"),
+            "10:12: carriers[0].text.alphabet: unknown alphabet `ebcdic`",
+        ),
+        // 40: a shift table listed twice
+        (
+            with("[carriers.text]\nshift_tables = [\"turkish\", \"turkish\"]\n"),
+            "10:28: carriers[0].text.shift_tables[1]: `turkish` is listed twice",
+        ),
+        // 41: shift tables on a carrier that does not speak GSM7
+        (
+            with("[carriers.text]\nalphabet = \"latin1\"\nshift_tables = [\"spanish\"]\n"),
+            "11:16: carriers[0].text.shift_tables: shift tables extend GSM7",
+        ),
     ]
 }
 

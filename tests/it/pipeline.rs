@@ -672,6 +672,27 @@ fn the_openapi_document_describes_the_routes_and_the_error_schema() {
 }
 
 #[test]
+fn an_mt_is_planned_with_its_carriers_text_profile() {
+    // Curly quotes are not GSM7: UCS-2 on a default carrier, GSM7 where the carrier's
+    // profile turns on smart encoding.
+    let text = "\u{201c}On my way\u{201d}";
+    let plain = start();
+    let smart = start_with("", "[carriers.text]\nsmart_encoding = true\n");
+    for (d, encoding) in [(&plain, "ucs2"), (&smart, "gsm7")] {
+        let reply = send_mt(
+            d,
+            json!({"from": SENDER, "to": CONTACT, "text": text}),
+            None,
+        );
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        assert_eq!(reply.json()["encoding"], encoding, "{}", reply.body);
+        let id = reply.json()["message_id"].as_str().unwrap().to_owned();
+        let sent = wait_status(d, &id, "sent");
+        assert_eq!(sent["encoding"], encoding, "{sent}");
+    }
+}
+
+#[test]
 fn receipts_are_kept_for_the_receipts_flow() {
     let d = start();
     let reply = send_mt(
