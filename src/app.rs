@@ -140,6 +140,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
     work.spawn(flows.mo.clone().run_timeouts(drain.clone()));
+    let mo = flows.mo.clone();
+    let stop = drain.clone();
+    work.spawn(async move { mo.receipts().run_expiry(stop).await });
     work.spawn(purge(
         store.clone(),
         config.store.retention,
