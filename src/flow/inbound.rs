@@ -184,7 +184,10 @@ where
         };
         let carrier = message.carrier.to_string();
         if message.is_receipt() {
-            return self.receipts.handle(&message, || raw_receipt(carrier, d)).await;
+            return self
+                .receipts
+                .handle(&message, || raw_receipt(carrier, d))
+                .await;
         }
         let profile = RouteProfile::default();
         let part = text::parse(&text::InboundMessage {

@@ -132,7 +132,8 @@ impl<S: Store> ReceiptFlow<S> {
     /// Removes parked receipts older than [`FlowOptions::receipt_park`], counting them,
     /// until `cancel` fires.
     pub async fn run_expiry(&self, cancel: CancellationToken) {
-        let every = (self.options.receipt_park / 4).clamp(Duration::from_millis(1), EXPIRY_SWEEP_MAX);
+        let every =
+            (self.options.receipt_park / 4).clamp(Duration::from_millis(1), EXPIRY_SWEEP_MAX);
         loop {
             self.expire_once().await;
             tokio::select! {

@@ -221,7 +221,14 @@ pub(super) fn record_attempt(
     )?;
     record_end(conn, &conversation_id, message_id, attempt, now)?;
     for s in accepted {
-        receipts::match_parked(conn, &s.carrier, &s.carrier_message_id, message_id, s.index, now)?;
+        receipts::match_parked(
+            conn,
+            &s.carrier,
+            &s.carrier_message_id,
+            message_id,
+            s.index,
+            now,
+        )?;
     }
     Ok(())
 }

@@ -63,7 +63,8 @@ impl Store for SqliteStore {
     }
 
     async fn expire_parked_receipts(&self, before: UnixMs) -> Result<usize, StoreError> {
-        self.write(move |c| receipts::expire_parked(c, before)).await
+        self.write(move |c| receipts::expire_parked(c, before))
+            .await
     }
 
     async fn message(&self, id: String) -> Result<Option<MessageView>, StoreError> {

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::messages::status_event;
 use crate::receipts::{
-    ChatState, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport,
-    SegmentState, apply, best_match, index_keys, lookup_keys,
+    ChatState, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport, SegmentState, apply,
+    best_match, index_keys, lookup_keys,
 };
 use crate::store::StoreError;
 use crate::store::model::{ReceiptApplied, ReceiptUpdate, UnixMs};
@@ -130,7 +130,11 @@ struct Parked {
     report: SegmentReport,
 }
 
-fn parked_for(conn: &Connection, carrier: &str, keys: &[String]) -> Result<Vec<Parked>, StoreError> {
+fn parked_for(
+    conn: &Connection,
+    carrier: &str,
+    keys: &[String],
+) -> Result<Vec<Parked>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.id, p.ids, p.format, p.message_state, p.intermediate, p.reason
          FROM parked_receipt_key k JOIN parked_receipt p ON p.id = k.receipt
@@ -208,9 +212,8 @@ pub(super) fn expire_parked(conn: &Connection, before: UnixMs) -> Result<usize, 
 
 /// The segment states of a message, as receipts left them.
 fn segment_states(conn: &Connection, message_id: &str) -> Result<Vec<SegmentState>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT receipt_state FROM segment WHERE message_id = ?1 ORDER BY idx",
-    )?;
+    let mut stmt = conn
+        .prepare_cached("SELECT receipt_state FROM segment WHERE message_id = ?1 ORDER BY idx")?;
     let rows = stmt.query_map([message_id], |r| r.get::<_, Option<String>>(0))?;
     rows.map(|row| match row? {
         None => Ok(SegmentState::Sent),
@@ -264,8 +267,8 @@ fn apply_to_segment(
     let mut segments = segment_states(conn, message_id)?;
     let step = apply(chat_state(&status), &mut segments, index as usize, report);
     if step.segment_changed {
-        let json = serde_json::to_string(&step.segment)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json =
+            serde_json::to_string(&step.segment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         conn.execute(
             "UPDATE segment SET state = ?3, receipt_state = ?4, updated_unix_ms = ?5
              WHERE message_id = ?1 AND idx = ?2",
@@ -297,3 +300,5 @@ fn apply_to_segment(
     Ok(true)
 }
 
+#[cfg(test)]
+mod tests;
