@@ -230,7 +230,10 @@ impl Flows {
         outbox: &Outbox,
     ) -> anyhow::Result<Self> {
         let store = outbox.store();
-        let options = FlowOptions::default();
+        let options = FlowOptions {
+            receipt_park: config.store.unmatched_receipt_ttl,
+            ..FlowOptions::default()
+        };
         let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
         let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
         let wake = Arc::new(tokio::sync::Notify::new());

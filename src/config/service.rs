@@ -224,6 +224,7 @@ pub struct RawStore {
     pub batch_max: Option<usize>,
     pub retention: Option<String>,
     pub purge_interval: Option<String>,
+    pub unmatched_receipt_ttl: Option<String>,
 }
 
 /// Which store holds the state.
@@ -256,6 +257,8 @@ pub struct Store {
     /// Finished messages older than this are purged.
     pub retention: Duration,
     pub purge_interval: Duration,
+    /// A receipt whose message id never appears is dropped (and counted) after this.
+    pub unmatched_receipt_ttl: Duration,
 }
 
 pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::path::Path) -> Store {
@@ -282,6 +285,13 @@ pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::pat
             HOUR,
             SECOND,
             DAY,
+        ),
+        unmatched_receipt_ttl: c.duration(
+            &path.key("unmatched_receipt_ttl"),
+            r.unmatched_receipt_ttl.as_deref(),
+            3 * DAY,
+            SECOND,
+            30 * DAY,
         ),
     }
 }
