@@ -197,6 +197,11 @@ fn cases() -> Vec<(String, &'static str)> {
             with("[numbers]\nunreachable_capacity = 0\n"),
             "10:24: numbers.unreachable_capacity: must be between 1 and 10000000",
         ),
+        // 33: unmatched receipts kept for no time at all
+        (
+            with("[store]\nunmatched_receipt_ttl = \"0s\"\n"),
+            "10:25: store.unmatched_receipt_ttl: must be between 1s and",
+        ),
     ]
 }
 

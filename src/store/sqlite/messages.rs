@@ -240,6 +240,16 @@ fn record_end(
     attempt: &MtAttempt,
     now: UnixMs,
 ) -> Result<(), StoreError> {
+    // A receipt for a segment sent earlier may have settled the message while this
+    // attempt was out (one segment failed): that status stands, and no second one follows.
+    let status: String = conn.query_row(
+        "SELECT status FROM message WHERE id = ?1",
+        [message_id],
+        |r| r.get(0),
+    )?;
+    if status != "accepted" {
+        return Ok(());
+    }
     match attempt {
         MtAttempt::Sent => {
             conn.execute(

@@ -200,3 +200,31 @@ async fn unmatched_receipts_expire() {
     sent_mt(&store, "m1", &["77"]).await;
     assert_eq!(receipt_statuses(&store).await, []);
 }
+
+#[tokio::test]
+async fn a_receipt_after_reopening_finds_the_segment_recorded_before() {
+    let dir = tempfile::tempdir().unwrap();
+    sent_mt(&open(dir.path()), "m1", &["ABC123"]).await;
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    let applied = store
+        .apply_receipt(update("abc123", ReceiptState::Expired, &learner))
+        .await
+        .unwrap();
+    assert!(matches!(
+        applied,
+        ReceiptApplied::Matched {
+            chat_changed: true,
+            ..
+        }
+    ));
+    let sentence = ReasonCode::Expired.sentence().to_owned();
+    assert_eq!(
+        receipt_statuses(&store).await,
+        [(
+            "expired".to_owned(),
+            Some("expired".to_owned()),
+            Some(sentence)
+        )]
+    );
+}
