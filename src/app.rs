@@ -30,6 +30,7 @@ use crate::connector::{Outbox, source_of};
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
 use crate::flow::outbound::Dispatcher;
+use crate::flow::receipts::ReceiptFlow;
 use crate::flow::{self, FlowOptions};
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator::{self, SimulatorHandle};
@@ -247,7 +248,13 @@ impl Flows {
             consent.clone(),
             references.clone(),
             wake.clone(),
-            outbox.clone(),
+            ReceiptFlow::new(
+                store.clone(),
+                live.clone(),
+                outbox.clone(),
+                options.clone(),
+                unreachable.clone(),
+            ),
             options.clone(),
         );
         let intake = MtIntake {

@@ -118,23 +118,19 @@ impl<S> MoFlow<S>
 where
     S: Store + SuppressionList + PendingParts,
 {
-    /// The flow over `store`; `dispatcher` is woken when a consent reply is queued.
+    /// The flow over `store`; `dispatcher` is woken when a consent reply is queued;
+    /// receipts go to `receipts`, whose outbox this flow announces its events on too.
     pub fn new(
         store: S,
         config: watch::Receiver<Arc<Config>>,
         consent: Arc<ConsentPolicy>,
         references: Arc<ReferenceAllocator>,
         dispatcher: Arc<Notify>,
-        events: Outbox,
+        receipts: ReceiptFlow<S>,
         options: FlowOptions,
     ) -> Arc<Self> {
         let reassembler = Arc::new(Reassembler::new(store.clone(), Default::default()));
-        let receipts = ReceiptFlow::new(
-            store.clone(),
-            config.clone(),
-            events.clone(),
-            options.clone(),
-        );
+        let events = receipts.outbox().clone();
         Arc::new(MoFlow {
             receipts,
             store,
@@ -184,9 +180,10 @@ where
         };
         let carrier = message.carrier.to_string();
         if message.is_receipt() {
+            let handset = d.source.clone();
             return self
                 .receipts
-                .handle(&message, || raw_receipt(carrier, d))
+                .handle(&message, &handset, || raw_receipt(carrier, d))
                 .await;
         }
         let profile = RouteProfile::default();

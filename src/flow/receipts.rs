@@ -4,13 +4,17 @@
 //! counted and acknowledged: it never kills the bind. A store that cannot take the
 //! write means ESME_RX_T_APPN, so the carrier sends the receipt again.
 //!
+//! A failed receipt whose error code the `[numbers]` rules name as proof that the number
+//! cannot take SMS marks the number in the [`UnreachableMemory`], so the next MT to it is
+//! refused up front.
+//!
 //! Each carrier has its own [`FormLearner`]: the id form that matched last is tried
 //! first for the next receipt. Receipts parked because their id is not known yet
 //! expire after [`FlowOptions::receipt_park`]; [`ReceiptFlow::run_expiry`] removes them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +24,8 @@ use super::{FlowOptions, metrics};
 use crate::carrier::{InboundMessage, InboundVerdict};
 use crate::config::Config;
 use crate::connector::Outbox;
-use crate::receipts::{self, ErrorMap, FormLearner, MsgIdFormat, SegmentReport};
+use crate::number::{E164, UnreachableMemory};
+use crate::receipts::{self, ErrorMap, FormLearner, MsgIdFormat, Receipt, SegmentReport};
 use crate::store::model::now_ms;
 use crate::store::{RawReceipt, ReceiptApplied, ReceiptUpdate, Store};
 
@@ -33,24 +38,33 @@ pub struct ReceiptFlow<S> {
     config: watch::Receiver<Arc<Config>>,
     events: Outbox,
     options: FlowOptions,
+    unreachable: Arc<dyn UnreachableMemory>,
     learners: Mutex<HashMap<String, Arc<FormLearner>>>,
 }
 
 impl<S: Store> ReceiptFlow<S> {
-    /// The flow over `store`; `events` is told when a status event is appended.
+    /// The flow over `store`; `events` is told when a status event is appended;
+    /// numbers proved unable to take SMS go to `unreachable`. The MO flow shares `events`.
     pub fn new(
         store: S,
         config: watch::Receiver<Arc<Config>>,
         events: Outbox,
         options: FlowOptions,
+        unreachable: Arc<dyn UnreachableMemory>,
     ) -> Self {
         ReceiptFlow {
             store,
             config,
             events,
             options,
+            unreachable,
             learners: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Where events are announced.
+    pub(super) fn outbox(&self) -> &Outbox {
+        &self.events
     }
 
     /// The learner of `carrier` (one per configured carrier: a bounded set).
@@ -60,10 +74,12 @@ impl<S: Store> ReceiptFlow<S> {
         learners.entry(carrier.to_owned()).or_default().clone()
     }
 
-    /// Handles one receipt PDU; the verdict becomes its response status.
+    /// Handles one receipt PDU, whose source address is `handset` (a receipt comes from
+    /// the number the message went to); the verdict becomes its response status.
     pub async fn handle(
         &self,
         message: &InboundMessage,
+        handset: &str,
         raw: impl FnOnce() -> RawReceipt,
     ) -> InboundVerdict {
         let carrier = message.carrier.to_string();
@@ -84,9 +100,13 @@ impl<S: Store> ReceiptFlow<S> {
         };
         match self.store.apply_receipt(update).await {
             Ok(ReceiptApplied::Matched {
-                form, chat_changed, ..
+                form,
+                chat_changed,
+                contact,
+                ..
             }) => {
                 metrics::receipt_matched(&carrier, form.as_str());
+                self.learn_unreachable(&carrier, &contact, &receipt);
                 if chat_changed {
                     self.events.notify();
                 }
@@ -95,6 +115,9 @@ impl<S: Store> ReceiptFlow<S> {
             }
             Ok(ReceiptApplied::Parked) => {
                 metrics::receipt_matched(&carrier, "parked");
+                // Matched later, in the store: the handset's address stands for the contact.
+                let handset = format!("+{}", handset.trim().trim_start_matches('+'));
+                self.learn_unreachable(&carrier, &handset, &receipt);
                 metrics::inbound("receipt", "stored");
                 InboundVerdict::Stored
             }
@@ -102,6 +125,31 @@ impl<S: Store> ReceiptFlow<S> {
                 warn!(%error, %carrier, "cannot store a receipt");
                 metrics::inbound("receipt", "retry_later");
                 InboundVerdict::RetryLater
+            }
+        }
+    }
+
+    /// Marks `contact` when the receipt's error code is a configured proof that the
+    /// number cannot take SMS.
+    fn learn_unreachable(&self, carrier: &str, contact: &str, receipt: &Receipt) {
+        if !receipt.state.is_failure() {
+            return;
+        }
+        let Ok(number) = contact.parse::<E164>() else {
+            return;
+        };
+        let codes = receipt.err.iter().map(|e| e.raw.clone()).chain(
+            receipt
+                .network_error
+                .iter()
+                .map(|n| format!("{:X}", n.code)),
+        );
+        let config = self.config.borrow().clone();
+        let rules = config.numbers.policy.unreachable_rules();
+        for code in codes {
+            if let Some(mark) = rules.mark_for(&number, carrier, &code, SystemTime::now()) {
+                self.unreachable.remember(mark);
+                return;
             }
         }
     }

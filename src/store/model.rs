@@ -251,6 +251,8 @@ pub enum ReceiptApplied {
     /// state changed (and one `chat.message.status` was appended).
     Matched {
         message_id: String,
+        /// The message's recipient (E.164), whom the receipt is about.
+        contact: String,
         form: crate::receipts::IdForm,
         chat_changed: bool,
     },

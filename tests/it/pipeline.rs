@@ -34,12 +34,13 @@ fn start() -> Daemon {
 /// A daemon whose simulator injects `faults` (lines of `[simulator.faults]`) and sends
 /// no receipts.
 fn start_with_faults(faults: &str) -> Daemon {
-    start_with(faults, NO_RECEIPTS, "")
+    start_with(faults, NO_RECEIPTS, "", "")
 }
 
 /// A daemon whose simulator injects `faults`, sends receipts as `receipts` says (lines
-/// of `[simulator.receipts]`), and answers with ids in `id_format` ("" = its default).
-pub(crate) fn start_with(faults: &str, receipts: &str, id_format: &str) -> Daemon {
+/// of `[simulator.receipts]`), answers with ids in `id_format` ("" = its default), and
+/// has `numbers` (lines of `[numbers]`) besides a deny list.
+pub(crate) fn start_with(faults: &str, receipts: &str, id_format: &str, numbers: &str) -> Daemon {
     let id_format = match id_format {
         "" => String::new(),
         f => format!("message_id_format = \"{f}\""),
@@ -75,6 +76,7 @@ routes = ["sim"]
 
 [numbers]
 deny = ["+14155550199"]
+{numbers}
 
 [simulator.faults]
 {faults}

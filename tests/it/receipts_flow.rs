@@ -44,7 +44,7 @@ fn status_words(events: &[Value]) -> Vec<&str> {
 
 #[test]
 fn a_delivered_receipt_makes_the_mt_delivered() {
-    let d = start_with("", "delivered = 100", "");
+    let d = start_with("", "delivered = 100", "", "");
     let id = send(&d, "Your order shipped");
     let message = wait_status(&d, &id, "delivered");
     assert_eq!(message["segment_detail"][0]["state"], "delivered");
@@ -54,7 +54,7 @@ fn a_delivered_receipt_makes_the_mt_delivered() {
 
 #[test]
 fn an_undeliverable_receipt_fails_the_mt_with_a_reason_and_a_sentence() {
-    let d = start_with("", "delivered = 0\nundeliverable = 100", "");
+    let d = start_with("", "delivered = 0\nundeliverable = 100", "", "");
     let id = send(&d, "Nobody home");
     let message = wait_status(&d, &id, "failed");
     assert!(!message["reason"].as_str().unwrap().is_empty());
@@ -73,7 +73,7 @@ fn an_undeliverable_receipt_fails_the_mt_with_a_reason_and_a_sentence() {
 
 #[test]
 fn a_three_part_message_failing_in_every_segment_has_one_failed_status() {
-    let d = start_with("", "delivered = 0\nundeliverable = 100", "");
+    let d = start_with("", "delivered = 0\nundeliverable = 100", "", "");
     let id = send(&d, &"A long message split in parts. ".repeat(12));
     let message = wait_status(&d, &id, "failed");
     let segments = message["segment_detail"].as_array().unwrap();
@@ -108,7 +108,7 @@ fn deliver_many(d: &Daemon, n: usize) -> Vec<String> {
 
 #[test]
 fn a_decimal_receipt_id_matches_a_hex_submit_id() {
-    let d = start_with("", "id_form = \"decimal\"", "hex");
+    let d = start_with("", "id_form = \"decimal\"", "hex", "");
     // Enough messages for submit ids with hex letters (the simulator counts up), whose
     // decimal receipt ids differ from them.
     let submit_ids = deliver_many(&d, 12);
@@ -122,8 +122,27 @@ fn a_decimal_receipt_id_matches_a_hex_submit_id() {
 
 #[test]
 fn a_zero_padded_receipt_id_matches() {
-    let d = start_with("", "id_form = \"zero_padded\"", "");
+    let d = start_with("", "id_form = \"zero_padded\"", "", "");
     // Delivered: the padded receipt ids found their segments (whether the receipt came
     // before the submit response was recorded, and was parked, or after).
     deliver_many(&d, 2);
+}
+
+#[test]
+fn a_receipt_error_that_proves_no_sms_refuses_the_next_mt_to_the_number() {
+    let d = start_with(
+        "",
+        "delivered = 0\nundeliverable = 100",
+        "",
+        "unreachable_errors = [\"sim:001\"]",
+    );
+    let id = send(&d, "Is this a landline?");
+    wait_status(&d, &id, "failed");
+    let again = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "again"}),
+        None,
+    );
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert_eq!(again.json()["error"]["code"], "destination_not_sms_capable");
 }

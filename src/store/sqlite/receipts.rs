@@ -84,8 +84,14 @@ pub(super) fn apply_receipt(
             update.learner.record(m.form);
             let c = &found[m.index];
             let chat_changed = apply_to_segment(conn, &c.message_id, c.index, &update.report, now)?;
+            let contact: String = conn.query_row(
+                "SELECT to_addr FROM message WHERE id = ?1",
+                [&c.message_id],
+                |r| r.get(0),
+            )?;
             return Ok(ReceiptApplied::Matched {
                 message_id: c.message_id.clone(),
+                contact,
                 form: m.form,
                 chat_changed,
             });

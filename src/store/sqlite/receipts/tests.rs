@@ -102,6 +102,7 @@ async fn a_decimal_receipt_finds_its_hex_submit_id_and_delivers_once() {
         applied,
         ReceiptApplied::Matched {
             message_id: "m1".into(),
+            contact: "+14155550123".into(),
             form: IdForm::HexToDecimal,
             chat_changed: true
         }
