@@ -30,6 +30,7 @@ use crate::connector::{Outbox, source_of};
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
 use crate::flow::outbound::Dispatcher;
+use crate::flow::receipts::ReceiptFlow;
 use crate::flow::{self, FlowOptions};
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator::{self, SimulatorHandle};
@@ -140,6 +141,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
     work.spawn(flows.mo.clone().run_timeouts(drain.clone()));
+    let mo = flows.mo.clone();
+    let stop = drain.clone();
+    work.spawn(async move { mo.receipts().run_expiry(stop).await });
     work.spawn(purge(
         store.clone(),
         config.store.retention,
@@ -234,7 +238,10 @@ impl Flows {
         outbox: &Outbox,
     ) -> anyhow::Result<Self> {
         let store = outbox.store();
-        let options = FlowOptions::from(&config.messages);
+        let options = FlowOptions {
+            receipt_park: config.store.unmatched_receipt_ttl,
+            ..FlowOptions::from(&config.messages)
+        };
         let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
         let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
         let wake = Arc::new(tokio::sync::Notify::new());
@@ -248,7 +255,13 @@ impl Flows {
             consent.clone(),
             references.clone(),
             wake.clone(),
-            outbox.clone(),
+            ReceiptFlow::new(
+                store.clone(),
+                live.clone(),
+                outbox.clone(),
+                options.clone(),
+                unreachable.clone(),
+            ),
             options.clone(),
         );
         let intake = MtIntake {

@@ -225,6 +225,7 @@ pub struct RawStore {
     pub retention: Option<String>,
     pub purge_interval: Option<String>,
     pub max_size_bytes: Option<u64>,
+    pub unmatched_receipt_ttl: Option<String>,
 }
 
 /// Which store holds the state.
@@ -260,6 +261,8 @@ pub struct Store {
     /// The database may grow to this many bytes; beyond, writes are refused (`503
     /// overloaded`, MOs ESME_RX_T_APPN) until space returns. `None`: no limit but the disk.
     pub max_size_bytes: Option<u64>,
+    /// A receipt whose message id never appears is dropped (and counted) after this.
+    pub unmatched_receipt_ttl: Duration,
 }
 
 /// The smallest store limit: the schema alone takes about this much.
@@ -300,6 +303,13 @@ pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::pat
                 1 << 50,
             )),
         },
+        unmatched_receipt_ttl: c.duration(
+            &path.key("unmatched_receipt_ttl"),
+            r.unmatched_receipt_ttl.as_deref(),
+            3 * DAY,
+            SECOND,
+            30 * DAY,
+        ),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The MO flow, as the carriers' [`InboundConsumer`]: deliver_sm → receipt? (kept raw
-//! for the receipts flow) → parse → dedup → reassemble (parts kept durably) → consent
+//! The MO flow, as the carriers' [`InboundConsumer`]: deliver_sm → receipt? (handed to
+//! the [`ReceiptFlow`]) → parse → dedup → reassemble (parts kept durably) → consent
 //! keywords → one store write (conversation, message, `chat.message.received`, consent
 //! events, the confirmation MT) → ESME_ROK. A store that cannot take it means
 //! ESME_RX_T_APPN: the carrier keeps the message and delivers it again.
@@ -19,6 +19,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::receipts::ReceiptFlow;
 use super::{FlowOptions, metrics};
 use crate::carrier::{BoxFuture, InboundConsumer, InboundMessage, InboundVerdict};
 use crate::config::Config;
@@ -110,24 +111,28 @@ pub struct MoFlow<S: PendingParts> {
     dispatcher: Arc<Notify>,
     events: Outbox,
     options: FlowOptions,
+    receipts: ReceiptFlow<S>,
 }
 
 impl<S> MoFlow<S>
 where
     S: Store + SuppressionList + PendingParts,
 {
-    /// The flow over `store`; `dispatcher` is woken when a consent reply is queued.
+    /// The flow over `store`; `dispatcher` is woken when a consent reply is queued;
+    /// receipts go to `receipts`, whose outbox this flow announces its events on too.
     pub fn new(
         store: S,
         config: watch::Receiver<Arc<Config>>,
         consent: Arc<ConsentPolicy>,
         references: Arc<ReferenceAllocator>,
         dispatcher: Arc<Notify>,
-        events: Outbox,
+        receipts: ReceiptFlow<S>,
         options: FlowOptions,
     ) -> Arc<Self> {
         let reassembler = Arc::new(Reassembler::new(store.clone(), Default::default()));
+        let events = receipts.outbox().clone();
         Arc::new(MoFlow {
+            receipts,
             store,
             config,
             consent,
@@ -137,6 +142,11 @@ where
             events,
             options,
         })
+    }
+
+    /// The receipts flow this flow hands receipts to.
+    pub fn receipts(&self) -> &ReceiptFlow<S> {
+        &self.receipts
     }
 
     /// Re-arms the timeouts of parts stored before a restart and stores, incomplete,
@@ -170,7 +180,11 @@ where
         };
         let carrier = message.carrier.to_string();
         if message.is_receipt() {
-            return self.keep_receipt(carrier, d).await;
+            let handset = d.source.clone();
+            return self
+                .receipts
+                .handle(&message, &handset, || raw_receipt(carrier, d))
+                .await;
         }
         let profile = RouteProfile::default();
         let part = text::parse(&text::InboundMessage {
@@ -220,26 +234,6 @@ where
             Err(error) => {
                 warn!(%error, "cannot keep an MO part");
                 retry_later()
-            }
-        }
-    }
-
-    async fn keep_receipt(&self, carrier: String, d: Delivered) -> InboundVerdict {
-        let receipt = RawReceipt {
-            carrier,
-            source: d.source,
-            destination: d.destination,
-            short_message: d.payload.unwrap_or(d.short_message),
-            receipted_message_id: d.receipted_message_id,
-        };
-        match self.store.store_unmatched_receipt(receipt).await {
-            Ok(()) => {
-                metrics::inbound("receipt", "stored");
-                InboundVerdict::Stored
-            }
-            Err(_) => {
-                metrics::inbound("receipt", "retry_later");
-                InboundVerdict::RetryLater
             }
         }
     }
@@ -381,6 +375,17 @@ where
 {
     fn consume(&self, message: InboundMessage) -> BoxFuture<'_, InboundVerdict> {
         Box::pin(self.handle(message))
+    }
+}
+
+/// A receipt as received, kept when it cannot be parsed.
+fn raw_receipt(carrier: String, d: Delivered) -> RawReceipt {
+    RawReceipt {
+        carrier,
+        source: d.source,
+        destination: d.destination,
+        short_message: d.payload.unwrap_or(d.short_message),
+        receipted_message_id: d.receipted_message_id,
     }
 }
 

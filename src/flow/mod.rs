@@ -6,6 +6,7 @@
 //! | [`accept`] | an MT request → validated, planned and stored (`202`), or refused with a stable code |
 //! | [`outbound`] | the dispatcher: stored MTs → carrier submits → `sent` / retry / `failed` / `expired` |
 //! | [`inbound`] | the [`crate::carrier::InboundConsumer`]: deliver_sm → decode, reassemble, consent, store, ROK |
+//! | [`receipts`] | receipts → parsed, matched to their segment (or parked), one chat status per change, ROK |
 //!
 //! Every step that changes state does so in one store write that also appends the chat
 //! events it causes; answers to the outside (`202`, ESME_ROK) come only after that write.
@@ -22,6 +23,7 @@ pub mod accept;
 pub mod inbound;
 pub mod metrics;
 pub mod outbound;
+pub mod receipts;
 
 /// Timers and bounds of the flows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,9 @@ pub struct FlowOptions {
     /// single-part MO is recognised by its content: the window is short, so that a
     /// customer who sends the same word twice minutes apart is heard twice.
     pub dedup_window: Duration,
+    /// How long a receipt whose message id is not known yet waits for it (the receipt
+    /// beat submit_sm_resp, or names a message this instance never sent).
+    pub receipt_park: Duration,
 }
 
 impl Default for FlowOptions {
@@ -56,6 +61,8 @@ impl From<&config::Messages> for FlowOptions {
             retry_max: m.retry_max,
             concurrency: m.in_flight,
             dedup_window: m.mo_dedup_window,
+            // Set from [store] unmatched_receipt_ttl where the flows are built.
+            receipt_park: Duration::from_secs(72 * 3600),
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod sqlite;
 
 pub use model::{
     Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt, NewMo, NewMt,
-    RawReceipt, SentSegment, UnixMs,
+    RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
 };
 
 /// What the flows and the API ask of durable state.
@@ -74,6 +74,21 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         receipt: RawReceipt,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Matches a parsed receipt to the segment it names and applies it, in one write:
+    /// the segment's state, the chat message's, and one `chat.message.status` when the
+    /// chat message's state changes. A receipt naming no recorded carrier id is parked
+    /// and matched when [`Store::record_mt_attempt`] records the id.
+    fn apply_receipt(
+        &self,
+        update: ReceiptUpdate,
+    ) -> impl Future<Output = Result<ReceiptApplied, StoreError>> + Send;
+
+    /// Deletes receipts parked before `before` (their ids never appeared); how many.
+    fn expire_parked_receipts(
+        &self,
+        before: UnixMs,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// One message with its segments.
     fn message(

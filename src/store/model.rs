@@ -228,3 +228,34 @@ pub fn rfc3339(ms: UnixMs) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }
+
+/// A parsed receipt on its way to its segment.
+#[derive(Debug, Clone)]
+pub struct ReceiptUpdate {
+    /// The carrier it came from (receipt ids are unique per carrier only).
+    pub carrier: String,
+    /// The ids it names: the TLV's, then the text's when it differs.
+    pub ids: Vec<String>,
+    /// How the carrier's receipt ids relate to its submit ids.
+    pub format: crate::receipts::MsgIdFormat,
+    /// What it says about its segment.
+    pub report: crate::receipts::SegmentReport,
+    /// The carrier's memory of which id form matched, tried first.
+    pub learner: std::sync::Arc<crate::receipts::FormLearner>,
+}
+
+/// What became of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptApplied {
+    /// It named a segment of `message_id`; `chat_changed` when the chat message's
+    /// state changed (and one `chat.message.status` was appended).
+    Matched {
+        message_id: String,
+        /// The message's recipient (E.164), whom the receipt is about.
+        contact: String,
+        form: crate::receipts::IdForm,
+        chat_changed: bool,
+    },
+    /// No segment carries its id yet: kept until the id is recorded or it expires.
+    Parked,
+}

@@ -242,6 +242,11 @@ fn cases() -> Vec<(String, &'static str)> {
             with("[carriers.text]\nalphabet = \"latin1\"\nshift_tables = [\"spanish\"]\n"),
             "11:16: carriers[0].text.shift_tables: shift tables extend GSM7",
         ),
+        // 42: unmatched receipts kept for no time at all
+        (
+            with("[store]\nunmatched_receipt_ttl = \"0s\"\n"),
+            "10:25: store.unmatched_receipt_ttl: must be between 1s and",
+        ),
     ]
 }
 

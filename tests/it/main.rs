@@ -12,6 +12,7 @@ mod lifecycle;
 mod number;
 mod pipeline;
 mod receipts;
+mod receipts_flow;
 mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;

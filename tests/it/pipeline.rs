@@ -12,8 +12,11 @@ use serde_json::{Value, json};
 
 use crate::harness::{Daemon, HANG, Reply, http};
 
-const SENDER: &str = "+18005550100";
-const CONTACT: &str = "+14155550123";
+pub(crate) const SENDER: &str = "+18005550100";
+pub(crate) const CONTACT: &str = "+14155550123";
+
+/// Receipts held back (far beyond any test), so a message stays `sent`.
+const NO_RECEIPTS: &str = "delay = \"24h\"";
 
 /// A loopback port that was free a moment ago.
 fn free_port() -> u16 {
@@ -28,13 +31,37 @@ fn start() -> Daemon {
     start_with_faults("")
 }
 
-/// A daemon whose simulator injects `faults` (lines of `[simulator.faults]`).
+/// A daemon whose simulator injects `faults` (lines of `[simulator.faults]`) and sends
+/// no receipts.
 fn start_with_faults(faults: &str) -> Daemon {
-    start_with(faults, "")
+    start_with(faults, NO_RECEIPTS, "", "")
 }
 
-/// A daemon whose simulator injects `faults`, with `sections` (whole tables) added.
-fn start_with(faults: &str, sections: &str) -> Daemon {
+/// A daemon whose simulator injects `faults` and sends no receipts, with `sections`
+/// (whole tables) added.
+fn start_sections(faults: &str, sections: &str) -> Daemon {
+    start_full(faults, NO_RECEIPTS, "", "", sections)
+}
+
+/// A daemon whose simulator injects `faults`, sends receipts as `receipts` says (lines
+/// of `[simulator.receipts]`), answers with ids in `id_format` ("" = its default), and
+/// has `numbers` (lines of `[numbers]`) besides a deny list.
+pub(crate) fn start_with(faults: &str, receipts: &str, id_format: &str, numbers: &str) -> Daemon {
+    start_full(faults, receipts, id_format, numbers, "")
+}
+
+/// [`start_with`], with `sections` (whole tables) added.
+fn start_full(
+    faults: &str,
+    receipts: &str,
+    id_format: &str,
+    numbers: &str,
+    sections: &str,
+) -> Daemon {
+    let id_format = match id_format {
+        "" => String::new(),
+        f => format!("message_id_format = \"{f}\""),
+    };
     let port = free_port();
     let extra = format!(
         r#"
@@ -47,6 +74,7 @@ event_log = "events.jsonl"
 
 [simulator]
 listen = "127.0.0.1:{port}"
+{id_format}
 
 [[carriers]]
 name = "sim"
@@ -65,11 +93,15 @@ routes = ["sim"]
 
 [numbers]
 deny = ["+14155550199"]
+{numbers}
 
 {sections}
 
 [simulator.faults]
 {faults}
+
+[simulator.receipts]
+{receipts}
 "#
     );
     Daemon::start(&extra, &[])
@@ -86,11 +118,11 @@ fn call(addr: SocketAddr, method: &str, path: &str, body: &Value, key: Option<&s
     http(addr, method, path, &headers, body.to_string().as_bytes())
 }
 
-fn send_mt(d: &Daemon, body: Value, key: Option<&str>) -> Reply {
+pub(crate) fn send_mt(d: &Daemon, body: Value, key: Option<&str>) -> Reply {
     call(d.api, "POST", "/v1/messages", &body, key)
 }
 
-fn get(d: &Daemon, path: &str) -> Value {
+pub(crate) fn get(d: &Daemon, path: &str) -> Value {
     let reply = http(d.api, "GET", path, &[("Authorization", "Bearer tok")], b"");
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
     reply.json()
@@ -113,7 +145,7 @@ fn sim_stats(d: &Daemon) -> Value {
 
 /// Polls `probe` until it gives a value; the daemon offers no signal to wait on from
 /// outside the process.
-fn poll<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn poll<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + HANG;
     loop {
         if let Some(v) = probe() {
@@ -126,7 +158,7 @@ fn poll<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
 
 /// Every event delivered to the core (the JSON-lines event log): (type, conversation,
 /// sequence, data), in delivery order. A line being written is left for the next read.
-fn events(d: &Daemon) -> Vec<(String, String, i64, Value)> {
+pub(crate) fn events(d: &Daemon) -> Vec<(String, String, i64, Value)> {
     let text = std::fs::read_to_string(d.dir.path().join("events.jsonl")).unwrap_or_default();
     text.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -157,21 +189,6 @@ fn distinct_events(d: &Daemon) -> std::collections::HashMap<String, (String, Val
         .collect()
 }
 
-/// The receipts kept for the receipts flow: (carrier, receipted message id).
-fn unmatched_receipts(d: &Daemon) -> Vec<(String, Option<String>)> {
-    let path = d.dir.path().join("smsbridge.db");
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT carrier, receipted_message_id FROM unmatched_receipt")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 fn received(d: &Daemon) -> Vec<Value> {
     events(d)
         .into_iter()
@@ -197,7 +214,7 @@ fn transcript_of(d: &Daemon, contact: &str) -> Vec<Value> {
     messages
 }
 
-fn wait_status(d: &Daemon, id: &str, status: &str) -> Value {
+pub(crate) fn wait_status(d: &Daemon, id: &str, status: &str) -> Value {
     poll(&format!("message {id} {status}"), || {
         let m = get(d, &format!("/v1/messages/{id}"));
         (m["status"] == status).then_some(m)
@@ -598,7 +615,7 @@ fn transient_carrier_errors_are_retried_until_sent() {
 
 #[test]
 fn an_mt_the_carrier_never_takes_expires_after_its_validity() {
-    let d = start_with(
+    let d = start_sections(
         "syserr_percent = 100",
         "[messages]\nvalidity = \"1s\"\nretry_min = \"50ms\"\nretry_max = \"200ms\"\n",
     );
@@ -677,7 +694,7 @@ fn an_mt_is_planned_with_its_carriers_text_profile() {
     // profile turns on smart encoding.
     let text = "\u{201c}On my way\u{201d}";
     let plain = start();
-    let smart = start_with("", "[carriers.text]\nsmart_encoding = true\n");
+    let smart = start_sections("", "[carriers.text]\nsmart_encoding = true\n");
     for (d, encoding) in [(&plain, "ucs2"), (&smart, "gsm7")] {
         let reply = send_mt(
             d,
@@ -690,26 +707,6 @@ fn an_mt_is_planned_with_its_carriers_text_profile() {
         let sent = wait_status(d, &id, "sent");
         assert_eq!(sent["encoding"], encoding, "{sent}");
     }
-}
-
-#[test]
-fn receipts_are_kept_for_the_receipts_flow() {
-    let d = start();
-    let reply = send_mt(
-        &d,
-        json!({"from": SENDER, "to": CONTACT, "text": "receipt please"}),
-        None,
-    );
-    let message = wait_status(&d, reply.json()["message_id"].as_str().unwrap(), "sent");
-    let carrier_id = message["segment_detail"][0]["carrier_message_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let kept = poll("the receipt kept", || {
-        let r = unmatched_receipts(&d);
-        (!r.is_empty()).then_some(r)
-    });
-    assert_eq!(kept, vec![("sim".to_owned(), Some(carrier_id))]);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{Value, json};
 
-use super::{conversations, outbox};
+use super::{conversations, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
 use crate::store::model::{
@@ -142,7 +142,9 @@ fn due_mt(r: &Row<'_>) -> rusqlite::Result<DueMt> {
 
 fn with_segments_done(conn: &Connection, mut mt: DueMt) -> Result<DueMt, StoreError> {
     let mut done = conn.prepare_cached(
-        "SELECT idx FROM segment WHERE message_id = ?1 AND state = 'sent' ORDER BY idx",
+        // A segment the carrier accepted has its id, whatever receipts said since.
+        "SELECT idx FROM segment WHERE message_id = ?1 AND carrier_message_id IS NOT NULL
+         ORDER BY idx",
     )?;
     mt.segments_done = done
         .query_map([&mt.message_id], |r| r.get(0))?
@@ -195,7 +197,8 @@ pub(super) fn due_one(
     found.map(|mt| with_segments_done(conn, mt)).transpose()
 }
 
-/// Records an attempt's accepted segments and its end.
+/// Records an attempt's accepted segments (indexed for their receipts, and matched to
+/// receipts that came first) and its end.
 pub(super) fn record_attempt(
     conn: &Connection,
     message_id: &str,
@@ -209,12 +212,44 @@ pub(super) fn record_attempt(
     )?;
     for s in accepted {
         segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
+        receipts::index_segment(conn, &s.carrier, &s.carrier_message_id, message_id, s.index)?;
     }
     let conversation_id: String = conn.query_row(
         "SELECT conversation_id FROM message WHERE id = ?1",
         [message_id],
         |r| r.get(0),
     )?;
+    record_end(conn, &conversation_id, message_id, attempt, now)?;
+    for s in accepted {
+        receipts::match_parked(
+            conn,
+            &s.carrier,
+            &s.carrier_message_id,
+            message_id,
+            s.index,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+fn record_end(
+    conn: &Connection,
+    conversation_id: &str,
+    message_id: &str,
+    attempt: &MtAttempt,
+    now: UnixMs,
+) -> Result<(), StoreError> {
+    // A receipt for a segment sent earlier may have settled the message while this
+    // attempt was out (one segment failed): that status stands, and no second one follows.
+    let status: String = conn.query_row(
+        "SELECT status FROM message WHERE id = ?1",
+        [message_id],
+        |r| r.get(0),
+    )?;
+    if status != "accepted" {
+        return Ok(());
+    }
     match attempt {
         MtAttempt::Sent => {
             conn.execute(
@@ -222,7 +257,7 @@ pub(super) fn record_attempt(
                     reason = NULL, reason_message = NULL WHERE id = ?1",
                 (message_id, now),
             )?;
-            status_event(conn, &conversation_id, message_id, "sent", None, None)
+            status_event(conn, conversation_id, message_id, "sent", None, None)
         }
         MtAttempt::Retry {
             next_attempt,
@@ -253,7 +288,7 @@ pub(super) fn record_attempt(
             )?;
             status_event(
                 conn,
-                &conversation_id,
+                conversation_id,
                 message_id,
                 status,
                 Some(reason),
@@ -342,6 +377,11 @@ pub(super) fn purge(conn: &Connection, before: UnixMs) -> Result<usize, StoreErr
         [before],
     )?;
     gone += conn.execute("DELETE FROM mo_seen WHERE seen_unix_ms < ?1", [before])?;
+    gone += conn.execute(
+        "DELETE FROM segment_key WHERE message_id IN (SELECT id FROM message
+            WHERE status <> 'accepted' AND updated_unix_ms < ?1)",
+        [before],
+    )?;
     gone += conn.execute(
         "DELETE FROM segment WHERE message_id IN (SELECT id FROM message
             WHERE status <> 'accepted' AND updated_unix_ms < ?1)",

@@ -13,6 +13,7 @@ mod inbound;
 mod messages;
 mod operations;
 pub mod outbox;
+mod receipts;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -165,6 +166,36 @@ const MIGRATIONS: &[&str] = &[
         receipted_message_id TEXT,
         received_unix_ms INTEGER NOT NULL
     );",
+    // 6: receipts matched to segments (see `receipts`). `segment_key` indexes each
+    // segment's carrier id under every reading of it (`receipts::index_keys`);
+    // `receipt_state` is the segment's state as receipts tell it (JSON). Receipts that
+    // arrive before their id is recorded wait in `parked_receipt`, found by the same keys.
+    "CREATE TABLE segment_key (
+        carrier TEXT NOT NULL,
+        key TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        PRIMARY KEY (carrier, key, message_id, idx)
+    ) WITHOUT ROWID;
+    CREATE INDEX segment_key_by_message ON segment_key (message_id);
+    ALTER TABLE segment ADD COLUMN receipt_state TEXT;
+    CREATE TABLE parked_receipt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        carrier TEXT NOT NULL,
+        ids TEXT NOT NULL,
+        format TEXT NOT NULL,
+        message_state INTEGER NOT NULL,
+        intermediate INTEGER NOT NULL,
+        reason TEXT,
+        received_unix_ms INTEGER NOT NULL
+    );
+    CREATE INDEX parked_receipt_by_age ON parked_receipt (received_unix_ms);
+    CREATE TABLE parked_receipt_key (
+        carrier TEXT NOT NULL,
+        key TEXT NOT NULL,
+        receipt INTEGER NOT NULL REFERENCES parked_receipt (id) ON DELETE CASCADE,
+        PRIMARY KEY (carrier, key, receipt)
+    ) WITHOUT ROWID;",
 ];
 
 /// How many reader connections serve queries.

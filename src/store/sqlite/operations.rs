@@ -1,11 +1,11 @@
 //! [`Store`] on SQLite: each operation is one `write` (one savepoint in a group commit)
 //! or one `read` over the functions of `messages`, `conversations` and `inbound`.
 
-use super::{SqliteStore, conversations, inbound, messages};
+use super::{SqliteStore, conversations, inbound, messages, receipts};
 use crate::store::model::now_ms;
 use crate::store::{
     Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMo, NewMt, RawReceipt,
-    SentSegment, Store, StoreError, UnixMs,
+    ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError, UnixMs,
 };
 
 impl Store for SqliteStore {
@@ -54,6 +54,16 @@ impl Store for SqliteStore {
 
     async fn store_unmatched_receipt(&self, receipt: RawReceipt) -> Result<(), StoreError> {
         self.write(move |c| inbound::store_receipt(c, &receipt, now_ms()))
+            .await
+    }
+
+    async fn apply_receipt(&self, update: ReceiptUpdate) -> Result<ReceiptApplied, StoreError> {
+        self.write(move |c| receipts::apply_receipt(c, &update, now_ms()))
+            .await
+    }
+
+    async fn expire_parked_receipts(&self, before: UnixMs) -> Result<usize, StoreError> {
+        self.write(move |c| receipts::expire_parked(c, before))
             .await
     }
 

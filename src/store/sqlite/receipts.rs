@@ -1,0 +1,310 @@
+//! Receipts matched to segments, in one write each: find the segment by the receipt's
+//! id (indexed by every reading of the carrier id, then [`best_match`]), move the
+//! segment's state, aggregate the chat message's, and append one `chat.message.status`
+//! when that changes. A receipt whose id no segment carries yet is parked, and matched
+//! in the write that records the id ([`match_parked`]); parked receipts expire.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::messages::status_event;
+use crate::receipts::{
+    ChatState, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport, SegmentState, apply,
+    best_match, index_keys, lookup_keys,
+};
+use crate::store::StoreError;
+use crate::store::model::{ReceiptApplied, ReceiptUpdate, UnixMs};
+
+/// Indexes a segment's carrier id under all its readings.
+pub(super) fn index_segment(
+    conn: &Connection,
+    carrier: &str,
+    carrier_id: &str,
+    message_id: &str,
+    index: u32,
+) -> Result<(), StoreError> {
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO segment_key (carrier, key, message_id, idx) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for key in index_keys(carrier_id) {
+        insert.execute((carrier, key, message_id, index))?;
+    }
+    Ok(())
+}
+
+/// A segment a receipt may name.
+struct Candidate {
+    carrier_id: String,
+    message_id: String,
+    index: u32,
+}
+
+fn candidates(
+    conn: &Connection,
+    carrier: &str,
+    keys: &[String],
+) -> Result<Vec<Candidate>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.carrier_message_id, k.message_id, k.idx FROM segment_key k
+         JOIN segment s ON s.message_id = k.message_id AND s.idx = k.idx
+         WHERE k.carrier = ?1 AND k.key = ?2 AND s.carrier_message_id IS NOT NULL
+         ORDER BY s.updated_unix_ms DESC",
+    )?;
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    for key in keys {
+        let rows = stmt.query_map((carrier, key), |r| {
+            Ok(Candidate {
+                carrier_id: r.get(0)?,
+                message_id: r.get(1)?,
+                index: r.get(2)?,
+            })
+        })?;
+        for c in rows {
+            let c = c?;
+            if seen.insert((c.message_id.clone(), c.index)) {
+                found.push(c);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Applies a receipt to the segment it names, or parks it.
+pub(super) fn apply_receipt(
+    conn: &Connection,
+    update: &ReceiptUpdate,
+    now: UnixMs,
+) -> Result<ReceiptApplied, StoreError> {
+    for id in &update.ids {
+        let found = candidates(conn, &update.carrier, &lookup_keys(id, update.format))?;
+        let ids = found.iter().map(|c| c.carrier_id.as_str());
+        if let Some(m) = best_match(id, ids, update.format, Some(&update.learner)) {
+            update.learner.record(m.form);
+            let c = &found[m.index];
+            let chat_changed = apply_to_segment(conn, &c.message_id, c.index, &update.report, now)?;
+            let contact: String = conn.query_row(
+                "SELECT to_addr FROM message WHERE id = ?1",
+                [&c.message_id],
+                |r| r.get(0),
+            )?;
+            return Ok(ReceiptApplied::Matched {
+                message_id: c.message_id.clone(),
+                contact,
+                form: m.form,
+                chat_changed,
+            });
+        }
+    }
+    park(conn, update, now)?;
+    Ok(ReceiptApplied::Parked)
+}
+
+fn park(conn: &Connection, update: &ReceiptUpdate, now: UnixMs) -> Result<(), StoreError> {
+    let ids = serde_json::to_string(&update.ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO parked_receipt (carrier, ids, format, message_state, intermediate, reason,
+            received_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        (
+            &update.carrier,
+            ids,
+            update.format.as_str(),
+            update.report.state.message_state(),
+            update.report.intermediate,
+            update.report.reason.map(ReasonCode::as_str),
+            now,
+        ),
+    )?;
+    let receipt = conn.last_insert_rowid();
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO parked_receipt_key (carrier, key, receipt) VALUES (?1, ?2, ?3)",
+    )?;
+    for id in &update.ids {
+        for key in lookup_keys(id, update.format) {
+            insert.execute((&update.carrier, key, receipt))?;
+        }
+    }
+    Ok(())
+}
+
+/// A parked receipt read back.
+struct Parked {
+    id: i64,
+    ids: Vec<String>,
+    format: MsgIdFormat,
+    report: SegmentReport,
+}
+
+fn parked_for(
+    conn: &Connection,
+    carrier: &str,
+    keys: &[String],
+) -> Result<Vec<Parked>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.id, p.ids, p.format, p.message_state, p.intermediate, p.reason
+         FROM parked_receipt_key k JOIN parked_receipt p ON p.id = k.receipt
+         WHERE k.carrier = ?1 AND k.key = ?2 ORDER BY p.id",
+    )?;
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    for key in keys {
+        let rows = stmt.query_map((carrier, key), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u8>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, ids, format, state, intermediate, reason) = row?;
+            if !seen.insert(id) {
+                continue;
+            }
+            let corrupt = |what: &str| StoreError::Corrupt(format!("parked receipt {id}: {what}"));
+            found.push(Parked {
+                id,
+                ids: serde_json::from_str(&ids).map_err(|e| corrupt(&e.to_string()))?,
+                format: format.parse().map_err(|_| corrupt("format"))?,
+                report: SegmentReport {
+                    state: ReceiptState::from_message_state(state)
+                        .ok_or_else(|| corrupt("message_state"))?,
+                    intermediate,
+                    reason: reason
+                        .map(|r| r.parse().map_err(|_| corrupt("reason")))
+                        .transpose()?,
+                },
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Matches the parked receipts that name a carrier id just recorded for segment
+/// `index` of `message_id`, in receipt order; how many matched.
+pub(super) fn match_parked(
+    conn: &Connection,
+    carrier: &str,
+    carrier_id: &str,
+    message_id: &str,
+    index: u32,
+    now: UnixMs,
+) -> Result<usize, StoreError> {
+    let mut matched = 0;
+    for p in parked_for(conn, carrier, &index_keys(carrier_id))? {
+        let names = p
+            .ids
+            .iter()
+            .any(|id| best_match(id, [carrier_id], p.format, None).is_some());
+        if names {
+            apply_to_segment(conn, message_id, index, &p.report, now)?;
+            conn.execute("DELETE FROM parked_receipt WHERE id = ?1", [p.id])?;
+            matched += 1;
+        }
+    }
+    Ok(matched)
+}
+
+/// Deletes receipts parked before `before`; how many.
+pub(super) fn expire_parked(conn: &Connection, before: UnixMs) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM parked_receipt WHERE received_unix_ms < ?1",
+        [before],
+    )?)
+}
+
+/// The segment states of a message, as receipts left them.
+fn segment_states(conn: &Connection, message_id: &str) -> Result<Vec<SegmentState>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT receipt_state FROM segment WHERE message_id = ?1 ORDER BY idx")?;
+    let rows = stmt.query_map([message_id], |r| r.get::<_, Option<String>>(0))?;
+    rows.map(|row| match row? {
+        None => Ok(SegmentState::Sent),
+        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string())),
+    })
+    .collect()
+}
+
+/// The chat state a stored status stands for. Final states stick, so which segment
+/// and reason a stored failure had does not matter here.
+fn chat_state(status: &str) -> ChatState {
+    match status {
+        "delivered" => ChatState::Delivered,
+        "failed" => ChatState::Failed {
+            segment: 0,
+            reason: ReasonCode::Unknown,
+        },
+        "expired" => ChatState::Expired { segment: 0 },
+        _ => ChatState::Sent,
+    }
+}
+
+fn segment_word(state: &SegmentState) -> &'static str {
+    match state {
+        SegmentState::Sent => "sent",
+        SegmentState::InProgress { .. } => "in_progress",
+        SegmentState::Delivered => "delivered",
+        SegmentState::Failed { .. } => "failed",
+        SegmentState::Expired => "expired",
+    }
+}
+
+/// Applies `report` to one segment and aggregates; true when the chat state changed.
+fn apply_to_segment(
+    conn: &Connection,
+    message_id: &str,
+    index: u32,
+    report: &SegmentReport,
+    now: UnixMs,
+) -> Result<bool, StoreError> {
+    let Some((conversation_id, status)) = conn
+        .query_row(
+            "SELECT conversation_id, status FROM message WHERE id = ?1",
+            [message_id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    let mut segments = segment_states(conn, message_id)?;
+    let step = apply(chat_state(&status), &mut segments, index as usize, report);
+    if step.segment_changed {
+        let json =
+            serde_json::to_string(&step.segment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        conn.execute(
+            "UPDATE segment SET state = ?3, receipt_state = ?4, updated_unix_ms = ?5
+             WHERE message_id = ?1 AND idx = ?2",
+            (message_id, index, segment_word(&step.segment), json, now),
+        )?;
+    }
+    if !step.chat.changed {
+        return Ok(false);
+    }
+    let state = step.chat.state;
+    let reason = match state {
+        ChatState::Failed { reason, .. } => Some(reason.as_str()),
+        ChatState::Expired { .. } => Some(ReasonCode::Expired.as_str()),
+        ChatState::Sent | ChatState::Delivered => None,
+    };
+    conn.execute(
+        "UPDATE message SET status = ?2, reason = ?3, reason_message = ?4, updated_unix_ms = ?5
+         WHERE id = ?1",
+        (message_id, state.as_str(), reason, state.sentence(), now),
+    )?;
+    status_event(
+        conn,
+        &conversation_id,
+        message_id,
+        state.as_str(),
+        reason,
+        state.sentence(),
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,231 @@
+//! Receipts against a real SQLite file: matching by every id form, parking, one status
+//! per change of the chat message, and expiry.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::Synchronous;
+use crate::receipts::{FormLearner, IdForm, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport};
+use crate::store::model::now_ms;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{MtAttempt, NewMt, ReceiptApplied, ReceiptUpdate, SentSegment, Store};
+
+fn open(dir: &Path) -> SqliteStore {
+    SqliteStore::open(&dir.join("db"), Synchronous::Full, 8, "t").unwrap()
+}
+
+async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
+    store
+        .accept_mt(NewMt {
+            message_id: id.into(),
+            contact: "+14155550123".into(),
+            sender: "+18005550100".into(),
+            text: "hello".into(),
+            encoding: "gsm7".into(),
+            segments: carrier_ids.len() as u32,
+            reference: 7,
+            route: "sim".into(),
+            validity_deadline: now_ms() + 60_000,
+            idempotency_key: None,
+            origin: "mt",
+        })
+        .await
+        .unwrap();
+    record(store, id, carrier_ids).await;
+}
+
+async fn record(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
+    let accepted = carrier_ids
+        .iter()
+        .enumerate()
+        .map(|(i, c)| SentSegment {
+            index: i as u32,
+            carrier: "sim".into(),
+            carrier_message_id: (*c).into(),
+        })
+        .collect();
+    store
+        .record_mt_attempt(id.into(), accepted, MtAttempt::Sent)
+        .await
+        .unwrap();
+}
+
+fn update(id: &str, state: ReceiptState, learner: &Arc<FormLearner>) -> ReceiptUpdate {
+    ReceiptUpdate {
+        carrier: "sim".into(),
+        ids: vec![id.into()],
+        format: MsgIdFormat::Auto,
+        report: SegmentReport {
+            state,
+            intermediate: false,
+            reason: state.is_failure().then_some(ReasonCode::Unreachable),
+        },
+        learner: learner.clone(),
+    }
+}
+
+/// (status, reason, message) of every `chat.message.status` event after `accepted`
+/// and `sent`.
+async fn receipt_statuses(store: &SqliteStore) -> Vec<(String, Option<String>, Option<String>)> {
+    store
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT data FROM outbox WHERE type = 'chat.message.status' ORDER BY position",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for data in rows {
+                let v: serde_json::Value = serde_json::from_str(&data?).unwrap();
+                let text = |k: &str| v[k].as_str().map(str::to_owned);
+                let status = text("status").unwrap();
+                if status != "accepted" && status != "sent" {
+                    out.push((status, text("reason"), text("message")));
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_decimal_receipt_finds_its_hex_submit_id_and_delivers_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    sent_mt(&store, "m1", &["1a2b"]).await;
+    let applied = store
+        .apply_receipt(update("6699", ReceiptState::Delivered, &learner))
+        .await
+        .unwrap();
+    assert_eq!(
+        applied,
+        ReceiptApplied::Matched {
+            message_id: "m1".into(),
+            contact: "+14155550123".into(),
+            form: IdForm::HexToDecimal,
+            chat_changed: true
+        }
+    );
+    assert_eq!(learner.last(), Some(IdForm::HexToDecimal));
+    // The same receipt again changes nothing.
+    store
+        .apply_receipt(update("6699", ReceiptState::Delivered, &learner))
+        .await
+        .unwrap();
+    assert_eq!(
+        receipt_statuses(&store).await,
+        [("delivered".to_owned(), None, None)]
+    );
+    let view = store.message("m1".into()).await.unwrap().unwrap();
+    assert_eq!(view.status, "delivered");
+    assert_eq!(view.segment_detail[0].state, "delivered");
+}
+
+#[tokio::test]
+async fn one_failed_segment_of_three_fails_the_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    sent_mt(&store, "m1", &["00A1", "00A2", "00A3"]).await;
+    for (id, state) in [
+        ("A3", ReceiptState::Enroute),
+        ("a3", ReceiptState::Delivered),
+        ("a2", ReceiptState::Undeliverable),
+        ("a1", ReceiptState::Delivered),
+    ] {
+        store
+            .apply_receipt(update(id, state, &learner))
+            .await
+            .unwrap();
+    }
+    let sentence = ReasonCode::Unreachable.sentence().to_owned();
+    assert_eq!(
+        receipt_statuses(&store).await,
+        [(
+            "failed".to_owned(),
+            Some("unreachable".to_owned()),
+            Some(sentence)
+        )]
+    );
+    let view = store.message("m1".into()).await.unwrap().unwrap();
+    let states: Vec<&str> = view
+        .segment_detail
+        .iter()
+        .map(|s| s.state.as_str())
+        .collect();
+    assert_eq!(states, ["delivered", "failed", "delivered"]);
+}
+
+#[tokio::test]
+async fn a_receipt_before_its_id_is_parked_and_matched_when_the_id_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let learner = Arc::new(FormLearner::new());
+    {
+        let store = open(dir.path());
+        let parked = store
+            .apply_receipt(update("0000012345", ReceiptState::Delivered, &learner))
+            .await
+            .unwrap();
+        assert_eq!(parked, ReceiptApplied::Parked);
+    }
+    // Parked durably: a reopened store still matches it.
+    let store = open(dir.path());
+    sent_mt(&store, "m1", &["12345"]).await;
+    assert_eq!(
+        receipt_statuses(&store).await,
+        [("delivered".to_owned(), None, None)]
+    );
+    assert_eq!(store.expire_parked_receipts(now_ms() + 1).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn unmatched_receipts_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    store
+        .apply_receipt(update("77", ReceiptState::Delivered, &learner))
+        .await
+        .unwrap();
+    let received = now_ms();
+    assert_eq!(
+        store
+            .expire_parked_receipts(received - 60_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.expire_parked_receipts(received + 1).await.unwrap(), 1);
+    // Gone: the id appearing later matches nothing.
+    sent_mt(&store, "m1", &["77"]).await;
+    assert_eq!(receipt_statuses(&store).await, []);
+}
+
+#[tokio::test]
+async fn a_receipt_after_reopening_finds_the_segment_recorded_before() {
+    let dir = tempfile::tempdir().unwrap();
+    sent_mt(&open(dir.path()), "m1", &["ABC123"]).await;
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    let applied = store
+        .apply_receipt(update("abc123", ReceiptState::Expired, &learner))
+        .await
+        .unwrap();
+    assert!(matches!(
+        applied,
+        ReceiptApplied::Matched {
+            chat_changed: true,
+            ..
+        }
+    ));
+    let sentence = ReasonCode::Expired.sentence().to_owned();
+    assert_eq!(
+        receipt_statuses(&store).await,
+        [(
+            "expired".to_owned(),
+            Some("expired".to_owned()),
+            Some(sentence)
+        )]
+    );
+}
