@@ -300,6 +300,7 @@ fn api_routes(
         .merge(api::messages::routes(flows.intake.clone()))
         .merge(api::conversations::routes(store.clone()))
         .merge(api::openapi::routes())
+        .merge(api::segments::routes(live.clone()))
         .merge(api::events::routes(
             outbox.clone(),
             source_of(&config.instance.name),

@@ -14,6 +14,7 @@
 //! | [`numbers`] | `GET /v1/numbers/{number}`: can it receive SMS, and why |
 //! | [`optouts`] | `/v1/optouts…`: the suppression list (list, add, remove, CSV export and import) |
 //! | [`events`] | `/v1/events/dead-letters…`: chat events the core never took (list, replay) |
+//! | [`segments`] | `POST /v1/segments`: the compose box's preview (encoding, segments, what is left) |
 //! | [`openapi`] | `GET /v1/openapi.json`: the OpenAPI 3.1 document of these routes |
 //! | [`simulator`] | demo only, with the embedded simulator: `POST /v1/simulator/mo`, stats |
 
@@ -37,6 +38,7 @@ pub mod messages;
 pub mod numbers;
 pub mod openapi;
 pub mod optouts;
+pub mod segments;
 pub mod simulator;
 
 /// An error answered to an API client.

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{ErrorBody, ErrorDetail, conversations, messages};
+use super::{ErrorBody, ErrorDetail, conversations, messages, segments};
 use crate::store::model::{Direction, SegmentView};
 use crate::store::{Conversation, MessageView, MtReceipt};
 
@@ -22,6 +22,7 @@ use crate::store::{Conversation, MessageView, MtReceipt};
     paths(
         messages::send,
         messages::show,
+        segments::preview,
         conversations::list,
         conversations::close,
         conversations::transcript,
@@ -30,6 +31,8 @@ use crate::store::{Conversation, MessageView, MtReceipt};
         ErrorBody,
         ErrorDetail,
         messages::SendBody,
+        segments::PreviewBody,
+        segments::Preview,
         MtReceipt,
         MessageView,
         SegmentView,

@@ -653,6 +653,7 @@ fn the_openapi_document_describes_the_routes_and_the_error_schema() {
         "/v1/conversations",
         "/v1/conversations/{id}/close",
         "/v1/conversations/{id}/messages",
+        "/v1/segments",
     ] {
         assert!(
             paths.contains_key(path),
@@ -706,7 +707,58 @@ fn an_mt_is_planned_with_its_carriers_text_profile() {
         let id = reply.json()["message_id"].as_str().unwrap().to_owned();
         let sent = wait_status(d, &id, "sent");
         assert_eq!(sent["encoding"], encoding, "{sent}");
+        // The compose box's preview plans it the same way for that sender.
+        let preview = call(
+            d.api,
+            "POST",
+            "/v1/segments",
+            &json!({"text": text, "from": SENDER}),
+            None,
+        );
+        assert_eq!(preview.status, 200, "{}", preview.body);
+        let preview = preview.json();
+        assert_eq!(preview["encoding"], encoding, "{preview}");
+        assert_eq!(preview["segments"], 1, "{preview}");
+        assert_eq!(preview["characters"], 11, "{preview}");
+        assert_eq!(preview["characters_remaining"], 989, "{preview}");
     }
+}
+
+#[test]
+fn the_segments_preview_counts_and_refuses_like_the_intake() {
+    let d = start();
+    let preview = |body: Value| call(d.api, "POST", "/v1/segments", &body, None);
+    // 161 GSM7 characters: two segments of 153, 145 septets left in the second.
+    let long = preview(json!({"text": "a".repeat(161)}));
+    assert_eq!(long.status, 200, "{}", long.body);
+    let long = long.json();
+    assert_eq!(
+        (long["encoding"].as_str(), long["segments"].as_u64()),
+        (Some("gsm7"), Some(2))
+    );
+    assert_eq!(long["units_per_segment"], 153);
+    assert_eq!(long["units_remaining"], 145);
+    let unknown = preview(json!({"text": "hi", "from": "+18005550999"}));
+    assert_eq!(
+        (unknown.status, error_code(&unknown).as_str()),
+        (422, "unknown_sender")
+    );
+    let too_long = preview(json!({"text": "a".repeat(1001)}));
+    assert_eq!(
+        (too_long.status, error_code(&too_long).as_str()),
+        (422, "text_too_long")
+    );
+    let not_json = http(
+        d.api,
+        "POST",
+        "/v1/segments",
+        &[("Authorization", "Bearer tok")],
+        b"{",
+    );
+    assert_eq!(
+        (not_json.status, error_code(&not_json).as_str()),
+        (400, "bad_request")
+    );
 }
 
 #[test]
