@@ -22,15 +22,20 @@ pub use model::{
 pub trait Store: Clone + Send + Sync + 'static {
     /// Makes an MT durable: opens a conversation for (contact, sender) if none is open
     /// (`chat.conversation.started`), stores the message and its segments as `accepted`
-    /// (`chat.message.status` accepted) and records the answer under the idempotency key.
-    /// A key seen before returns the first answer and changes nothing.
+    /// (`chat.message.status` accepted) and records the answer under the idempotency key
+    /// with the request's hash. A key seen before changes nothing: it returns the first
+    /// answer for the same request, [`MtAccepted::KeyReused`] for another.
     fn accept_mt(&self, mt: NewMt) -> impl Future<Output = Result<MtAccepted, StoreError>> + Send;
 
-    /// The answer recorded under an idempotency key, if any.
+    /// What an idempotency key used before says about a request whose canonical form
+    /// hashes to `request_sha256`: [`MtAccepted::Replayed`] with the first answer when
+    /// it is the same request, [`MtAccepted::KeyReused`] when it is another; `None` for
+    /// a new key.
     fn idempotent_answer(
         &self,
         key: &str,
-    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+        request_sha256: Option<&str>,
+    ) -> impl Future<Output = Result<Option<MtAccepted>, StoreError>> + Send;
 
     /// Up to `limit` MTs whose next attempt is due at `now`, oldest first, and the time
     /// the next one not yet due becomes due.
@@ -155,6 +160,10 @@ pub enum StoreError {
     /// request was not made durable and may be retried.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A value handed to the store cannot be kept as given (a consent record whose time
+    /// is out of range); retrying the same request fails the same way.
+    #[error("cannot store the value: {0}")]
+    Invalid(String),
     /// A stored value could not be read back (a corrupt row).
     #[error("stored data unreadable: {0}")]
     Corrupt(String),

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::connector::NewEvent;
+use crate::consent::{ConsentEventKind, KeywordPlan};
+use crate::text::PartKey;
 
 /// Milliseconds since 1970, the store's clock unit.
 pub type UnixMs = i64;
@@ -68,6 +69,9 @@ pub struct NewMt {
     pub validity_deadline: UnixMs,
     /// The caller's `Idempotency-Key`, if any.
     pub idempotency_key: Option<String>,
+    /// The SHA-256 (hex) of the canonical request, kept with the key so that the key
+    /// cannot be replayed for another request.
+    pub request_sha256: Option<String>,
     /// Where the conversation came from when one is opened for this message (`mt`,
     /// `consent`).
     pub origin: &'static str,
@@ -78,8 +82,11 @@ pub struct NewMt {
 pub enum MtAccepted {
     /// Stored now; the answer was recorded under the idempotency key.
     Stored(MtReceipt),
-    /// The idempotency key was used before: the first answer, unchanged.
+    /// The idempotency key was used before for the same request: the first answer,
+    /// unchanged.
     Replayed(serde_json::Value),
+    /// The idempotency key was used before for another request: nothing stored.
+    KeyReused,
 }
 
 /// The answer to an accepted MT (the `202` body).
@@ -156,17 +163,26 @@ pub struct NewMo {
     pub dedup_since: UnixMs,
     /// Not one of our numbers: stored and reported with this reason.
     pub unknown_destination: bool,
-    /// Consent events to emit with the message (`chat.contact.opted_out`, …).
-    pub consent_events: Vec<NewEvent>,
-    /// A reply to queue as an MT in the same conversation (a STOP confirmation).
+    /// The consent keyword it is, applied to the suppression list in the MO's own
+    /// write; its event (`chat.contact.opted_out`, …) goes with the message.
+    pub consent: Option<KeywordPlan>,
+    /// The reply the keyword calls for (a STOP confirmation), queued as an MT in the same
+    /// conversation only when the keyword takes effect ([`KeywordPlan::outcome`]).
     pub reply: Option<NewMt>,
+    /// The reassembly key of a multi-part MO: its parts stay in the store until this
+    /// write, which removes them, so a crash before it loses no part.
+    pub pending_parts: Option<PartKey>,
 }
 
 /// What storing an MO did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoStored {
-    /// Stored in this conversation.
-    Stored { conversation_id: String },
+    /// Stored in this conversation; `consent_changed` when its keyword changed the
+    /// suppression list.
+    Stored {
+        conversation_id: String,
+        consent_changed: Option<ConsentEventKind>,
+    },
     /// One of its dedup keys was seen within the window: nothing stored.
     Duplicate,
 }

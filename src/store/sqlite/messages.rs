@@ -2,7 +2,7 @@
 //! with their status events, and the views the API shows.
 
 use rusqlite::{Connection, OptionalExtension, Row};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{conversations, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
@@ -86,37 +86,53 @@ pub(super) fn insert_mt(
     })
 }
 
-/// The answer recorded under `key`.
-pub(super) fn idempotent_answer(conn: &Connection, key: &str) -> Result<Option<Value>, StoreError> {
-    let text: Option<String> = conn
+/// What the key says about a request whose canonical form hashes to `request_sha256`:
+/// the first answer again when it is the request the key answered, `KeyReused` when it
+/// is another, `None` when the key is new. A key recorded before hashes were kept, or a
+/// request given without one, cannot be compared and replays the first answer.
+pub(super) fn idempotent_answer(
+    conn: &Connection,
+    key: &str,
+    request_sha256: Option<&str>,
+) -> Result<Option<MtAccepted>, StoreError> {
+    let row: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT response FROM idempotency_key WHERE key = ?1",
+            "SELECT response, request_sha256 FROM idempotency_key WHERE key = ?1",
             [key],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()
+    let Some((response, answered)) = row else {
+        return Ok(None);
+    };
+    if let (Some(answered), Some(asked)) = (answered.as_deref(), request_sha256)
+        && answered != asked
+    {
+        return Ok(Some(MtAccepted::KeyReused));
+    }
+    let first = serde_json::from_str(&response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Some(MtAccepted::Replayed(first)))
 }
 
-/// Accepts an MT once per idempotency key.
+/// Accepts an MT once per idempotency key (and refuses the key for another request).
 pub(super) fn accept_mt(
     conn: &Connection,
     mt: &NewMt,
     now: UnixMs,
 ) -> Result<MtAccepted, StoreError> {
     if let Some(key) = &mt.idempotency_key
-        && let Some(first) = idempotent_answer(conn, key)?
+        && let Some(earlier) = idempotent_answer(conn, key, mt.request_sha256.as_deref())?
     {
-        return Ok(MtAccepted::Replayed(first));
+        return Ok(earlier);
     }
     let receipt = insert_mt(conn, mt, now)?;
     if let Some(key) = &mt.idempotency_key {
         let response =
             serde_json::to_string(&receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         conn.execute(
-            "INSERT INTO idempotency_key (key, response, created_unix_ms) VALUES (?1, ?2, ?3)",
-            (key, response, now),
+            "INSERT INTO idempotency_key (key, response, created_unix_ms, request_sha256)
+             VALUES (?1, ?2, ?3, ?4)",
+            (key, response, now, &mt.request_sha256),
         )?;
     }
     Ok(MtAccepted::Stored(receipt))

@@ -196,6 +196,12 @@ const MIGRATIONS: &[&str] = &[
         receipt INTEGER NOT NULL REFERENCES parked_receipt (id) ON DELETE CASCADE,
         PRIMARY KEY (carrier, key, receipt)
     ) WITHOUT ROWID;",
+    // 7: an idempotency key remembers the SHA-256 of the request it answered, so the same
+    // key with another request is refused (NULL for keys recorded before: compared with
+    // nothing). A pending MO part handed out for reassembly stays, `taken`, until the MO
+    // made of it is stored (see `inbound`).
+    "ALTER TABLE idempotency_key ADD COLUMN request_sha256 TEXT;
+    ALTER TABLE mo_pending_part ADD COLUMN taken INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// How many reader connections serve queries.

@@ -14,9 +14,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn idempotent_answer(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+    async fn idempotent_answer(
+        &self,
+        key: &str,
+        request_sha256: Option<&str>,
+    ) -> Result<Option<MtAccepted>, StoreError> {
         let key = key.to_owned();
-        self.read(move |c| messages::idempotent_answer(c, &key))
+        let asked = request_sha256.map(str::to_owned);
+        self.read(move |c| messages::idempotent_answer(c, &key, asked.as_deref()))
             .await
     }
 
@@ -104,5 +109,7 @@ impl Store for SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod crash_windows;
 #[cfg(test)]
 mod tests;

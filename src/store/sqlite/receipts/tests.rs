@@ -27,6 +27,7 @@ async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
             route: "sim".into(),
             validity_deadline: now_ms() + 60_000,
             idempotency_key: None,
+            request_sha256: None,
             origin: "mt",
         })
         .await
