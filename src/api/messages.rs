@@ -13,12 +13,13 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::on;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ErrorBody;
+use super::openapi::DocumentedRoutes;
 use super::{ApiError, input};
 use crate::consent::SuppressionList;
 use crate::flow::accept::{MtIntake, MtRefused, MtRequest};
@@ -46,9 +47,9 @@ pub(crate) struct SendBody {
 
 /// The message routes.
 pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>) -> Router {
-    Router::new()
-        .route("/v1/messages", post(send::<S>))
-        .route("/v1/messages/{id}", get(show::<S>))
+    DocumentedRoutes::new()
+        .route("send_message", |m| on(m, send::<S>))
+        .route("get_message", |m| on(m, show::<S>))
         .with_state(intake)
 }
 
@@ -56,6 +57,7 @@ pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>) -> Router {
 #[utoipa::path(
     post,
     path = "/v1/messages",
+    operation_id = "send_message",
     tag = "messages",
     request_body = SendBody,
     params(("Idempotency-Key" = Option<String>, Header,
@@ -178,6 +180,7 @@ fn refused_error(refused: &MtRefused) -> ApiError {
 #[utoipa::path(
     get,
     path = "/v1/messages/{id}",
+    operation_id = "get_message",
     tag = "messages",
     params(("id" = String, Path, description = "the message id")),
     responses(

@@ -7,6 +7,7 @@ mod config_errors;
 mod connector;
 mod consent;
 mod consent_api;
+mod fallback;
 mod harness;
 mod lifecycle;
 mod number;
