@@ -63,8 +63,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         attempt: MtAttempt,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores an MO with its conversation, `chat.message.received`, consent events and
-    /// a reply MT, unless a dedup key was seen within the window.
+    /// Stores an MO with its conversation and `chat.message.received`, unless a dedup key
+    /// was seen within the window; in the same write, applies its consent keyword to the
+    /// suppression list (with the consent event and the reply MT when the list changed,
+    /// the HELP answer always) and removes the pending parts it was reassembled from
+    /// (also for a duplicate). A crash before the write leaves none of it.
     fn store_mo(&self, mo: NewMo) -> impl Future<Output = Result<MoStored, StoreError>> + Send;
 
     /// Whether an MO dedup key was recorded since `since`.
