@@ -42,6 +42,7 @@ required = false
 [carriers.timers]
 reconnect_min = "50ms"
 reconnect_max = "200ms"
+bind_wait = "300ms"
 
 [[carriers]]
 name = "sim"
