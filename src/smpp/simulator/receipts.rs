@@ -292,4 +292,32 @@ mod tests {
         assert!(!ReceiptOutcome::Expired.wanted_by(3));
         assert!(!ReceiptOutcome::Delivered.wanted_by(0));
     }
+
+    #[test]
+    fn a_rule_decides_the_parts_it_covers_and_the_weights_the_rest() {
+        let raw: crate::config::simulator::RawSimulator = toml::from_str(
+            r#"
+            [receipts]
+            delivered = 1
+            rejected = 1
+            [[receipts.rules]]
+            destination = "1415"
+            segments = [2]
+            outcome = "undeliverable"
+            err = "027"
+            "#,
+        )
+        .unwrap();
+        let cfg = crate::config::simulator::SimulatorConfig::try_from(raw)
+            .unwrap()
+            .receipts;
+        let picker = OutcomePicker::new(cfg.mix.clone());
+        let report = |destination, part| report_for(&cfg, &picker, destination, part);
+        let failing = report("+14155550123", 2);
+        assert_eq!(failing.outcome, ReceiptOutcome::Undeliverable);
+        assert_eq!(failing.err, "027");
+        // Not covered: the weights, in turn, with their default codes.
+        assert_eq!(report("+14155550123", 1), ReceiptOutcome::Delivered.into());
+        assert_eq!(report("+4420", 2), ReceiptOutcome::Rejected.into());
+    }
 }

@@ -323,3 +323,25 @@ impl Drop for SmscHandler {
         self.unregister();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_part_comes_from_the_udh_or_the_sar_tlvs() {
+        // UDH: port addressing IE first, then concatenation with an 8-bit reference.
+        let udh8 = [
+            0x0B, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x7A, 0x03, 0x02,
+        ];
+        assert_eq!(part_of(0x40, &udh8, &[]), 2);
+        let udh16 = [0x06, 0x08, 0x04, 0x01, 0x02, 0x03, 0x03, b'h'];
+        assert_eq!(part_of(0x40, &udh16, &[]), 3);
+        // Without the UDHI bit the same octets are text.
+        assert_eq!(part_of(0x00, &udh8, &[]), 1);
+        // A header that overruns the user data reads as a single part.
+        assert_eq!(part_of(0x40, &[0x05, 0x00, 0x03], &[]), 1);
+        let sar = [Tlv::from(TlvValue::SarSegmentSeqnum(4))];
+        assert_eq!(part_of(0x00, b"plain", &sar), 4);
+    }
+}
