@@ -138,6 +138,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         flows.wake.clone(),
         outbox.clone(),
         flows.options.clone(),
+        flows.mo.receipts().learners(),
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
     work.spawn(flows.mo.clone().run_timeouts(drain.clone()));

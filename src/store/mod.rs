@@ -14,8 +14,8 @@ pub mod model;
 pub mod sqlite;
 
 pub use model::{
-    Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt, NewMo, NewMt,
-    RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
+    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt,
+    NewMo, NewMt, ParkedMatch, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
 };
 
 /// What the flows and the API ask of durable state.
@@ -55,13 +55,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<DueMt>, StoreError>> + Send;
 
     /// Records an attempt: the segments the carrier accepted (with their ids) and how the
-    /// attempt ended, with its status event when the status changed.
+    /// attempt ended, with its status event when the status changed. Receipts parked
+    /// for the recorded ids are applied in the same write, and reported.
     fn record_mt_attempt(
         &self,
         message_id: String,
         accepted: Vec<SentSegment>,
         attempt: MtAttempt,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<AttemptRecorded, StoreError>> + Send;
 
     /// Stores an MO with its conversation and `chat.message.received`, unless a dedup key
     /// was seen within the window; in the same write, applies its consent keyword to the

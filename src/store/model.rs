@@ -124,6 +124,25 @@ pub struct SentSegment {
     pub carrier_message_id: String,
 }
 
+/// A receipt parked before its segment's carrier id was known, matched when the id was
+/// recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedMatch {
+    /// The carrier the receipt came from.
+    pub carrier: String,
+    /// How its id matched the carrier id, for the carrier's learner.
+    pub form: crate::receipts::IdForm,
+    /// Whether it changed the chat message's state (a status event was appended).
+    pub chat_changed: bool,
+}
+
+/// What recording an MT attempt did besides recording it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptRecorded {
+    /// Parked receipts the recorded carrier ids matched, in receipt order.
+    pub parked_matched: Vec<ParkedMatch>,
+}
+
 /// How an MT attempt ended, as the dispatcher records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MtAttempt {

@@ -92,7 +92,7 @@ impl Receiver {
     }
 
     /// The events of every acknowledged request, in arrival order.
-    fn acknowledged(&self) -> Vec<Value> {
+    pub(crate) fn acknowledged(&self) -> Vec<Value> {
         self.requests()
             .iter()
             .filter(|r| r.status == 200)

@@ -40,6 +40,7 @@ pub(super) async fn generate_mo(shared: Arc<Shared>, cancel: CancellationToken) 
                 pdu,
                 kind: DeliveryKind::Mo,
                 due: Instant::now(),
+                answered: None,
             };
             tokio::select! {
                 () = cancel.cancelled() => return,

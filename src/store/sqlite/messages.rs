@@ -8,8 +8,8 @@ use super::{conversations, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
 use crate::store::model::{
-    Direction, DueMt, MessageView, MtAccepted, MtAttempt, MtReceipt, NewMt, SegmentView,
-    SentSegment, UnixMs, rfc3339,
+    AttemptRecorded, Direction, DueMt, MessageView, MtAccepted, MtAttempt, MtReceipt, NewMt,
+    SegmentView, SentSegment, UnixMs, rfc3339,
 };
 
 /// Appends a `chat.message.status` event.
@@ -21,17 +21,43 @@ pub(super) fn status_event(
     reason: Option<&str>,
     sentence: Option<&str>,
 ) -> Result<(), StoreError> {
+    segment_status_event(
+        conn,
+        conversation_id,
+        message_id,
+        status,
+        reason,
+        sentence,
+        None,
+    )
+}
+
+/// A `chat.message.status` event; `segment` names the segment (0-based, as in the
+/// message's `segment_detail`) whose receipt decided a failure or expiry.
+pub(super) fn segment_status_event(
+    conn: &Connection,
+    conversation_id: &str,
+    message_id: &str,
+    status: &str,
+    reason: Option<&str>,
+    sentence: Option<&str>,
+    segment: Option<usize>,
+) -> Result<(), StoreError> {
+    let mut data = json!({
+        "message_id": message_id,
+        "status": status,
+        "reason": reason,
+        "message": sentence,
+    });
+    if let Some(segment) = segment {
+        data["segment"] = json!(segment);
+    }
     outbox::append(
         conn,
         NewEvent {
             ty: EventType::MessageStatus,
             conversation_id: conversation_id.to_owned(),
-            data: json!({
-                "message_id": message_id,
-                "status": status,
-                "reason": reason,
-                "message": sentence,
-            }),
+            data,
         },
     )?;
     Ok(())
@@ -221,7 +247,7 @@ pub(super) fn record_attempt(
     accepted: &[SentSegment],
     attempt: &MtAttempt,
     now: UnixMs,
-) -> Result<(), StoreError> {
+) -> Result<AttemptRecorded, StoreError> {
     let mut segment = conn.prepare_cached(
         "UPDATE segment SET state = 'sent', carrier = ?3, carrier_message_id = ?4,
             updated_unix_ms = ?5 WHERE message_id = ?1 AND idx = ?2",
@@ -236,17 +262,18 @@ pub(super) fn record_attempt(
         |r| r.get(0),
     )?;
     record_end(conn, &conversation_id, message_id, attempt, now)?;
+    let mut recorded = AttemptRecorded::default();
     for s in accepted {
-        receipts::match_parked(
+        recorded.parked_matched.extend(receipts::match_parked(
             conn,
             &s.carrier,
             &s.carrier_message_id,
             message_id,
             s.index,
             now,
-        )?;
+        )?);
     }
-    Ok(())
+    Ok(recorded)
 }
 
 fn record_end(

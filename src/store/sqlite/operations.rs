@@ -4,8 +4,8 @@
 use super::{SqliteStore, conversations, inbound, messages, receipts};
 use crate::store::model::now_ms;
 use crate::store::{
-    Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMo, NewMt, RawReceipt,
-    ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError, UnixMs,
+    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMo,
+    NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError, UnixMs,
 };
 
 impl Store for SqliteStore {
@@ -43,7 +43,7 @@ impl Store for SqliteStore {
         message_id: String,
         accepted: Vec<SentSegment>,
         attempt: MtAttempt,
-    ) -> Result<(), StoreError> {
+    ) -> Result<AttemptRecorded, StoreError> {
         self.write(move |c| messages::record_attempt(c, &message_id, &accepted, &attempt, now_ms()))
             .await
     }

@@ -8,13 +8,13 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::messages::status_event;
+use super::messages::segment_status_event;
 use crate::receipts::{
     ChatState, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport, SegmentState, apply,
     best_match, index_keys, lookup_keys,
 };
 use crate::store::StoreError;
-use crate::store::model::{ReceiptApplied, ReceiptUpdate, UnixMs};
+use crate::store::model::{ParkedMatch, ReceiptApplied, ReceiptUpdate, UnixMs};
 
 /// Indexes a segment's carrier id under all its readings.
 pub(super) fn index_segment(
@@ -184,7 +184,7 @@ fn parked_for(
 }
 
 /// Matches the parked receipts that name a carrier id just recorded for segment
-/// `index` of `message_id`, in receipt order; how many matched.
+/// `index` of `message_id`, in receipt order; what matched, and how.
 pub(super) fn match_parked(
     conn: &Connection,
     carrier: &str,
@@ -192,17 +192,22 @@ pub(super) fn match_parked(
     message_id: &str,
     index: u32,
     now: UnixMs,
-) -> Result<usize, StoreError> {
-    let mut matched = 0;
+) -> Result<Vec<ParkedMatch>, StoreError> {
+    let mut matched = Vec::new();
     for p in parked_for(conn, carrier, &index_keys(carrier_id))? {
-        let names = p
+        let form = p
             .ids
             .iter()
-            .any(|id| best_match(id, [carrier_id], p.format, None).is_some());
-        if names {
-            apply_to_segment(conn, message_id, index, &p.report, now)?;
+            .find_map(|id| best_match(id, [carrier_id], p.format, None))
+            .map(|m| m.form);
+        if let Some(form) = form {
+            let chat_changed = apply_to_segment(conn, message_id, index, &p.report, now)?;
             conn.execute("DELETE FROM parked_receipt WHERE id = ?1", [p.id])?;
-            matched += 1;
+            matched.push(ParkedMatch {
+                carrier: carrier.to_owned(),
+                form,
+                chat_changed,
+            });
         }
     }
     Ok(matched)
@@ -285,23 +290,24 @@ fn apply_to_segment(
         return Ok(false);
     }
     let state = step.chat.state;
-    let reason = match state {
-        ChatState::Failed { reason, .. } => Some(reason.as_str()),
-        ChatState::Expired { .. } => Some(ReasonCode::Expired.as_str()),
-        ChatState::Sent | ChatState::Delivered => None,
+    let (reason, segment) = match state {
+        ChatState::Failed { reason, segment } => (Some(reason.as_str()), Some(segment)),
+        ChatState::Expired { segment } => (Some(ReasonCode::Expired.as_str()), Some(segment)),
+        ChatState::Sent | ChatState::Delivered => (None, None),
     };
     conn.execute(
         "UPDATE message SET status = ?2, reason = ?3, reason_message = ?4, updated_unix_ms = ?5
          WHERE id = ?1",
         (message_id, state.as_str(), reason, state.sentence(), now),
     )?;
-    status_event(
+    segment_status_event(
         conn,
         &conversation_id,
         message_id,
         state.as_str(),
         reason,
         state.sentence(),
+        segment,
     )?;
     Ok(true)
 }
