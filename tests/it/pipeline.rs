@@ -300,6 +300,43 @@ fn an_mt_is_stored_submitted_and_reported_sent() {
 }
 
 #[test]
+fn held_receipts_go_out_when_the_demo_route_releases_them() {
+    let d = start_with("", "hold = true\ndelay = \"0s\"", "", "");
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "Your table is ready"}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.json()["message_id"].as_str().unwrap().to_owned();
+    wait_status(&d, &id, "sent");
+    poll("the receipt held", || {
+        (sim_stats(&d)["receipts_held"] == 1).then_some(())
+    });
+    assert_eq!(get(&d, &format!("/v1/messages/{id}"))["status"], "sent");
+
+    let released = call(
+        d.api,
+        "POST",
+        "/v1/simulator/receipts/release",
+        &json!({}),
+        None,
+    );
+    assert_eq!(released.status, 200, "{}", released.body);
+    assert_eq!(released.json()["released"], 1);
+    wait_status(&d, &id, "delivered");
+    assert_eq!(sim_stats(&d)["receipts_held"], 0);
+    let again = call(
+        d.api,
+        "POST",
+        "/v1/simulator/receipts/release",
+        &json!({}),
+        None,
+    );
+    assert_eq!(again.json()["released"], 0);
+}
+
+#[test]
 fn a_long_unicode_mt_goes_out_in_ordered_segments() {
     let d = start();
     let text = "Grüße 😀 ".repeat(20);
