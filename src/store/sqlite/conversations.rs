@@ -53,11 +53,11 @@ pub(super) fn open_for(
         )
         .optional()?;
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO conversation (id, contact, sender, previous_id, started_unix_ms)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        (&id, contact, sender, &previous, now),
-    )?;
+    )?
+    .execute((&id, contact, sender, &previous, now))?;
     outbox::append(
         conn,
         NewEvent {
@@ -92,10 +92,10 @@ pub(super) fn close(
     id: &str,
     now: UnixMs,
 ) -> Result<Option<Conversation>, StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE conversation SET closed_unix_ms = ?2 WHERE id = ?1 AND closed_unix_ms IS NULL",
-        (id, now),
-    )?;
+    )?
+    .execute((id, now))?;
     get(conn, id)
 }
 
