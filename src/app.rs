@@ -63,6 +63,11 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let drain = shutdown.child_token();
     let work = TaskTracker::new();
     let admin_tasks = TaskTracker::new();
+    admin_tasks.spawn(telemetry::run_metrics_upkeep(
+        prometheus.clone(),
+        telemetry::METRICS_UPKEEP_INTERVAL,
+        shutdown.clone(),
+    ));
 
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");

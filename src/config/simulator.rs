@@ -124,6 +124,11 @@ pub struct RawMo {
     /// Texts sent in turn; keywords like "STOP" included. Default: a greeting, STOP,
     /// HELP and a text long enough for three parts.
     pub texts: Option<Vec<String>>,
+    /// Subscribers sending in turn, numbered up from `source`; default 1.
+    pub contacts: Option<u32>,
+    /// Append the message's number to each text, so that no two MOs are alike (a
+    /// gateway drops a repeated single-part MO as a redelivery); default false.
+    pub numbered_texts: Option<bool>,
 }
 
 /// `[faults]`: misbehaviour on demand.
@@ -345,6 +350,10 @@ pub struct MoConfig {
     pub destination: String,
     /// Texts, in turn.
     pub texts: Vec<String>,
+    /// Subscribers sending in turn: `source`, `source` + 1, … (as numbers).
+    pub contacts: u32,
+    /// Whether each text ends with the message's number.
+    pub numbered_texts: bool,
 }
 
 /// Validated `[faults]`.
@@ -629,10 +638,20 @@ fn outcome_rule(i: usize, raw: RawOutcomeRule) -> Result<OutcomeRule, SimulatorC
     })
 }
 
+/// The highest MO rate: beyond what a gateway takes, so a load test asks for "as fast
+/// as the gateway acknowledges" (the delivery window then sets the pace).
+const MAX_MO_RATE: f64 = 1_000_000.0;
+
+/// The most subscribers an MO generator cycles through.
+const MAX_MO_CONTACTS: u32 = 1_000_000;
+
 fn mo(raw: RawMo) -> Result<MoConfig, SimulatorConfigError> {
     let rate = raw.rate.unwrap_or(0.0);
-    if !(0.0..=10_000.0).contains(&rate) {
-        return Err(invalid("mo.rate", "must be 0..=10000 messages per second"));
+    if !(0.0..=MAX_MO_RATE).contains(&rate) {
+        return Err(invalid(
+            "mo.rate",
+            "must be 0..=1000000 messages per second",
+        ));
     }
     let encoding = match raw.encoding.as_deref() {
         None | Some("gsm7") => MoEncoding::Gsm7,
@@ -673,14 +692,27 @@ fn mo(raw: RawMo) -> Result<MoConfig, SimulatorConfigError> {
         }
         Ok(value)
     };
+    let source = address("mo.source", raw.source, "14155550123")?;
+    let contacts = raw.contacts.unwrap_or(1);
+    if !(1..=MAX_MO_CONTACTS).contains(&contacts) {
+        return Err(invalid("mo.contacts", "must be 1..=1000000"));
+    }
+    if contacts > 1 && source.parse::<u64>().is_err() {
+        return Err(invalid(
+            "mo.contacts",
+            "more than one contact needs a source of digits only",
+        ));
+    }
     Ok(MoConfig {
         rate,
         count: raw.count.unwrap_or(0),
         encoding,
         concatenation,
-        source: address("mo.source", raw.source, "14155550123")?,
+        source,
         destination: address("mo.destination", raw.destination, "18005550100")?,
         texts,
+        contacts,
+        numbered_texts: raw.numbered_texts.unwrap_or(false),
     })
 }
 

@@ -54,11 +54,11 @@ pub(super) fn open_for(
         )
         .optional()?;
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO conversation (id, contact, sender, previous_id, started_unix_ms)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        (&id, contact, sender, &previous, now),
-    )?;
+    )?
+    .execute((&id, contact, sender, &previous, now))?;
     outbox::append(
         conn,
         NewEvent {
@@ -95,10 +95,11 @@ pub(super) fn close(
     id: &str,
     now: UnixMs,
 ) -> Result<Option<Conversation>, StoreError> {
-    let closed = conn.execute(
-        "UPDATE conversation SET closed_unix_ms = ?2 WHERE id = ?1 AND closed_unix_ms IS NULL",
-        (id, now),
-    )?;
+    let closed = conn
+        .prepare_cached(
+            "UPDATE conversation SET closed_unix_ms = ?2 WHERE id = ?1 AND closed_unix_ms IS NULL",
+        )?
+        .execute((id, now))?;
     let conversation = get(conn, id)?;
     if let Some(c) = conversation.as_ref().filter(|_| closed == 1) {
         outbox::append(

@@ -70,26 +70,26 @@ fn insert_mo(
     now: UnixMs,
 ) -> Result<(), StoreError> {
     let missing = serde_json::to_string(&mo.missing).unwrap_or_else(|_| "[]".into());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
             encoding, segments, status, reason, route, incomplete, missing,
             created_unix_ms, updated_unix_ms)
          VALUES (?1, ?2, 'mo', ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?12, ?12)",
-        rusqlite::params![
-            mo.message_id,
-            conversation_id,
-            mo.contact,
-            mo.sender,
-            mo.text,
-            mo.encoding,
-            mo.segments,
-            mo.unknown_destination.then_some("unknown_destination"),
-            mo.carrier,
-            mo.incomplete,
-            missing,
-            now,
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        mo.message_id,
+        conversation_id,
+        mo.contact,
+        mo.sender,
+        mo.text,
+        mo.encoding,
+        mo.segments,
+        mo.unknown_destination.then_some("unknown_destination"),
+        mo.carrier,
+        mo.incomplete,
+        missing,
+        now,
+    ])?;
     let mut remember = conn.prepare_cached(
         "INSERT OR REPLACE INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, ?2, ?3)",
     )?;
@@ -148,18 +148,18 @@ pub(super) fn store_receipt(
     r: &RawReceipt,
     now: UnixMs,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO unmatched_receipt (carrier, source, destination, short_message,
             receipted_message_id, received_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        (
-            &r.carrier,
-            &r.source,
-            &r.destination,
-            &r.short_message,
-            &r.receipted_message_id,
-            now,
-        ),
-    )?;
+    )?
+    .execute((
+        &r.carrier,
+        &r.source,
+        &r.destination,
+        &r.short_message,
+        &r.receipted_message_id,
+        now,
+    ))?;
     Ok(())
 }
 
@@ -187,10 +187,8 @@ impl PendingParts for SqliteStore {
         let seqnum = part.concat.map(|c| c.seqnum).unwrap_or(1);
         let body = serde_json::to_string(&part).map_err(pending_error)?;
         self.write(move |conn| {
-            let added = conn.execute(
-                "INSERT OR IGNORE INTO mo_pending_part (part_key, seqnum, part, created_unix_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                (&key, seqnum, &body, now_ms()),
+            let added = conn.prepare_cached("INSERT OR IGNORE INTO mo_pending_part (part_key, seqnum, part, created_unix_ms)
+                 VALUES (?1, ?2, ?3, ?4)")?.execute((&key, seqnum, &body, now_ms()),
             )?;
             if added == 0 {
                 let revived = conn.execute(
@@ -203,9 +201,12 @@ impl PendingParts for SqliteStore {
                     return Ok(PutOutcome::Duplicate);
                 }
             }
-            let held: i64 = conn.query_row(
-                "SELECT count(*) FROM mo_pending_part WHERE part_key = ?1 AND taken = 0",
-                [&key],
+            let held: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM mo_pending_part WHERE part_key = ?1 AND taken = 0",
+                )?
+                .query_row(
+                    [&key],
                 |r| r.get(0),
             )?;
             Ok(PutOutcome::Stored {

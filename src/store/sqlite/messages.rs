@@ -70,25 +70,25 @@ pub(super) fn insert_mt(
     now: UnixMs,
 ) -> Result<MtReceipt, StoreError> {
     let conversation_id = conversations::open_for(conn, &mt.contact, &mt.sender, mt.origin, now)?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
             encoding, segments, status, route, reference, validity_deadline_unix_ms,
             next_attempt_unix_ms, created_unix_ms, updated_unix_ms)
          VALUES (?1, ?2, 'mt', ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?10, ?11, ?11, ?11)",
-        rusqlite::params![
-            mt.message_id,
-            conversation_id,
-            mt.sender,
-            mt.contact,
-            mt.text,
-            mt.encoding,
-            mt.segments,
-            mt.route,
-            mt.reference,
-            mt.validity_deadline,
-            now,
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        mt.message_id,
+        conversation_id,
+        mt.sender,
+        mt.contact,
+        mt.text,
+        mt.encoding,
+        mt.segments,
+        mt.route,
+        mt.reference,
+        mt.validity_deadline,
+        now,
+    ])?;
     let mut segment = conn.prepare_cached(
         "INSERT INTO segment (message_id, idx, state, updated_unix_ms) VALUES (?1, ?2, 'pending', ?3)",
     )?;
@@ -155,11 +155,11 @@ pub(super) fn accept_mt(
     if let Some(key) = &mt.idempotency_key {
         let response =
             serde_json::to_string(&receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO idempotency_key (key, response, created_unix_ms, request_sha256)
              VALUES (?1, ?2, ?3, ?4)",
-            (key, response, now, &mt.request_sha256),
-        )?;
+        )?
+        .execute((key, response, now, &mt.request_sha256))?;
     }
     Ok(MtAccepted::Stored(receipt))
 }
@@ -211,12 +211,12 @@ pub(super) fn due(
         .into_iter()
         .map(|mt| with_segments_done(conn, mt))
         .collect::<Result<Vec<_>, _>>()?;
-    let next: Option<UnixMs> = conn.query_row(
-        "SELECT min(next_attempt_unix_ms) FROM message
+    let next: Option<UnixMs> = conn
+        .prepare_cached(
+            "SELECT min(next_attempt_unix_ms) FROM message
          WHERE status = 'accepted' AND next_attempt_unix_ms > ?1",
-        [now],
-        |r| r.get(0),
-    )?;
+        )?
+        .query_row([now], |r| r.get(0))?;
     Ok((due, next))
 }
 
@@ -256,11 +256,9 @@ pub(super) fn record_attempt(
         segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
         receipts::index_segment(conn, &s.carrier, &s.carrier_message_id, message_id, s.index)?;
     }
-    let conversation_id: String = conn.query_row(
-        "SELECT conversation_id FROM message WHERE id = ?1",
-        [message_id],
-        |r| r.get(0),
-    )?;
+    let conversation_id: String = conn
+        .prepare_cached("SELECT conversation_id FROM message WHERE id = ?1")?
+        .query_row([message_id], |r| r.get(0))?;
     record_end(conn, &conversation_id, message_id, attempt, now)?;
     let mut recorded = AttemptRecorded::default();
     for s in accepted {
@@ -285,21 +283,19 @@ fn record_end(
 ) -> Result<(), StoreError> {
     // A receipt for a segment sent earlier may have settled the message while this
     // attempt was out (one segment failed): that status stands, and no second one follows.
-    let status: String = conn.query_row(
-        "SELECT status FROM message WHERE id = ?1",
-        [message_id],
-        |r| r.get(0),
-    )?;
+    let status: String = conn
+        .prepare_cached("SELECT status FROM message WHERE id = ?1")?
+        .query_row([message_id], |r| r.get(0))?;
     if status != "accepted" {
         return Ok(());
     }
     match attempt {
         MtAttempt::Sent => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE message SET status = 'sent', attempts = attempts + 1, updated_unix_ms = ?2,
                     reason = NULL, reason_message = NULL WHERE id = ?1",
-                (message_id, now),
-            )?;
+            )?
+            .execute((message_id, now))?;
             status_event(conn, conversation_id, message_id, "sent", None, None)
         }
         MtAttempt::Retry {
@@ -307,11 +303,11 @@ fn record_end(
             route,
             reason,
         } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE message SET attempts = attempts + 1, next_attempt_unix_ms = ?2,
                     route = ?3, reason = ?4, updated_unix_ms = ?5 WHERE id = ?1",
-                (message_id, next_attempt, route, reason, now),
-            )?;
+            )?
+            .execute((message_id, next_attempt, route, reason, now))?;
             Ok(())
         }
         MtAttempt::Final {
@@ -319,16 +315,16 @@ fn record_end(
             reason,
             sentence,
         } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE message SET status = ?2, attempts = attempts + 1, reason = ?3,
                     reason_message = ?4, updated_unix_ms = ?5 WHERE id = ?1",
-                (message_id, status, reason, sentence, now),
-            )?;
-            conn.execute(
+            )?
+            .execute((message_id, status, reason, sentence, now))?;
+            conn.prepare_cached(
                 "UPDATE segment SET state = ?2, updated_unix_ms = ?3
                  WHERE message_id = ?1 AND state = 'pending'",
-                (message_id, status, now),
-            )?;
+            )?
+            .execute((message_id, status, now))?;
             status_event(
                 conn,
                 conversation_id,
@@ -415,24 +411,26 @@ pub(super) fn transcript(
 
 /// Deletes keys and finished messages last changed before `before`.
 pub(super) fn purge(conn: &Connection, before: UnixMs) -> Result<usize, StoreError> {
-    let mut gone = conn.execute(
-        "DELETE FROM idempotency_key WHERE created_unix_ms < ?1",
-        [before],
-    )?;
-    gone += conn.execute("DELETE FROM mo_seen WHERE seen_unix_ms < ?1", [before])?;
-    gone += conn.execute(
-        "DELETE FROM segment_key WHERE message_id IN (SELECT id FROM message
+    let mut gone = conn
+        .prepare_cached("DELETE FROM idempotency_key WHERE created_unix_ms < ?1")?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached("DELETE FROM mo_seen WHERE seen_unix_ms < ?1")?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached(
+            "DELETE FROM segment_key WHERE message_id IN (SELECT id FROM message
             WHERE status <> 'accepted' AND updated_unix_ms < ?1)",
-        [before],
-    )?;
-    gone += conn.execute(
-        "DELETE FROM segment WHERE message_id IN (SELECT id FROM message
+        )?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached(
+            "DELETE FROM segment WHERE message_id IN (SELECT id FROM message
             WHERE status <> 'accepted' AND updated_unix_ms < ?1)",
-        [before],
-    )?;
-    gone += conn.execute(
-        "DELETE FROM message WHERE status <> 'accepted' AND updated_unix_ms < ?1",
-        [before],
-    )?;
+        )?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached("DELETE FROM message WHERE status <> 'accepted' AND updated_unix_ms < ?1")?
+        .execute([before])?;
     Ok(gone)
 }

@@ -84,11 +84,9 @@ pub(super) fn apply_receipt(
             update.learner.record(m.form);
             let c = &found[m.index];
             let chat_changed = apply_to_segment(conn, &c.message_id, c.index, &update.report, now)?;
-            let contact: String = conn.query_row(
-                "SELECT to_addr FROM message WHERE id = ?1",
-                [&c.message_id],
-                |r| r.get(0),
-            )?;
+            let contact: String = conn
+                .prepare_cached("SELECT to_addr FROM message WHERE id = ?1")?
+                .query_row([&c.message_id], |r| r.get(0))?;
             return Ok(ReceiptApplied::Matched {
                 message_id: c.message_id.clone(),
                 contact,
@@ -103,19 +101,19 @@ pub(super) fn apply_receipt(
 
 fn park(conn: &Connection, update: &ReceiptUpdate, now: UnixMs) -> Result<(), StoreError> {
     let ids = serde_json::to_string(&update.ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO parked_receipt (carrier, ids, format, message_state, intermediate, reason,
             received_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        (
-            &update.carrier,
-            ids,
-            update.format.as_str(),
-            update.report.state.message_state(),
-            update.report.intermediate,
-            update.report.reason.map(ReasonCode::as_str),
-            now,
-        ),
-    )?;
+    )?
+    .execute((
+        &update.carrier,
+        ids,
+        update.format.as_str(),
+        update.report.state.message_state(),
+        update.report.intermediate,
+        update.report.reason.map(ReasonCode::as_str),
+        now,
+    ))?;
     let receipt = conn.last_insert_rowid();
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO parked_receipt_key (carrier, key, receipt) VALUES (?1, ?2, ?3)",
@@ -202,7 +200,8 @@ pub(super) fn match_parked(
             .map(|m| m.form);
         if let Some(form) = form {
             let chat_changed = apply_to_segment(conn, message_id, index, &p.report, now)?;
-            conn.execute("DELETE FROM parked_receipt WHERE id = ?1", [p.id])?;
+            conn.prepare_cached("DELETE FROM parked_receipt WHERE id = ?1")?
+                .execute([p.id])?;
             matched.push(ParkedMatch {
                 carrier: carrier.to_owned(),
                 form,
@@ -215,10 +214,9 @@ pub(super) fn match_parked(
 
 /// Deletes receipts parked before `before`; how many.
 pub(super) fn expire_parked(conn: &Connection, before: UnixMs) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "DELETE FROM parked_receipt WHERE received_unix_ms < ?1",
-        [before],
-    )?)
+    Ok(conn
+        .prepare_cached("DELETE FROM parked_receipt WHERE received_unix_ms < ?1")?
+        .execute([before])?)
 }
 
 /// The segment states of a message, as receipts left them.
@@ -280,11 +278,11 @@ fn apply_to_segment(
     if step.segment_changed {
         let json =
             serde_json::to_string(&step.segment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE segment SET state = ?3, receipt_state = ?4, updated_unix_ms = ?5
              WHERE message_id = ?1 AND idx = ?2",
-            (message_id, index, segment_word(&step.segment), json, now),
-        )?;
+        )?
+        .execute((message_id, index, segment_word(&step.segment), json, now))?;
     }
     if !step.chat.changed {
         return Ok(false);
@@ -295,11 +293,11 @@ fn apply_to_segment(
         ChatState::Expired { segment } => (Some(ReasonCode::Expired.as_str()), Some(segment)),
         ChatState::Sent | ChatState::Delivered => (None, None),
     };
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE message SET status = ?2, reason = ?3, reason_message = ?4, updated_unix_ms = ?5
          WHERE id = ?1",
-        (message_id, state.as_str(), reason, state.sentence(), now),
-    )?;
+    )?
+    .execute((message_id, state.as_str(), reason, state.sentence(), now))?;
     segment_status_event(
         conn,
         &conversation_id,
