@@ -19,7 +19,7 @@ use super::{ApiError, input};
 use crate::consent::SuppressionList;
 use crate::flow::accept::{MtIntake, MtRefused, MtRequest};
 use crate::flow::metrics;
-use crate::store::{MessageView, MtAccepted, MtReceipt, Store};
+use crate::store::{MediaRef, MessageView, MtAccepted, MtReceipt, Store};
 
 /// The longest `Idempotency-Key` taken.
 const MAX_KEY_CHARS: usize = 200;
@@ -34,10 +34,13 @@ pub(crate) struct SendBody {
     to: Option<String>,
     /// Reply in this conversation instead of giving `from` and `to`.
     conversation_id: Option<String>,
-    /// At most 1000 characters.
-    text: String,
-    /// MMS is not supported on this route yet; present means `media_not_supported`.
-    media: Option<serde_json::Value>,
+    /// At most 1000 characters; may be left out when `media` is given.
+    text: Option<String>,
+    /// Attachments the core serves, fetched when the message is sent: an MMS from an
+    /// MMS-capable sender on a route with an MMSC; otherwise the sender's fallback (SMS
+    /// with links, or `media_not_supported`).
+    #[serde(default)]
+    media: Vec<MediaRef>,
 }
 
 /// The message routes.
@@ -83,14 +86,11 @@ async fn accept<S: Store + SuppressionList>(
 ) -> Result<serde_json::Value, ApiError> {
     let body = body.map_err(input::body_rejected)?;
     let body: SendBody = input::json_body(&body)?;
-    if body.media.is_some() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "media_not_supported",
-            "media is not supported on this route; send text only",
-        )
-        .at("media"));
-    }
+    let text = match body.text {
+        Some(text) => text,
+        None if !body.media.is_empty() => String::new(),
+        None => return Err(ApiError::bad_request("missing field `text`").at("text")),
+    };
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| {
@@ -109,8 +109,9 @@ async fn accept<S: Store + SuppressionList>(
         from: body.from,
         to: body.to,
         conversation_id: body.conversation_id,
-        text: body.text,
+        text,
         idempotency_key,
+        media: body.media,
     };
     match intake.accept(request).await {
         Ok(MtAccepted::Stored(receipt)) => {
@@ -134,7 +135,9 @@ async fn accept<S: Store + SuppressionList>(
 /// A refusal as the API answers it.
 fn refused_error(refused: &MtRefused) -> ApiError {
     let status = match refused {
-        MtRefused::Incomplete(_) | MtRefused::Unplannable(_) => StatusCode::BAD_REQUEST,
+        MtRefused::Incomplete(_) | MtRefused::Unplannable(_) | MtRefused::BadMedia(_) => {
+            StatusCode::BAD_REQUEST
+        }
         MtRefused::UnknownConversation(_) => StatusCode::NOT_FOUND,
         MtRefused::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

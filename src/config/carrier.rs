@@ -47,6 +47,11 @@ pub struct RawCarrier {
     /// How the carrier takes text (`[carriers.text]`).
     #[serde(default)]
     pub text: super::route::RawCarrierText,
+    /// The carrier's MMSC (`[carriers.mm7]`).
+    #[serde(default)]
+    pub mm7: super::mm7::RawCarrierMm7,
+    /// What an MT with media does when it cannot go as MMS; a sender's own wins.
+    pub mms_fallback: Option<super::mm7::MmsFallback>,
 }
 
 /// `[carriers.timers]` as written in the file.
@@ -132,6 +137,10 @@ pub struct Carrier {
     pub error_map: ErrorMap,
     /// How the carrier takes text: plans the MTs sent through it.
     pub text: crate::text::RouteProfile,
+    /// The carrier's MMSC, when it takes MT MMS.
+    pub mm7: super::mm7::CarrierMm7,
+    /// What an MT with media does when it cannot go as MMS (unless its sender says).
+    pub mms_fallback: super::mm7::MmsFallback,
 }
 
 /// A carrier's timers, validated.
@@ -283,6 +292,8 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         msg_id_format,
         error_map,
         text: super::route::validate_text(c, path, &r.text),
+        mm7: super::mm7::validate_mm7(c, path, &r.mm7),
+        mms_fallback: r.mms_fallback.unwrap_or_default(),
     }
 }
 

@@ -16,6 +16,7 @@ mod carrier;
 mod check;
 mod error;
 mod messages;
+mod mm7;
 mod numbers;
 mod route;
 mod secret;
@@ -37,6 +38,7 @@ pub use carrier::{
 pub use check::Checker;
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
 pub use messages::{Messages, RawMessages};
+pub use mm7::{CarrierMm7, Mm7Version, MmsFallback, Mmsc, RawCarrierMm7};
 pub use numbers::{Numbers, RawNumbers, RawShortCodes};
 pub use route::RawCarrierText;
 pub use secret::{RawSecret, Secret};

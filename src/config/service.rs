@@ -460,6 +460,8 @@ pub struct RawMms {
     pub max_message_bytes: Option<usize>,
     pub max_part_bytes: Option<usize>,
     pub allowed_content_types: Option<Vec<String>>,
+    /// How long fetching one attachment of an MT MMS from the core may take.
+    pub fetch_timeout: Option<String>,
 }
 
 /// `[mms]`, validated.
@@ -471,6 +473,8 @@ pub struct Mms {
     pub max_message_bytes: usize,
     pub max_part_bytes: usize,
     pub allowed_content_types: Vec<String>,
+    /// How long fetching one attachment of an MT MMS from the core may take.
+    pub fetch_timeout: Duration,
 }
 
 pub(super) fn validate_mms(c: &mut Checker, r: &RawMms) -> Mms {
@@ -497,6 +501,13 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms) -> Mms {
             .unwrap_or_else(|| ([127, 0, 0, 1], 8081).into()),
         max_message_bytes,
         max_part_bytes,
+        fetch_timeout: c.duration(
+            &path.key("fetch_timeout"),
+            r.fetch_timeout.as_deref(),
+            30 * SECOND,
+            100 * MS,
+            600 * SECOND,
+        ),
         allowed_content_types: r.allowed_content_types.clone().unwrap_or_else(|| {
             [
                 "image/jpeg",

@@ -365,6 +365,7 @@ where
             validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
             idempotency_key: None,
             origin: "consent",
+            media: Vec::new(),
         })
     }
 }

@@ -22,6 +22,7 @@ use crate::consent::{
 pub mod accept;
 pub mod inbound;
 pub mod metrics;
+pub mod mms_outbound;
 pub mod outbound;
 pub mod receipts;
 

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use super::mms_outbound::{self, MmsSubmitter};
 use super::{FlowOptions, metrics};
 use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitRequest};
 use crate::config::Config;
@@ -41,6 +42,8 @@ pub struct Dispatcher<S> {
     events: Outbox,
     options: FlowOptions,
     in_flight: Mutex<HashSet<String>>,
+    /// Where MTs with media go; `None` when no MM7 client runs.
+    mms: Option<Arc<dyn MmsSubmitter>>,
 }
 
 impl<S: Store> Dispatcher<S> {
@@ -53,6 +56,19 @@ impl<S: Store> Dispatcher<S> {
         events: Outbox,
         options: FlowOptions,
     ) -> Arc<Self> {
+        Self::with_mms(store, carriers, config, wake, events, options, None)
+    }
+
+    /// A dispatcher that submits MTs with media through `mms`.
+    pub fn with_mms(
+        store: S,
+        carriers: Arc<Carriers>,
+        config: watch::Receiver<Arc<Config>>,
+        wake: Arc<Notify>,
+        events: Outbox,
+        options: FlowOptions,
+        mms: Option<Arc<dyn MmsSubmitter>>,
+    ) -> Arc<Self> {
         Arc::new(Dispatcher {
             store,
             carriers,
@@ -61,6 +77,7 @@ impl<S: Store> Dispatcher<S> {
             events,
             options,
             in_flight: Mutex::new(HashSet::new()),
+            mms,
         })
     }
 
@@ -167,6 +184,9 @@ impl<S: Store> Dispatcher<S> {
                 ),
             );
         };
+        if !mt.media.is_empty() {
+            return mms_outbound::attempt(self.mms.as_deref(), mt, &sender, &self.options).await;
+        }
         let (Some(carrier), Some(pool)) = (config.carrier(&mt.route), self.carriers.get(&mt.route))
         else {
             return (
@@ -268,7 +288,7 @@ fn next_route(sender: &Sender, current: &str) -> String {
         .to_string()
 }
 
-fn failed(reason: &str, sentence: &str) -> MtAttempt {
+pub(super) fn failed(reason: &str, sentence: &str) -> MtAttempt {
     MtAttempt::Final {
         status: "failed",
         reason: reason.to_owned(),
@@ -276,7 +296,7 @@ fn failed(reason: &str, sentence: &str) -> MtAttempt {
     }
 }
 
-fn expired() -> MtAttempt {
+pub(super) fn expired() -> MtAttempt {
     MtAttempt::Final {
         status: "expired",
         reason: "validity_expired".to_owned(),

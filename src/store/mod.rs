@@ -14,8 +14,8 @@ pub mod model;
 pub mod sqlite;
 
 pub use model::{
-    Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt, NewMo, NewMt,
-    RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
+    Conversation, DueMt, MediaRef, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt, NewMo,
+    NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
 };
 
 /// What the flows and the API ask of durable state.

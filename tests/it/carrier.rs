@@ -57,6 +57,8 @@ pub fn carrier(port: u16) -> Carrier {
         msg_id_format: smsbridge::receipts::MsgIdFormat::Auto,
         error_map: smsbridge::receipts::ErrorMap::new(),
         text: smsbridge::text::RouteProfile::default(),
+        mm7: Default::default(),
+        mms_fallback: Default::default(),
     }
 }
 

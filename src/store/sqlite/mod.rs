@@ -196,6 +196,10 @@ const MIGRATIONS: &[&str] = &[
         receipt INTEGER NOT NULL REFERENCES parked_receipt (id) ON DELETE CASCADE,
         PRIMARY KEY (carrier, key, receipt)
     ) WITHOUT ROWID;",
+    // 7: MT MMS. `media` is the attachment list the core gave (JSON: url, content_type,
+    // filename), NULL for SMS. An MMS has one segment; its carrier_message_id is the
+    // MMSC's MM7 MessageID, indexed like any carrier id so DeliveryReportReq finds it.
+    "ALTER TABLE message ADD COLUMN media TEXT;",
 ];
 
 /// How many reader connections serve queries.

@@ -29,6 +29,7 @@ fn mt(id: &str, key: Option<&str>, segments: u32) -> NewMt {
         validity_deadline: now_ms() + 60_000,
         idempotency_key: key.map(str::to_owned),
         origin: "mt",
+        media: Vec::new(),
     }
 }
 

@@ -28,6 +28,7 @@ async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
             validity_deadline: now_ms() + 60_000,
             idempotency_key: None,
             origin: "mt",
+            media: Vec::new(),
         })
         .await
         .unwrap();
