@@ -17,6 +17,7 @@ mod check;
 mod error;
 mod messages;
 mod mm7;
+pub mod mmsc_sim;
 mod numbers;
 mod route;
 mod secret;
