@@ -65,7 +65,10 @@ impl std::fmt::Debug for MmscConfig {
         f.debug_struct("MmscConfig")
             .field("listen", &self.listen)
             .field("gateway_url", &self.gateway_url)
-            .field("credentials", &self.credentials.as_ref().map(|_| "<redacted>"))
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "<redacted>"),
+            )
             .field("report_delay", &self.report_delay)
             .field("rejected_prefix", &self.rejected_prefix)
             .field("expired_prefix", &self.expired_prefix)

@@ -204,6 +204,9 @@ mod tests {
             ClientError::NoAnswer("reset".into()).retry(),
             Retry::UnknownOutcome
         );
-        assert_eq!(ClientError::Connect("refused".into()).retry(), Retry::Transient);
+        assert_eq!(
+            ClientError::Connect("refused".into()).retry(),
+            Retry::Transient
+        );
     }
 }

@@ -67,9 +67,7 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Unreachable { .. } => true,
-            FetchError::Status { status, .. } => {
-                *status >= 500 || *status == 408 || *status == 429
-            }
+            FetchError::Status { status, .. } => *status >= 500 || *status == 408 || *status == 429,
             _ => false,
         }
     }
@@ -212,7 +210,10 @@ fn content_type_of(
             });
         }
     };
-    if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&content_type)) {
+    if !allowed
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&content_type))
+    {
         return Err(FetchError::TypeNotAllowed {
             url: url.to_owned(),
             content_type,

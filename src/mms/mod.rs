@@ -1,10 +1,22 @@
 //! MMS over MM7: the endpoint for carriers' DeliverReq and DeliveryReportReq, the
 //! SubmitReq client, media validation and the media store.
 //!
-//! Outbound (MT MMS): [`fetch`] gets the attachments the core serves, [`submit`] builds
-//! the SubmitReq and reads the SubmitRsp, [`client`] posts it to the carrier's MMSC,
-//! and [`outbound`] ties them together as the dispatcher's
-//! [`crate::flow::mms_outbound::MmsSubmitter`].
+//! | module | what it does |
+//! |---|---|
+//! | [`mm7`] | the codec: SOAP envelopes, multipart bodies, status codes, typed operations |
+//! | [`report_sink`] | [`Mm7ReportSink`]: where DeliveryReportReqs go (the MT MMS side implements it) |
+//! | [`metrics`] | `smsbridge_mms_…` metric names |
+//! | [`fetch`] | MT MMS: the attachments the core serves, fetched with limits |
+//! | [`submit`] | MT MMS: SubmitReq (with SMIL when needed) out, SubmitRsp in |
+//! | [`client`] | MT MMS: the MM7 client posting to a carrier's MMSC, failures classified |
+//! | [`outbound`] | MT MMS: the dispatcher's [`crate::flow::mms_outbound::MmsSubmitter`] and the report sink |
 
 pub mod client;
 pub mod fetch;
+pub mod metrics;
+pub mod mm7;
+pub mod outbound;
+pub mod report_sink;
+pub mod submit;
+
+pub use report_sink::{LoggingReportSink, Mm7ReportSink, ReportSinkError};

@@ -17,13 +17,17 @@ use tracing::debug;
 
 use super::client::{ClientError, Mm7Client, Retry};
 use super::fetch::{FetchError, FetchedMedia, MediaFetcher};
-use super::mm7::{Address, Mm7Version};
+use super::mm7::{Address, DeliveryReport, Mm7Version, MmStatus};
+use super::report_sink::{Mm7ReportSink, ReportSinkError};
 use super::submit::{SubmitReq, read_submit_rsp};
 use crate::carrier::BoxFuture;
 use crate::config::{self, Config, Mmsc};
-use crate::connector::new_id;
-use crate::flow::mms_outbound::{MmsErrorClass, MmsOut, MmsRefusal, MmsSubmitter, mmsc_of};
+use crate::connector::{Outbox, new_id};
+use crate::flow::mms_outbound::{
+    MmsDelivery, MmsErrorClass, MmsOut, MmsRefusal, MmsReports, MmsSubmitter, mmsc_of,
+};
 use crate::number::SenderKind;
+use crate::store::{ReceiptApplied, Store};
 
 /// Counter: SubmitReq exchanges by `carrier` and `result` (`sent`, `refused`,
 /// `transient`, `unknown_outcome`, `media_refused`, `media_unavailable`).
@@ -32,7 +36,7 @@ pub const MMS_SUBMITS_TOTAL: &str = "smsbridge_mms_submits_total";
 pub const MMS_SUBMIT_SECONDS: &str = "smsbridge_mms_submit_seconds";
 /// Counter: attachment fetches for MT MMS by `result` (`fetched`, `too_large`,
 /// `type_refused`, `unavailable`).
-pub const MMS_MEDIA_FETCHES_TOTAL: &str = "smsbridge_mms_media_fetches_total";
+pub const MMS_MEDIA_FETCHES_TOTAL: &str = "smsbridge_mms_mt_media_fetches_total";
 
 /// Describes the MT MMS metrics.
 pub fn describe() {
@@ -107,7 +111,9 @@ impl MmsOutbound {
             text: mms.text.clone(),
             media,
         };
-        let client = self.client(&mms.route, mmsc).map_err(|e| refused(&mms.route, e))?;
+        let client = self
+            .client(&mms.route, mmsc)
+            .map_err(|e| refused(&mms.route, e))?;
         let outcome = match client.post(request.build()).await {
             Ok(answer) => read_submit_rsp(&answer),
             Err(e) => Err(e),
@@ -214,9 +220,10 @@ fn fetch_refused(carrier: &str, kind: SenderKind, limit: usize, e: FetchError) -
         ),
         FetchError::TypeNotAllowed { .. }
         | FetchError::TypeMismatch { .. }
-        | FetchError::NoContentType { .. } => {
-            ("type_refused", format!("The attachment cannot be sent: {e}."))
-        }
+        | FetchError::NoContentType { .. } => (
+            "type_refused",
+            format!("The attachment cannot be sent: {e}."),
+        ),
         _ => (
             "unavailable",
             format!("The attachment could not be fetched: {e}."),
@@ -240,5 +247,60 @@ fn fetch_refused(carrier: &str, kind: SenderKind, limit: usize, e: FetchError) -
         },
         reason: e.reason().to_owned(),
         sentence,
+    }
+}
+
+/// The endpoint's [`Mm7ReportSink`] for our MT MMS: each DeliveryReportReq becomes a
+/// receipt of the MMS's one segment, in one store write with its chat status.
+pub struct MmsReportSink<S> {
+    reports: MmsReports<S>,
+}
+
+impl<S: Store> MmsReportSink<S> {
+    /// A sink over `store`; `events` is told when a status event is appended.
+    pub fn new(store: S, events: Outbox) -> Self {
+        MmsReportSink {
+            reports: MmsReports::new(store, events),
+        }
+    }
+}
+
+impl<S: Store> Mm7ReportSink for MmsReportSink<S> {
+    fn deliver_report(
+        &self,
+        carrier: &str,
+        report: DeliveryReport,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), ReportSinkError>> {
+        let carrier = carrier.to_owned();
+        Box::pin(async move {
+            super::metrics::delivery_report(&carrier, report.status.as_str());
+            let delivery = delivery_of(&report.status);
+            match self
+                .reports
+                .apply(&carrier, &report.message_id, delivery)
+                .await
+            {
+                // Parked: the report beat the recording of its MessageID, and is
+                // matched when that is recorded (or expires, counted).
+                Ok(ReceiptApplied::Matched { .. } | ReceiptApplied::Parked) => Ok(()),
+                Err(e) => Err(ReportSinkError::Unavailable(e.to_string())),
+            }
+        })
+    }
+}
+
+/// The flows' reading of an MMStatus.
+fn delivery_of(status: &MmStatus) -> MmsDelivery {
+    match status {
+        MmStatus::Retrieved => MmsDelivery::Retrieved,
+        MmStatus::Rejected => MmsDelivery::Rejected,
+        MmStatus::Expired => MmsDelivery::Expired,
+        MmStatus::Forwarded => MmsDelivery::Forwarded,
+        MmStatus::Deferred => MmsDelivery::Deferred,
+        MmStatus::Unrecognised => MmsDelivery::Unrecognised,
+        MmStatus::Other(word) if word.eq_ignore_ascii_case("unreachable") => {
+            MmsDelivery::Unreachable
+        }
+        MmStatus::Indeterminate | MmStatus::Other(_) => MmsDelivery::Indeterminate,
     }
 }

@@ -70,8 +70,8 @@ impl SubmitReq {
         if let Some(vas) = &self.vas_id {
             identification = identification.with_text_child("VASID", vas.clone());
         }
-        identification =
-            identification.with_child(Element::new("SenderAddress").with_child(self.sender.element()));
+        identification = identification
+            .with_child(Element::new("SenderAddress").with_child(self.sender.element()));
         let mut op = Element::new("SubmitReq")
             .with_text_child("MM7Version", self.version.mm7_version())
             .with_child(identification)

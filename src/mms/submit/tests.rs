@@ -35,7 +35,11 @@ fn limits() -> MultipartLimits {
 
 #[test]
 fn text_and_a_picture_go_with_smil_in_a_nested_container() {
-    let built = request("Your receipt", vec![media(Some("receipt.png"), "image/png")]).build();
+    let built = request(
+        "Your receipt",
+        vec![media(Some("receipt.png"), "image/png")],
+    )
+    .build();
     assert!(built.content_type.starts_with("multipart/related"));
     assert!(built.content_type.contains("type=\"text/xml\""));
     let read = parse_request(&built.content_type, built.body, limits()).unwrap();
@@ -69,7 +73,13 @@ fn text_and_a_picture_go_with_smil_in_a_nested_container() {
 fn one_picture_without_text_goes_alone() {
     let built = request("", vec![media(None, "image/png")]).build();
     let read = parse_request(&built.content_type, built.body, limits()).unwrap();
-    let href = read.envelope.operation.child("Content").unwrap().attribute("href").unwrap();
+    let href = read
+        .envelope
+        .operation
+        .child("Content")
+        .unwrap()
+        .attribute("href")
+        .unwrap();
     let content = read.content(Some(href), limits()).unwrap();
     assert_eq!(content.len(), 1);
     assert_eq!(content[0].essence().as_deref(), Some("image/png"));
@@ -80,7 +90,10 @@ fn one_picture_without_text_goes_alone() {
 fn several_attachments_get_one_slide_each() {
     let req = request(
         "",
-        vec![media(Some("a.png"), "image/png"), media(Some("b.pdf"), "application/pdf")],
+        vec![
+            media(Some("a.png"), "image/png"),
+            media(Some("b.pdf"), "application/pdf"),
+        ],
     );
     let smil = req.smil();
     assert_eq!(smil.matches("<par ").count(), 2);
@@ -94,7 +107,10 @@ fn the_rel5_schema_is_written_when_configured() {
     let built = req.build();
     let read = parse_request(&built.content_type, built.body, limits()).unwrap();
     assert_eq!(read.envelope.version, Mm7Version::Rel5);
-    assert_eq!(read.envelope.operation.child_text("MM7Version"), Some("5.3.0"));
+    assert_eq!(
+        read.envelope.operation.child_text("MM7Version"),
+        Some("5.3.0")
+    );
 }
 
 #[test]
@@ -142,7 +158,10 @@ fn a_successful_submit_rsp_gives_the_message_id() {
 #[test]
 fn a_refusal_carries_its_status_code_and_class() {
     let err = read_submit_rsp(&answer(200, &submit_rsp(2004, None))).unwrap_err();
-    assert!(matches!(err, ClientError::Refused { code: 2004, .. }), "{err}");
+    assert!(
+        matches!(err, ClientError::Refused { code: 2004, .. }),
+        "{err}"
+    );
     assert_eq!(err.retry(), Retry::Permanent);
     let err = read_submit_rsp(&answer(500, &submit_rsp(4006, None))).unwrap_err();
     assert_eq!(err.retry(), Retry::Transient);
