@@ -84,6 +84,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
         None => None,
     };
+    let mmsc = crate::mms::simulator::start_embedded(&config, simulator_cancel.clone())
+        .await
+        .context("cannot start the embedded MMSC simulator")?;
     let flows = Flows::new(&config, &config_rx, &outbox)?;
     let carriers = Arc::new(
         Carriers::start(
@@ -131,13 +134,16 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let dispatcher = Dispatcher::new(
+    let mms_out = crate::mms::outbound::MmsOutbound::new(config_rx.clone())
+        .context("cannot build the MM7 client")?;
+    let dispatcher = Dispatcher::with_mms(
         store.clone(),
         carriers.clone(),
         config_rx.clone(),
         flows.wake.clone(),
         outbox.clone(),
         flows.options.clone(),
+        Some(Arc::new(mms_out)),
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
     work.spawn(flows.mo.clone().run_timeouts(drain.clone()));
@@ -153,7 +159,8 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let api_router = api::router(
         &config.api,
-        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()),
+        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone())
+            .merge(mmsc.clone().map(api::simulator::mms_routes).unwrap_or_default()),
     );
     let stop_api = drain.clone();
     work.spawn(async move {
@@ -217,6 +224,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     simulator_cancel.cancel();
     if let Some(sim) = simulator {
         sim.wait().await;
+    }
+    if let Some(mmsc) = mmsc {
+        mmsc.wait().await;
     }
     admin_tasks.wait().await;
     info!("stopped");

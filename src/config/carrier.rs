@@ -137,8 +137,9 @@ pub struct Carrier {
     pub error_map: ErrorMap,
     /// How the carrier takes text: plans the MTs sent through it.
     pub text: crate::text::RouteProfile,
-    /// The carrier's MMSC, when it takes MT MMS.
-    pub mm7: super::mm7::CarrierMm7,
+    /// The carrier's MMSC (`[carriers.mm7]` mmsc_url and the outbound keys), when it
+    /// takes MT MMS.
+    pub mmsc: Option<super::mm7::Mmsc>,
     /// What an MT with media does when it cannot go as MMS (unless its sender says).
     pub mms_fallback: super::mm7::MmsFallback,
 }
@@ -292,7 +293,7 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         msg_id_format,
         error_map,
         text: super::route::validate_text(c, path, &r.text),
-        mm7: super::mm7::validate_mm7(c, path, &r.mm7),
+        mmsc: super::mm7::validate_mmsc(c, path, &r.mm7),
         mms_fallback: r.mms_fallback.unwrap_or_default(),
     }
 }

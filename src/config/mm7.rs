@@ -76,13 +76,6 @@ pub enum Mm7Version {
     Rel6,
 }
 
-/// `[carriers.mm7]`, validated.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CarrierMm7 {
-    /// Where MT MMS go; `None` when the carrier takes no MT MMS.
-    pub mmsc: Option<Mmsc>,
-}
-
 /// A carrier's MMSC as the MM7 client reaches it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mmsc {
@@ -126,11 +119,12 @@ const KINDS: [SenderKind; 3] = [
     SenderKind::TollFree,
 ];
 
-/// Validates `[carriers.mm7]` of the carrier at `carrier`.
-pub fn validate_mm7(c: &mut Checker, carrier: &KeyPath, r: &RawCarrierMm7) -> CarrierMm7 {
+/// Validates the outbound keys of `[carriers.mm7]` of the carrier at `carrier`: the
+/// MMSC MT MMS go to, or `None` when the carrier takes no MT MMS.
+pub fn validate_mmsc(c: &mut Checker, carrier: &KeyPath, r: &RawCarrierMm7) -> Option<Mmsc> {
     let path = carrier.key("mm7");
-    let mmsc = match &r.mmsc_url {
-        Some(url) => Some(validate_mmsc(c, &path, url, r)),
+    match &r.mmsc_url {
+        Some(url) => Some(mmsc(c, &path, url, r)),
         None => {
             let outbound_keys = r.mmsc_username.is_some()
                 || r.mmsc_password.is_some()
@@ -146,11 +140,10 @@ pub fn validate_mm7(c: &mut Checker, carrier: &KeyPath, r: &RawCarrierMm7) -> Ca
             }
             None
         }
-    };
-    CarrierMm7 { mmsc }
+    }
 }
 
-fn validate_mmsc(c: &mut Checker, path: &KeyPath, url: &str, r: &RawCarrierMm7) -> Mmsc {
+fn mmsc(c: &mut Checker, path: &KeyPath, url: &str, r: &RawCarrierMm7) -> Mmsc {
     match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
         Ok(_) => c.error(&path.key("mmsc_url"), "must be an http:// or https:// URL"),
@@ -254,9 +247,9 @@ mod tests {
         toml::from_str(toml_text).unwrap()
     }
 
-    fn check(r: &RawCarrierMm7) -> (CarrierMm7, Vec<String>) {
+    fn check(r: &RawCarrierMm7) -> (Option<Mmsc>, Vec<String>) {
         let mut c = Checker::new();
-        let out = validate_mm7(&mut c, &KeyPath::root().key("carriers").index(0), r);
+        let out = validate_mmsc(&mut c, &KeyPath::root().key("carriers").index(0), r);
         let errors = c
             .into_errors()
             .into_iter()
@@ -267,19 +260,19 @@ mod tests {
 
     #[test]
     fn a_carrier_without_an_mmsc_url_carries_no_mms() {
-        let (mm7, errors) = check(&raw(""));
+        let (mmsc, errors) = check(&raw(""));
         assert!(errors.is_empty());
-        assert_eq!(mm7.mmsc, None);
+        assert_eq!(mmsc, None);
     }
 
     #[test]
     fn limits_per_kind_narrow_the_carrier_limit() {
-        let (mm7, errors) = check(&raw(r#"mmsc_url = "https://mmsc.example.net/mm7"
+        let (mmsc, errors) = check(&raw(r#"mmsc_url = "https://mmsc.example.net/mm7"
                max_message_bytes = 1048576
                [max_message_bytes_by_kind]
                toll_free = 614400"#));
         assert!(errors.is_empty(), "{errors:?}");
-        let mmsc = mm7.mmsc.unwrap();
+        let mmsc = mmsc.unwrap();
         assert_eq!(mmsc.limit_for(SenderKind::TollFree), 614_400);
         assert_eq!(mmsc.limit_for(SenderKind::Longcode), 1_048_576);
         assert_eq!(mmsc.version, Mm7Version::Rel6);

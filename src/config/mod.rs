@@ -39,7 +39,7 @@ pub use carrier::{
 pub use check::Checker;
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
 pub use messages::{Messages, RawMessages};
-pub use mm7::{CarrierMm7, Mm7Version, MmsFallback, Mmsc, RawCarrierMm7};
+pub use mm7::{Mm7Version, MmsFallback, Mmsc};
 pub use numbers::{Numbers, RawNumbers, RawShortCodes};
 pub use route::RawCarrierText;
 pub use secret::{RawSecret, Secret};

@@ -57,7 +57,7 @@ pub fn media_route(config: &Config, sender: &Sender) -> MediaRoute {
 
 /// The MMSC of carrier `route`, when it has one.
 pub fn mmsc_of<'a>(config: &'a Config, route: &str) -> Option<&'a Mmsc> {
-    config.carrier(route).and_then(|c| c.mm7.mmsc.as_ref())
+    config.carrier(route).and_then(|c| c.mmsc.as_ref())
 }
 
 fn fallback_of(config: &Config, sender: &Sender) -> MmsFallback {

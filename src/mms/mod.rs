@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod mm7;
 pub mod outbound;
 pub mod report_sink;
+pub mod simulator;
 pub mod submit;
 
 pub use report_sink::{LoggingReportSink, Mm7ReportSink, ReportSinkError};

@@ -45,7 +45,7 @@ pub struct SubmitReq {
 impl SubmitReq {
     /// The request body and its Content-Type.
     pub fn build(&self) -> Mm7Request {
-        let content = self.content();
+        let content = content_part(&self.text, &self.media);
         let envelope = write_envelope(self.version, &self.transaction_id, &self.operation());
         let built = MultipartBuilder::related(NewPart {
             content_type: "text/xml; charset=utf-8".into(),
@@ -90,82 +90,83 @@ impl SubmitReq {
                 .with_attribute("allowAdaptations", "true"),
         )
     }
+}
 
-    /// The content part: the only attachment itself, or SMIL with the parts.
-    fn content(&self) -> NewPart {
-        if self.text.is_empty()
-            && let [only] = self.media.as_slice()
-        {
-            return NewPart {
-                content_type: only.content_type.clone(),
-                content_id: Some(CONTENT_CID.into()),
-                content_location: Some(safe_name(only.filename.as_deref(), 0, &only.content_type)),
-                body: only.body.clone(),
-            };
-        }
-        let names: Vec<String> = self
-            .media
-            .iter()
-            .enumerate()
-            .map(|(i, m)| safe_name(m.filename.as_deref(), i, &m.content_type))
-            .collect();
-        let mut builder = MultipartBuilder::related(NewPart {
-            content_type: "application/smil".into(),
-            content_id: Some(SMIL_CID.into()),
-            content_location: Some("presentation.smil".into()),
-            body: Bytes::from(self.smil()),
-        });
-        if !self.text.is_empty() {
-            builder = builder.part(NewPart {
-                content_type: "text/plain; charset=utf-8".into(),
-                content_id: Some(TEXT_CID.into()),
-                content_location: Some("text.txt".into()),
-                body: Bytes::from(self.text.clone()),
-            });
-        }
-        for (i, (m, name)) in self.media.iter().zip(names).enumerate() {
-            builder = builder.part(NewPart {
-                content_type: m.content_type.clone(),
-                content_id: Some(media_cid(i)),
-                content_location: Some(name),
-                body: m.body.clone(),
-            });
-        }
-        let inner = builder.build();
-        NewPart {
-            content_type: inner.content_type,
+/// The content an MMS carries, as the part the envelope's `Content href` names
+/// (Content-ID `mm7-content`): the only attachment itself, or a `multipart/related`
+/// container with a generated SMIL root, the text and the attachments.
+pub fn content_part(text: &str, media: &[FetchedMedia]) -> NewPart {
+    if text.is_empty()
+        && let [only] = media
+    {
+        return NewPart {
+            content_type: only.content_type.clone(),
             content_id: Some(CONTENT_CID.into()),
-            content_location: None,
-            body: inner.body,
-        }
+            content_location: Some(safe_name(only.filename.as_deref(), 0, &only.content_type)),
+            body: only.body.clone(),
+        };
     }
+    let names: Vec<String> = media
+        .iter()
+        .enumerate()
+        .map(|(i, m)| safe_name(m.filename.as_deref(), i, &m.content_type))
+        .collect();
+    let mut builder = MultipartBuilder::related(NewPart {
+        content_type: "application/smil".into(),
+        content_id: Some(SMIL_CID.into()),
+        content_location: Some("presentation.smil".into()),
+        body: Bytes::from(smil(text, media)),
+    });
+    if !text.is_empty() {
+        builder = builder.part(NewPart {
+            content_type: "text/plain; charset=utf-8".into(),
+            content_id: Some(TEXT_CID.into()),
+            content_location: Some("text.txt".into()),
+            body: Bytes::from(text.to_owned()),
+        });
+    }
+    for (i, (m, name)) in media.iter().zip(names).enumerate() {
+        builder = builder.part(NewPart {
+            content_type: m.content_type.clone(),
+            content_id: Some(media_cid(i)),
+            content_location: Some(name),
+            body: m.body.clone(),
+        });
+    }
+    let inner = builder.build();
+    NewPart {
+        content_type: inner.content_type,
+        content_id: Some(CONTENT_CID.into()),
+        content_location: None,
+        body: inner.body,
+    }
+}
 
-    /// One slide per attachment (the text under the first); a text-only slide when
-    /// there is no attachment.
-    fn smil(&self) -> String {
-        let mut body = String::new();
-        let slides = self.media.len().max(1);
-        for i in 0..slides {
-            body.push_str(&format!("<par dur=\"{SLIDE_MS}ms\">"));
-            if let Some(m) = self.media.get(i) {
-                let tag = smil_tag(&m.content_type);
-                body.push_str(&format!(
-                    "<{tag} src=\"cid:{}\" region=\"Image\"/>",
-                    media_cid(i)
-                ));
-            }
-            if i == 0 && !self.text.is_empty() {
-                body.push_str(&format!("<text src=\"cid:{TEXT_CID}\" region=\"Text\"/>"));
-            }
-            body.push_str("</par>");
+/// One slide per attachment (the text under the first); a text-only slide when there
+/// is no attachment.
+fn smil(text: &str, media: &[FetchedMedia]) -> String {
+    let mut body = String::new();
+    let slides = media.len().max(1);
+    for i in 0..slides {
+        body.push_str(&format!("<par dur=\"{SLIDE_MS}ms\">"));
+        if let Some(m) = media.get(i) {
+            let tag = smil_tag(&m.content_type);
+            body.push_str(&format!(
+                "<{tag} src=\"cid:{}\" region=\"Image\"/>",
+                media_cid(i)
+            ));
         }
-        format!(
-            "<smil><head><layout><root-layout width=\"100%\" height=\"100%\"/>\
-             <region id=\"Image\" top=\"0\" left=\"0\" width=\"100%\" height=\"70%\" fit=\"meet\"/>\
-             <region id=\"Text\" top=\"70%\" left=\"0\" width=\"100%\" height=\"30%\" fit=\"scroll\"/>\
-             </layout></head><body>{body}</body></smil>"
-        )
+        if i == 0 && !text.is_empty() {
+            body.push_str(&format!("<text src=\"cid:{TEXT_CID}\" region=\"Text\"/>"));
+        }
+        body.push_str("</par>");
     }
+    format!(
+        "<smil><head><layout><root-layout width=\"100%\" height=\"100%\"/>\
+         <region id=\"Image\" top=\"0\" left=\"0\" width=\"100%\" height=\"70%\" fit=\"meet\"/>\
+         <region id=\"Text\" top=\"70%\" left=\"0\" width=\"100%\" height=\"30%\" fit=\"scroll\"/>\
+         </layout></head><body>{body}</body></smil>"
+    )
 }
 
 fn media_cid(i: usize) -> String {

@@ -88,14 +88,11 @@ fn one_picture_without_text_goes_alone() {
 
 #[test]
 fn several_attachments_get_one_slide_each() {
-    let req = request(
-        "",
-        vec![
-            media(Some("a.png"), "image/png"),
-            media(Some("b.pdf"), "application/pdf"),
-        ],
-    );
-    let smil = req.smil();
+    let parts = [
+        media(Some("a.png"), "image/png"),
+        media(Some("b.pdf"), "application/pdf"),
+    ];
+    let smil = smil("", &parts);
     assert_eq!(smil.matches("<par ").count(), 2);
     assert!(smil.contains("<ref src=\"cid:media2\""), "{smil}");
 }
