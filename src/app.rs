@@ -159,8 +159,11 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let api_router = api::router(
         &config.api,
-        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone())
-            .merge(mmsc.clone().map(api::simulator::mms_routes).unwrap_or_default()),
+        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()).merge(
+            mmsc.clone()
+                .map(api::simulator::mms_routes)
+                .unwrap_or_default(),
+        ),
     );
     let stop_api = drain.clone();
     work.spawn(async move {

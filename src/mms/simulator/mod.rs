@@ -281,7 +281,8 @@ impl Inner {
         let Some((user, password)) = &self.config.credentials else {
             return true;
         };
-        let expected = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let expected =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -353,8 +354,16 @@ impl Inner {
 /// `POST /mm7`: a SubmitReq.
 async fn submit(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
     if !inner.authorized(&headers) {
-        inner.counters.submits_refused.fetch_add(1, Ordering::Relaxed);
-        return fault(inner.version, None, StatusCode::IMPROPER_IDENTIFICATION, Http::UNAUTHORIZED);
+        inner
+            .counters
+            .submits_refused
+            .fetch_add(1, Ordering::Relaxed);
+        return fault(
+            inner.version,
+            None,
+            StatusCode::IMPROPER_IDENTIFICATION,
+            Http::UNAUTHORIZED,
+        );
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -364,14 +373,20 @@ async fn submit(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
     let request = match parse_request(content_type, body, limits) {
         Ok(r) => r,
         Err(e) => {
-            inner.counters.submits_refused.fetch_add(1, Ordering::Relaxed);
+            inner
+                .counters
+                .submits_refused
+                .fetch_add(1, Ordering::Relaxed);
             return fault(inner.version, None, e.status(), Http::INTERNAL_SERVER_ERROR);
         }
     };
     let envelope = &request.envelope;
     let op = &envelope.operation;
     let (Some(recipient), Some(sender)) = (recipient_of(op), sender_of(op)) else {
-        inner.counters.submits_refused.fetch_add(1, Ordering::Relaxed);
+        inner
+            .counters
+            .submits_refused
+            .fetch_add(1, Ordering::Relaxed);
         let code = if op.name == "SubmitReq" {
             StatusCode::VALIDATION_ERROR
         } else {
@@ -384,8 +399,14 @@ async fn submit(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
             Http::INTERNAL_SERVER_ERROR,
         );
     };
-    inner.counters.submits_received.fetch_add(1, Ordering::Relaxed);
-    let message_id = format!("sim-mms-{:06}", inner.next_id.fetch_add(1, Ordering::Relaxed));
+    inner
+        .counters
+        .submits_received
+        .fetch_add(1, Ordering::Relaxed);
+    let message_id = format!(
+        "sim-mms-{:06}",
+        inner.next_id.fetch_add(1, Ordering::Relaxed)
+    );
     match inner.reports.clone().try_acquire_owned() {
         Ok(permit) => {
             let task = inner.clone();
@@ -396,7 +417,10 @@ async fn submit(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
             });
         }
         Err(_) => {
-            inner.counters.reports_dropped.fetch_add(1, Ordering::Relaxed);
+            inner
+                .counters
+                .reports_dropped
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
     let xml = requests::submit_rsp(envelope.version, &envelope.transaction_id, &message_id);
@@ -425,7 +449,17 @@ fn sender_of(op: &Element) -> Option<String> {
     Some(address.text.trim().to_owned()).filter(|a| !a.is_empty())
 }
 
-fn fault(version: Mm7Version, transaction_id: Option<&str>, code: StatusCode, http: Http) -> Response {
+fn fault(
+    version: Mm7Version,
+    transaction_id: Option<&str>,
+    code: StatusCode,
+    http: Http,
+) -> Response {
     let xml = write_fault(version, transaction_id, &Status::new(code));
-    (http, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response()
+    (
+        http,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }

@@ -63,11 +63,16 @@ pub fn delivery_report_req(
         .with_text_child("MM7Version", version.mm7_version())
         .with_text_child("MMSRelayServerID", RELAY_ID)
         .with_text_child("MessageID", message_id)
-        .with_child(Element::new("Recipient").with_child(Address::Number(recipient.into()).element()))
+        .with_child(
+            Element::new("Recipient").with_child(Address::Number(recipient.into()).element()),
+        )
         .with_child(Element::new("Sender").with_child(Address::Number(sender.into()).element()))
         .with_text_child("Date", date)
         .with_text_child("MMStatus", status.as_str())
-        .with_text_child("StatusText", format!("{} by the simulator", status.as_str()));
+        .with_text_child(
+            "StatusText",
+            format!("{} by the simulator", status.as_str()),
+        );
     write_envelope(version, transaction_id, &op)
 }
 
@@ -176,7 +181,11 @@ fn read_file(dir: &Path, name: &str) -> Result<FetchedMedia, BuildError> {
 
 /// The content type a file's extension names.
 pub fn type_of(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+    let ext = name
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match ext.as_str() {
         "jpg" | "jpeg" => "image/jpeg",
         "png" => "image/png",

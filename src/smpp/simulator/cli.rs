@@ -109,7 +109,10 @@ pub fn run(args: &SimArgs) -> ExitCode {
         };
         println!("carrier simulator listening on {}", handle.local_addr());
         if let Some(mmsc) = &mmsc {
-            println!("MMSC simulator listening on http://{}/mm7", mmsc.local_addr());
+            println!(
+                "MMSC simulator listening on http://{}/mm7",
+                mmsc.local_addr()
+            );
         }
         if let Err(err) = stop_signal().await {
             eprintln!("cannot handle signals: {err}");

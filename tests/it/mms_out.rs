@@ -1,0 +1,331 @@
+//! MT MMS end to end against the real daemon: `POST /v1/messages` with `media` → the
+//! attachments fetched from a media server run by the test (the core's stand-in) →
+//! SubmitReq to the embedded simulator's MMSC → SubmitRsp → `sent` → the MMSC's
+//! DeliveryReportReq at the gateway's MM7 endpoint → `delivered` / `failed`. Also the
+//! fallbacks for senders that cannot send MMS, and attachments the route refuses.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::harness::Daemon;
+use crate::pipeline::{events, get, poll, send_mt, wait_status};
+
+/// MMS-capable toll-free sender.
+const MMS_SENDER: &str = "+18005550100";
+/// A toll-free sender without MMS whose fallback is an SMS with links.
+const LINK_SENDER: &str = "+18005550111";
+/// A longcode without MMS, on the carrier's default fallback (refuse).
+const PLAIN_SENDER: &str = "+14155550100";
+const CONTACT: &str = "+14155550123";
+/// The simulator reports MMS to numbers with this prefix `Rejected`.
+const REJECTED_CONTACT: &str = "+14155550166";
+/// Bytes the oversized attachment streams (no Content-Length).
+const OVERSIZED: usize = 300 * 1024;
+/// The route's limit for toll-free senders.
+const TOLL_FREE_LIMIT: usize = 100 * 1024;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/mms/media")
+}
+
+/// The core's media server: fixture files by name, and `/oversized.jpg` streamed in
+/// chunks without a Content-Length.
+struct MediaServer {
+    addr: SocketAddr,
+    _rt: tokio::runtime::Runtime,
+}
+
+async fn file(Path(name): Path<String>) -> Response {
+    let Ok(body) = std::fs::read(fixtures().join(&name)) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let content_type = smsbridge::mms::simulator::requests::type_of(&name);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn oversized() -> Response {
+    let chunks = (0..OVERSIZED / 1024).map(|_| Ok::<_, std::io::Error>(vec![0xFFu8; 1024]));
+    let body = Body::from_stream(futures_util::stream::iter(chunks));
+    ([(header::CONTENT_TYPE, "image/jpeg")], body).into_response()
+}
+
+impl MediaServer {
+    fn start() -> MediaServer {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let app = axum::Router::new()
+            .route("/oversized.jpg", axum::routing::get(oversized))
+            .route("/media/{name}", axum::routing::get(file));
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        MediaServer { addr, _rt: rt }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// A daemon with the embedded SMSC and MMSC, an MM7 endpoint, and three senders.
+fn start() -> Daemon {
+    let smsc = free_port();
+    let mmsc = free_port();
+    let endpoint = free_port();
+    let extra = format!(
+        r#"
+[store]
+synchronous = "normal"
+
+[core]
+delivery = "log"
+event_log = "events.jsonl"
+
+[mms]
+enabled = true
+listen = "127.0.0.1:{endpoint}"
+
+[simulator]
+listen = "127.0.0.1:{smsc}"
+
+[simulator.receipts]
+delay = "24h"
+
+[simulator.mmsc]
+listen = "127.0.0.1:{mmsc}"
+rejected_prefix = "{REJECTED_CONTACT}"
+username = "vasp"
+password = "mmsc-pw"
+
+[[carriers]]
+name = "sim"
+host = "127.0.0.1"
+port = {smsc}
+system_id = "gw"
+password = "pw"
+[carriers.timers]
+reconnect_min = "50ms"
+reconnect_max = "200ms"
+[carriers.mm7]
+mmsc_url = "http://127.0.0.1:{mmsc}/mm7"
+mmsc_username = "vasp"
+mmsc_password = "mmsc-pw"
+vasp_id = "test-vasp"
+max_message_bytes = 1048576
+[carriers.mm7.max_message_bytes_by_kind]
+toll_free = {TOLL_FREE_LIMIT}
+
+[[senders]]
+number = "{MMS_SENDER}"
+kind = "toll_free"
+routes = ["sim"]
+mms = true
+
+[[senders]]
+number = "{LINK_SENDER}"
+kind = "toll_free"
+routes = ["sim"]
+mms_fallback = "sms_link"
+
+[[senders]]
+number = "{PLAIN_SENDER}"
+kind = "longcode"
+routes = ["sim"]
+"#
+    );
+    Daemon::start(&extra, &[])
+}
+
+/// The `chat.message.status` events of `message_id`, in order: (status, data).
+fn statuses(d: &Daemon, message_id: &str) -> Vec<(String, Value)> {
+    events(d)
+        .into_iter()
+        .filter(|e| e.0 == "chat.message.status" && e.3["message_id"] == message_id)
+        .map(|e| (e.3["status"].as_str().unwrap_or("").to_owned(), e.3))
+        .collect()
+}
+
+fn wait_event(d: &Daemon, message_id: &str, status: &str) -> Value {
+    poll(&format!("{status} event of {message_id}"), || {
+        statuses(d, message_id)
+            .into_iter()
+            .find(|(s, _)| s == status)
+            .map(|(_, data)| data)
+    })
+}
+
+fn accepted_id(reply: &crate::harness::Reply) -> String {
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    reply.json()["message_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_picture_with_text_is_submitted_then_reported_sent_and_delivered() {
+    let media = MediaServer::start();
+    let d = start();
+    let reply = send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "text": "Here is your receipt",
+            "media": [{"url": media.url("/media/photo.jpg"), "content_type": "image/jpeg"}],
+        }),
+        None,
+    );
+    let receipt = reply.json();
+    assert_eq!(receipt["encoding"], "mms", "{receipt}");
+    assert_eq!(receipt["segments"], 1);
+    let id = accepted_id(&reply);
+    let sent = wait_event(&d, &id, "sent");
+    assert_eq!(sent["reason"], Value::Null, "{sent}");
+    let message = wait_status(&d, &id, "delivered");
+    let mm7_id = message["segment_detail"][0]["carrier_message_id"]
+        .as_str()
+        .unwrap();
+    assert!(mm7_id.starts_with("sim-mms-"), "{message}");
+    assert_eq!(message["media"][0]["url"], media.url("/media/photo.jpg"));
+    let order: Vec<String> = statuses(&d, &id).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(order, ["accepted", "sent", "delivered"]);
+    let mmsc = get(&d, "/v1/simulator/mmsc/stats");
+    assert_eq!(mmsc["submits_received"], 1, "{mmsc}");
+    assert_eq!(mmsc["submits_refused"], 0, "{mmsc}");
+}
+
+#[test]
+fn a_rejected_report_fails_the_message_with_a_reason() {
+    let media = MediaServer::start();
+    let d = start();
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": REJECTED_CONTACT,
+            "media": [
+                {"url": media.url("/media/logo.png")},
+                {"url": media.url("/media/badge.gif"), "filename": "badge.gif"},
+            ],
+        }),
+        None,
+    ));
+    let failed = wait_event(&d, &id, "failed");
+    assert_eq!(failed["reason"], "blocked", "{failed}");
+    assert!(
+        failed["message"].as_str().unwrap().contains("blocked"),
+        "{failed}"
+    );
+    let order: Vec<String> = statuses(&d, &id).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(order, ["accepted", "sent", "failed"]);
+}
+
+#[test]
+fn an_attachment_over_the_routes_limit_is_refused_clearly() {
+    let media = MediaServer::start();
+    let d = start();
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "text": "too big",
+            "media": [{"url": media.url("/oversized.jpg")}],
+        }),
+        None,
+    ));
+    let failed = wait_event(&d, &id, "failed");
+    assert_eq!(failed["reason"], "media_too_large", "{failed}");
+    let sentence = failed["message"].as_str().unwrap();
+    assert!(sentence.contains("oversized.jpg"), "{sentence}");
+    assert!(sentence.contains("100 KB"), "{sentence}");
+    assert!(sentence.contains("toll-free"), "{sentence}");
+    // Nothing reached the MMSC.
+    let mmsc = get(&d, "/v1/simulator/mmsc/stats");
+    assert_eq!(mmsc["submits_received"], 0, "{mmsc}");
+}
+
+#[test]
+fn a_sender_without_mms_sends_the_text_with_links_as_sms() {
+    let media = MediaServer::start();
+    let d = start();
+    let url = media.url("/media/photo.jpg");
+    let reply = send_mt(
+        &d,
+        json!({
+            "from": LINK_SENDER,
+            "to": CONTACT,
+            "text": "Your receipt:",
+            "media": [{"url": url}],
+        }),
+        None,
+    );
+    assert_ne!(reply.json()["encoding"], "mms", "{}", reply.body);
+    let id = accepted_id(&reply);
+    let message = wait_status(&d, &id, "sent");
+    assert_eq!(
+        message["text"],
+        format!("Your receipt:\n{url}"),
+        "{message}"
+    );
+    let segments = message["segments"].as_u64().unwrap();
+    let smsc = get(&d, "/v1/simulator/stats");
+    assert_eq!(smsc["submits"].as_u64().unwrap(), segments, "{smsc}");
+    let mmsc = get(&d, "/v1/simulator/mmsc/stats");
+    assert_eq!(mmsc["submits_received"], 0, "{mmsc}");
+}
+
+#[test]
+fn media_the_sender_cannot_send_is_refused_when_the_fallback_says_so() {
+    let d = start();
+    let reply = send_mt(
+        &d,
+        json!({
+            "from": PLAIN_SENDER,
+            "to": CONTACT,
+            "text": "hi",
+            "media": [{"url": "https://core.example/a.jpg"}],
+        }),
+        None,
+    );
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], "media_not_supported", "{error}");
+    assert_eq!(error["field"], "media");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("not MMS-capable"),
+        "{error}"
+    );
+    // Malformed media are a bad request whatever the sender.
+    let reply = send_mt(
+        &d,
+        json!({"from": MMS_SENDER, "to": CONTACT, "media": [{"url": "file:///etc/passwd"}]}),
+        None,
+    );
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    // A type MMS does not carry is refused before anything is stored.
+    let reply = send_mt(
+        &d,
+        json!({"from": MMS_SENDER, "to": CONTACT,
+               "media": [{"url": "https://core.example/a.zip", "content_type": "application/zip"}]}),
+        None,
+    );
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], "media_not_supported");
+}
