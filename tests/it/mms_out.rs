@@ -329,3 +329,97 @@ fn media_the_sender_cannot_send_is_refused_when_the_fallback_says_so() {
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert_eq!(reply.json()["error"]["code"], "media_not_supported");
 }
+
+/// A SubmitReq with text and two attachments, as Python's standard `email` package
+/// reads it (tests/interop/mm7_mime_tree.py): the envelope first as the `start` part,
+/// then the content as a nested multipart/related with SMIL as its root, each part
+/// byte for byte.
+#[test]
+fn python_email_reads_the_submit_req_multipart_as_written() {
+    use sha2::{Digest, Sha256};
+    use smsbridge::mms::fetch::FetchedMedia;
+    use smsbridge::mms::mm7::{Address, Mm7Version};
+    use smsbridge::mms::submit::SubmitReq;
+    use std::io::Write;
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    let python = dir.join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "the interop Python environment is missing: run scripts/test-deps.sh"
+    );
+    let photo = std::fs::read(fixtures().join("photo.jpg")).unwrap();
+    let logo = std::fs::read(fixtures().join("logo.png")).unwrap();
+    let part = |content_type: &str, name: &str, body: &[u8]| FetchedMedia {
+        content_type: content_type.into(),
+        filename: Some(name.into()),
+        body: body.to_vec().into(),
+    };
+    let request = SubmitReq {
+        version: Mm7Version::Rel6,
+        transaction_id: "interop-1".into(),
+        vasp_id: Some("vasp".into()),
+        vas_id: None,
+        sender: Address::Number(MMS_SENDER.into()),
+        recipient: Address::Number(CONTACT.into()),
+        subject: None,
+        text: "Grüße — your receipt".into(),
+        media: vec![
+            part("image/jpeg", "photo.jpg", &photo),
+            part("image/png", "logo.png", &logo),
+        ],
+    }
+    .build();
+    let mut child = std::process::Command::new(python)
+        .arg(dir.join("mm7_mime_tree.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    write!(
+        stdin,
+        "MIME-Version: 1.0\r\nContent-Type: {}\r\n\r\n",
+        request.content_type
+    )
+    .unwrap();
+    stdin.write_all(&request.body).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let tree: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sha = |b: &[u8]| hex::encode(Sha256::digest(b));
+
+    assert_eq!(tree["content_type"], "multipart/related", "{tree}");
+    assert_eq!(tree["type"], "text/xml");
+    assert_eq!(tree["defects"], json!([]), "{tree}");
+    let envelope = &tree["parts"][0];
+    assert_eq!(tree["start"], envelope["content_id"], "{tree}");
+    assert_eq!(
+        envelope["operation"],
+        "{http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4}SubmitReq"
+    );
+    let content = &tree["parts"][1];
+    assert_eq!(content["content_type"], "multipart/related", "{content}");
+    assert_eq!(content["type"], "application/smil");
+    assert_eq!(content["defects"], json!([]), "{content}");
+    let inner = content["parts"].as_array().unwrap();
+    let types: Vec<&str> = inner
+        .iter()
+        .map(|p| p["content_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["application/smil", "text/plain", "image/jpeg", "image/png"]
+    );
+    assert_eq!(content["start"], inner[0]["content_id"]);
+    assert_eq!(
+        inner[1]["sha256"],
+        sha("Grüße — your receipt".as_bytes()),
+        "{}",
+        inner[1]
+    );
+    assert_eq!(inner[2]["sha256"], sha(&photo), "{}", inner[2]);
+    assert_eq!(inner[2]["content_location"], "photo.jpg");
+    assert_eq!(inner[3]["sha256"], sha(&logo));
+}
