@@ -128,12 +128,14 @@ impl MediaFetcher {
             reason: error_chain(&e),
         };
         let fetch = async {
-            let mut response = self
-                .client
-                .get(url.clone())
-                .send()
-                .await
-                .map_err(unreachable)?;
+            let mut response = self.client.get(url.clone()).send().await.map_err(|e| {
+                // A redirect the policy refused will not be followed next time either.
+                if e.is_redirect() {
+                    FetchError::BadUrl(format!("{shown} (redirected: {})", error_chain(&e)))
+                } else {
+                    unreachable(e)
+                }
+            })?;
             if response.status() != StatusCode::OK {
                 return Err(FetchError::Status {
                     url: shown.clone(),
@@ -306,6 +308,103 @@ mod tests {
         let url = Url::parse("https://user:pw@core.example/files/a.jpg?sig=secret").unwrap();
         assert_eq!(redacted(&url), "https://core.example/files/a.jpg");
         assert_eq!(filename_of(&url).as_deref(), Some("a.jpg"));
+    }
+
+    /// A media server on loopback: `/a.jpg` (4 KiB with a Content-Length), `/stream.jpg`
+    /// (64 KiB in 1 KiB chunks, no Content-Length), `/busy` (503), `/to-file` (a
+    /// redirect to a file: URL).
+    async fn server() -> std::net::SocketAddr {
+        use axum::body::Body;
+        use axum::http::{StatusCode, header};
+        use axum::response::IntoResponse;
+        use axum::routing::get;
+        let app = axum::Router::new()
+            .route(
+                "/a.jpg",
+                get(|| async { ([(header::CONTENT_TYPE, "image/jpeg")], vec![1u8; 4096]) }),
+            )
+            .route(
+                "/stream.jpg",
+                get(|| async {
+                    let chunks = (0..64).map(|_| Ok::<_, std::io::Error>(vec![2u8; 1024]));
+                    let body = Body::from_stream(futures_util::stream::iter(chunks));
+                    ([(header::CONTENT_TYPE, "image/jpeg")], body)
+                }),
+            )
+            .route("/busy", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+            .route(
+                "/to-file",
+                get(|| async {
+                    (
+                        StatusCode::FOUND,
+                        [(header::LOCATION, "file:///etc/passwd")],
+                    )
+                        .into_response()
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    }
+
+    fn at(addr: std::net::SocketAddr, path: &str) -> MediaRef {
+        MediaRef {
+            url: format!("http://{addr}{path}"),
+            content_type: None,
+            filename: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn limits_hold_with_and_without_a_content_length() {
+        let addr = server().await;
+        let fetcher = MediaFetcher::new(Duration::from_secs(30)).unwrap();
+        let got = fetcher
+            .fetch(&at(addr, "/a.jpg"), 4096, &allowed())
+            .await
+            .unwrap();
+        assert_eq!(got.body.len(), 4096);
+        assert_eq!(got.content_type, "image/jpeg");
+        assert_eq!(got.filename.as_deref(), Some("a.jpg"));
+        let announced = fetcher.fetch(&at(addr, "/a.jpg"), 4095, &allowed()).await;
+        assert!(matches!(
+            announced,
+            Err(FetchError::TooLarge { limit: 4095, .. })
+        ));
+        let streamed = fetcher
+            .fetch(&at(addr, "/stream.jpg"), 10_000, &allowed())
+            .await;
+        assert!(
+            matches!(streamed, Err(FetchError::TooLarge { .. })),
+            "{streamed:?}"
+        );
+        let whole = fetcher
+            .fetch(&at(addr, "/stream.jpg"), 65_536, &allowed())
+            .await
+            .unwrap();
+        assert_eq!(whole.body.len(), 65_536);
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_transient_and_other_schemes_refused() {
+        let addr = server().await;
+        let fetcher = MediaFetcher::new(Duration::from_secs(30)).unwrap();
+        let busy = fetcher
+            .fetch(&at(addr, "/busy"), 1024, &allowed())
+            .await
+            .unwrap_err();
+        assert!(busy.is_transient(), "{busy}");
+        // Never followed: refused by the policy, or left as the redirect it is.
+        let redirected = fetcher
+            .fetch(&at(addr, "/to-file"), 1024, &allowed())
+            .await
+            .unwrap_err();
+        assert!(!redirected.is_transient(), "{redirected}");
+        let mut file = at(addr, "/a.jpg");
+        file.url = "file:///etc/passwd".into();
+        let refused = fetcher.fetch(&file, 1024, &allowed()).await;
+        assert!(matches!(refused, Err(FetchError::BadUrl(_))), "{refused:?}");
     }
 
     #[test]

@@ -423,3 +423,76 @@ fn python_email_reads_the_submit_req_multipart_as_written() {
     assert_eq!(inner[2]["content_location"], "photo.jpg");
     assert_eq!(inner[3]["sha256"], sha(&logo));
 }
+
+/// The MM7 client against the simulator's MMSC over loopback: the right credentials get
+/// a MessageID, wrong ones a permanent 4001 refusal.
+#[tokio::test]
+async fn the_mm7_client_submits_with_basic_auth_and_reads_refusals() {
+    use smsbridge::config::mmsc_sim::{MmscConfig, RawMmsc};
+    use smsbridge::config::{Mm7Version, Mmsc, Secret};
+    use smsbridge::mms::client::{ClientError, Mm7Client, Retry};
+    use smsbridge::mms::fetch::FetchedMedia;
+    use smsbridge::mms::mm7::{self, Address};
+    use smsbridge::mms::submit::{SubmitReq, read_submit_rsp};
+    use std::time::Duration;
+
+    let mut config = MmscConfig::try_from(RawMmsc {
+        username: Some("vasp".into()),
+        password: Some("right".into()),
+        ..RawMmsc::default()
+    })
+    .unwrap();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let sim = smsbridge::mms::simulator::start(config, None, cancel.clone())
+        .await
+        .unwrap();
+    let mmsc = |password: &str| Mmsc {
+        url: format!("http://{}/mm7", sim.local_addr()),
+        username: Some("vasp".into()),
+        password: Some(Secret::new(password)),
+        vasp_id: None,
+        vas_id: None,
+        version: Mm7Version::Rel5,
+        max_message_bytes: 1 << 20,
+        max_message_bytes_by_kind: Default::default(),
+        max_attachments: 10,
+        submit_timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(5),
+        max_response_bytes: 65_536,
+    };
+    let request = SubmitReq {
+        version: mm7::Mm7Version::Rel5,
+        transaction_id: "t-1".into(),
+        vasp_id: None,
+        vas_id: None,
+        sender: Address::ShortCode("72404".into()),
+        recipient: Address::Number(CONTACT.into()),
+        subject: Some("Receipt".into()),
+        text: String::new(),
+        media: vec![FetchedMedia {
+            content_type: "image/gif".into(),
+            filename: None,
+            body: std::fs::read(fixtures().join("badge.gif")).unwrap().into(),
+        }],
+    }
+    .build();
+
+    let client = Mm7Client::new(&mmsc("right")).unwrap();
+    let answer = client.post(request.clone()).await.unwrap();
+    let id = read_submit_rsp(&answer).unwrap();
+    assert!(id.starts_with("sim-mms-"), "{id}");
+
+    let client = Mm7Client::new(&mmsc("wrong")).unwrap();
+    let answer = client.post(request).await.unwrap();
+    let refused = read_submit_rsp(&answer).unwrap_err();
+    assert!(
+        matches!(refused, ClientError::Refused { code: 4001, .. }),
+        "{refused}"
+    );
+    assert_eq!(refused.retry(), Retry::Permanent);
+    assert_eq!(sim.stats().submits_received, 1);
+    assert_eq!(sim.stats().submits_refused, 1);
+    cancel.cancel();
+    sim.wait().await;
+}
