@@ -47,6 +47,8 @@ pub struct RawCarrier {
     /// How the carrier takes text (`[carriers.text]`).
     #[serde(default)]
     pub text: super::route::RawCarrierText,
+    /// How the carrier's MMSC reaches us over MM7 (`[carriers.mm7]`).
+    pub mm7: Option<super::mms::RawCarrierMm7>,
 }
 
 /// `[carriers.timers]` as written in the file.
