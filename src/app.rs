@@ -157,6 +157,10 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         drain.clone(),
     ));
 
+    let media_routes = start_mms(
+        &config, &config_rx, &outbox, &flows, api_addr, &drain, &work,
+    )
+    .await?;
     let api_router = api::router(
         &config.api,
         api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()).merge(
@@ -164,7 +168,8 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
                 .map(api::simulator::mms_routes)
                 .unwrap_or_default(),
         ),
-    );
+    )
+    .merge(media_routes);
     let stop_api = drain.clone();
     work.spawn(async move {
         let served = axum::serve(api_listener, api_router)
@@ -294,6 +299,38 @@ impl Flows {
             options,
         })
     }
+}
+
+/// The MM7 endpoint when `[mms]` is enabled; the media route it serves on the API
+/// listener (outside the bearer-token guard: a media URL carries its own signature).
+async fn start_mms(
+    config: &Config,
+    live: &watch::Receiver<Arc<Config>>,
+    outbox: &Outbox,
+    flows: &Flows,
+    api_addr: std::net::SocketAddr,
+    drain: &CancellationToken,
+    work: &TaskTracker,
+) -> anyhow::Result<axum::Router> {
+    if !config.mms.enabled {
+        return Ok(axum::Router::new());
+    }
+    let parts = crate::mms::MmsParts {
+        store: outbox.store().clone(),
+        live: live.clone(),
+        outbox: outbox.clone(),
+        options: flows.options.clone(),
+        // DeliveryReportReqs settle our MT MMS as receipts settle SMS.
+        reports: Arc::new(crate::mms::outbound::MmsReportSink::new(
+            outbox.store().clone(),
+            outbox.clone(),
+        )),
+        api_addr,
+    };
+    let service = crate::mms::start(config, parts, drain.clone(), work)
+        .await
+        .context("cannot start the MM7 endpoint")?;
+    Ok(service.media_routes)
 }
 
 /// The API's routes: messages, conversations, number checks, opt-out administration,

@@ -47,9 +47,8 @@ pub struct RawCarrier {
     /// How the carrier takes text (`[carriers.text]`).
     #[serde(default)]
     pub text: super::route::RawCarrierText,
-    /// The carrier's MMSC (`[carriers.mm7]`).
-    #[serde(default)]
-    pub mm7: super::mm7::RawCarrierMm7,
+    /// How the carrier's MMSC reaches us over MM7 (`[carriers.mm7]`).
+    pub mm7: Option<super::mms::RawCarrierMm7>,
     /// What an MT with media does when it cannot go as MMS; a sender's own wins.
     pub mms_fallback: Option<super::mm7::MmsFallback>,
 }
@@ -293,7 +292,10 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         msg_id_format,
         error_map,
         text: super::route::validate_text(c, path, &r.text),
-        mmsc: super::mm7::validate_mmsc(c, path, &r.mm7),
+        mmsc: r
+            .mm7
+            .as_ref()
+            .and_then(|mm7| super::mm7::validate_mmsc(c, path, mm7)),
         mms_fallback: r.mms_fallback.unwrap_or_default(),
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The outbound keys (`mmsc_*`, `vasp_id`, `vas_id`, `version`, limits and timers) make
 //! the carrier an MMS route: an MT with media from an MMS-capable sender is submitted
-//! there as a SubmitReq. A carrier without `mmsc_url` carries no MMS.
+//! there as a SubmitReq. A carrier without `mmsc_url` carries no MMS. The table's
+//! inbound keys (how the MMSC identifies itself to us) are validated by `super::mms`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,38 +13,9 @@ use serde::Deserialize;
 
 use super::check::Checker;
 use super::error::KeyPath;
+use super::mms::RawCarrierMm7;
 use super::secret::{RawSecret, Secret};
 use crate::number::SenderKind;
-
-/// `[carriers.mm7]` as written in the file.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCarrierMm7 {
-    /// The MMSC's MM7 URL SubmitReq is posted to.
-    pub mmsc_url: Option<String>,
-    /// HTTP basic auth towards the MMSC.
-    pub mmsc_username: Option<String>,
-    pub mmsc_password: Option<String>,
-    pub mmsc_password_file: Option<std::path::PathBuf>,
-    pub mmsc_password_env: Option<String>,
-    /// Our VASP and VAS ids as the carrier assigned them (SenderIdentification).
-    pub vasp_id: Option<String>,
-    pub vas_id: Option<String>,
-    /// The MM7 schema spoken: "6.8.0" (REL-6-MM7-1-4) or "5.3.0" (REL-5-MM7-1-2).
-    pub version: Option<String>,
-    /// The largest SubmitReq content, in bytes, for any sender.
-    pub max_message_bytes: Option<usize>,
-    /// Smaller limits per sender kind (`longcode`, `shortcode`, `toll_free`).
-    #[serde(default)]
-    pub max_message_bytes_by_kind: BTreeMap<String, usize>,
-    /// Attachments per message at most.
-    pub max_attachments: Option<usize>,
-    /// The whole SubmitReq exchange (connect, send, answer).
-    pub submit_timeout: Option<String>,
-    pub connect_timeout: Option<String>,
-    /// The largest SubmitRsp read; a longer answer is a transient failure.
-    pub max_response_bytes: Option<usize>,
-}
 
 /// What an MT with media does when its sender or route cannot send MMS.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -3,7 +3,8 @@
 //! the body streams in — a `Content-Length` over the limit is refused before reading,
 //! and a body without one is cut off at the first chunk past it. The content type is
 //! the one declared in the request or, failing that, the server's; it must be allowed
-//! and must agree with the server's when both are given.
+//! and must agree with the server's when both are given, and the bytes must be what the
+//! type says (the inbound side's [`MediaPolicy`]: magic bytes, images cut short).
 //!
 //! Each failure says whether trying later can help ([`FetchError::is_transient`]): a
 //! server error or a timeout may pass, an oversized file will not.
@@ -14,6 +15,8 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Client, StatusCode, Url, redirect};
 
+use super::media::{MediaPolicy, Rejection};
+use super::mm7::BodyPart;
 use crate::store::MediaRef;
 
 /// Redirects followed at most.
@@ -53,6 +56,13 @@ pub enum FetchError {
     /// The content type is not one MMS may carry here.
     #[error("{url} is {content_type}, which MMS does not carry here")]
     TypeNotAllowed { url: String, content_type: String },
+    /// The bytes are not what the type says, or are damaged (an image cut short).
+    #[error("{url} is not a valid {content_type} file ({problem})")]
+    BadContent {
+        url: String,
+        content_type: String,
+        problem: &'static str,
+    },
     /// The server serves another type than the one declared.
     #[error("{url} was declared {declared} but is served as {served}")]
     TypeMismatch {
@@ -79,6 +89,7 @@ impl FetchError {
             FetchError::TypeNotAllowed { .. }
             | FetchError::TypeMismatch { .. }
             | FetchError::NoContentType { .. } => "media_type_not_allowed",
+            FetchError::BadContent { .. } => "media_corrupt",
             _ => "media_unavailable",
         }
     }
@@ -110,13 +121,13 @@ impl MediaFetcher {
         Ok(MediaFetcher { client, timeout })
     }
 
-    /// Fetches `media`, refusing it past `limit` bytes or when its type is not in
-    /// `allowed` (compared without parameters, ignoring case).
+    /// Fetches `media`, refusing it past `limit` bytes, when `policy` does not allow its
+    /// type, or when its bytes are not that type.
     pub async fn fetch(
         &self,
         media: &MediaRef,
         limit: usize,
-        allowed: &[String],
+        policy: &MediaPolicy,
     ) -> Result<FetchedMedia, FetchError> {
         let url = Url::parse(&media.url)
             .ok()
@@ -147,7 +158,7 @@ impl MediaFetcher {
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(essence);
-            let content_type = content_type_of(&shown, media, served.as_deref(), allowed)?;
+            let content_type = content_type_of(&shown, media, served.as_deref(), policy)?;
             let too_large = || FetchError::TooLarge {
                 url: shown.clone(),
                 limit,
@@ -169,11 +180,13 @@ impl MediaFetcher {
             if body.is_empty() {
                 return Err(FetchError::Empty { url: shown.clone() });
             }
-            Ok(FetchedMedia {
+            let fetched = FetchedMedia {
                 content_type,
                 filename: media.filename.clone().or_else(|| filename_of(&url)),
                 body: body.freeze(),
-            })
+            };
+            check_content(&shown, &fetched, policy)?;
+            Ok(fetched)
         };
         tokio::time::timeout(self.timeout, fetch)
             .await
@@ -186,12 +199,45 @@ impl MediaFetcher {
     }
 }
 
+/// The bytes against their type, as the inbound side checks a customer's attachment.
+fn check_content(url: &str, media: &FetchedMedia, policy: &MediaPolicy) -> Result<(), FetchError> {
+    let part = BodyPart {
+        content_type: Some(media.content_type.clone()),
+        content_id: None,
+        content_location: None,
+        filename: media.filename.clone(),
+        body: media.body.clone(),
+        size: media.body.len() as u64,
+        oversized: false,
+    };
+    // The size was the route's to decide while reading; only the content is checked.
+    let unbounded = MediaPolicy {
+        max_part_bytes: u64::MAX,
+        ..policy.clone()
+    };
+    match unbounded.check(&part) {
+        Ok(_) => Ok(()),
+        Err(Rejection::TypeNotAllowed) => Err(FetchError::TypeNotAllowed {
+            url: url.to_owned(),
+            content_type: media.content_type.clone(),
+        }),
+        Err(rejection) => Err(FetchError::BadContent {
+            url: url.to_owned(),
+            content_type: media.content_type.clone(),
+            problem: match rejection {
+                Rejection::TypeMismatch => "its content is another type",
+                _ => "it is damaged or cut short",
+            },
+        }),
+    }
+}
+
 /// The content type an attachment goes out with.
 fn content_type_of(
     url: &str,
     media: &MediaRef,
     served: Option<&str>,
-    allowed: &[String],
+    policy: &MediaPolicy,
 ) -> Result<String, FetchError> {
     let declared = media.content_type.as_deref().map(essence);
     // A server that does not know better says octet-stream; the declared type stands.
@@ -212,10 +258,7 @@ fn content_type_of(
             });
         }
     };
-    if !allowed
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&content_type))
-    {
+    if !policy.allows(&content_type) {
         return Err(FetchError::TypeNotAllowed {
             url: url.to_owned(),
             content_type,
@@ -274,8 +317,19 @@ mod tests {
         }
     }
 
-    fn allowed() -> Vec<String> {
-        vec!["image/jpeg".into(), "image/png".into()]
+    fn allowed() -> MediaPolicy {
+        MediaPolicy {
+            allowed: vec!["image/jpeg".into(), "image/png".into()],
+            max_part_bytes: u64::MAX,
+        }
+    }
+
+    /// A JPEG of `len` bytes that passes the content check: signature, filler, end marker.
+    fn jpeg(len: usize) -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        bytes.resize(len - 2, 0x11);
+        bytes.extend_from_slice(&[0xFF, 0xD9]);
+        bytes
     }
 
     #[test]
@@ -321,12 +375,16 @@ mod tests {
         let app = axum::Router::new()
             .route(
                 "/a.jpg",
-                get(|| async { ([(header::CONTENT_TYPE, "image/jpeg")], vec![1u8; 4096]) }),
+                get(|| async { ([(header::CONTENT_TYPE, "image/jpeg")], jpeg(4096)) }),
             )
             .route(
                 "/stream.jpg",
                 get(|| async {
-                    let chunks = (0..64).map(|_| Ok::<_, std::io::Error>(vec![2u8; 1024]));
+                    let whole = jpeg(65_536);
+                    let chunks: Vec<_> = whole
+                        .chunks(1024)
+                        .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+                        .collect();
                     let body = Body::from_stream(futures_util::stream::iter(chunks));
                     ([(header::CONTENT_TYPE, "image/jpeg")], body)
                 }),

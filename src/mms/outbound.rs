@@ -17,6 +17,7 @@ use tracing::debug;
 
 use super::client::{ClientError, Mm7Client, Retry};
 use super::fetch::{FetchError, FetchedMedia, MediaFetcher};
+use super::media::MediaPolicy;
 use super::mm7::{Address, DeliveryReport, Mm7Version, MmStatus};
 use super::report_sink::{Mm7ReportSink, ReportSinkError};
 use super::submit::{SubmitReq, read_submit_rsp};
@@ -139,12 +140,16 @@ impl MmsOutbound {
         settings: &config::Mms,
     ) -> Result<Vec<FetchedMedia>, MmsRefusal> {
         let limit = mmsc.limit_for(mms.sender_kind);
+        let policy = MediaPolicy {
+            allowed: settings.allowed_content_types.clone(),
+            max_part_bytes: limit as u64,
+        };
         let mut left = limit.saturating_sub(mms.text.len());
         let mut fetched = Vec::with_capacity(mms.media.len());
         for m in &mms.media {
             let part = self
                 .fetcher
-                .fetch(m, left, &settings.allowed_content_types)
+                .fetch(m, left, &policy)
                 .await
                 .map_err(|e| fetch_refused(&mms.route, mms.sender_kind, limit, e))?;
             metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => "fetched").increment(1);

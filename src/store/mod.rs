@@ -14,8 +14,8 @@ pub mod model;
 pub mod sqlite;
 
 pub use model::{
-    Conversation, DueMt, MediaRef, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt, NewMo,
-    NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
+    Conversation, DueMt, MediaRef, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt,
+    NewMmsMo, NewMo, NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
 };
 
 /// What the flows and the API ask of durable state.
@@ -61,6 +61,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Stores an MO with its conversation, `chat.message.received`, consent events and
     /// a reply MT, unless a dedup key was seen within the window.
     fn store_mo(&self, mo: NewMo) -> impl Future<Output = Result<MoStored, StoreError>> + Send;
+
+    /// Stores an MO MMS like [`Store::store_mo`], with its media in
+    /// `chat.message.received` and a `chat.media.rejected` per rejected part.
+    fn store_mms_mo(
+        &self,
+        mo: NewMmsMo,
+    ) -> impl Future<Output = Result<MoStored, StoreError>> + Send;
 
     /// Whether an MO dedup key was recorded since `since`.
     fn mo_seen(

@@ -182,6 +182,19 @@ pub struct NewMo {
     pub reply: Option<NewMt>,
 }
 
+/// An MO MMS ready to be stored: the message (its text parts joined as its text) with
+/// its media. `chat.message.received` carries `subject` and `media`; each rejected part
+/// becomes a `chat.media.rejected` in the same write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMmsMo {
+    pub mo: NewMo,
+    pub subject: Option<String>,
+    /// `{url, content_type, size, filename}` per accepted part, in message order.
+    pub media: Vec<serde_json::Value>,
+    /// `{reason, message, content_type, size, filename}` per rejected part.
+    pub rejected: Vec<serde_json::Value>,
+}
+
 /// What storing an MO did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoStored {

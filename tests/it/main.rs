@@ -9,6 +9,7 @@ mod consent;
 mod consent_api;
 mod harness;
 mod lifecycle;
+mod mms;
 mod mms_out;
 mod number;
 mod pipeline;

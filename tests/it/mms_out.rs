@@ -99,6 +99,7 @@ event_log = "events.jsonl"
 [mms]
 enabled = true
 listen = "127.0.0.1:{endpoint}"
+url_secret = "media-url-secret-for-tests-only"
 
 [simulator]
 listen = "127.0.0.1:{smsc}"
@@ -111,6 +112,8 @@ listen = "127.0.0.1:{mmsc}"
 rejected_prefix = "{REJECTED_CONTACT}"
 username = "vasp"
 password = "mmsc-pw"
+gateway_username = "sim-mmsc"
+gateway_password = "mm7-in-pw"
 
 [[carriers]]
 name = "sim"
@@ -122,6 +125,8 @@ password = "pw"
 reconnect_min = "50ms"
 reconnect_max = "200ms"
 [carriers.mm7]
+username = "sim-mmsc"
+password = "mm7-in-pw"
 mmsc_url = "http://127.0.0.1:{mmsc}/mm7"
 mmsc_username = "vasp"
 mmsc_password = "mmsc-pw"

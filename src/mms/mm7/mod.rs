@@ -281,3 +281,6 @@ where
     }
     Ok(out.freeze())
 }
+
+#[cfg(test)]
+mod tests;

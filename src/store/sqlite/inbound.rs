@@ -9,11 +9,48 @@ use serde_json::json;
 use super::{SqliteStore, conversations, messages, outbox};
 use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
-use crate::store::model::{MoStored, NewMo, RawReceipt, UnixMs, now_ms};
+use crate::store::model::{MoStored, NewMmsMo, NewMo, RawReceipt, UnixMs, now_ms};
 use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome};
 
 /// Stores an MO unless one of its dedup keys is already recorded.
 pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoStored, StoreError> {
+    store_mo_with(conn, mo, None, now)
+}
+
+/// Stores an MO MMS unless one of its dedup keys is already recorded: the MO's row and
+/// events, its media in `chat.message.received`, and a `chat.media.rejected` per
+/// rejected part.
+pub(super) fn store_mms_mo(
+    conn: &Connection,
+    mms: &NewMmsMo,
+    now: UnixMs,
+) -> Result<MoStored, StoreError> {
+    let stored = store_mo_with(conn, &mms.mo, Some(mms), now)?;
+    if let MoStored::Stored { conversation_id } = &stored {
+        for rejected in &mms.rejected {
+            let mut data = rejected.clone();
+            data["message_id"] = json!(mms.mo.message_id);
+            data["from"] = json!(mms.mo.contact);
+            data["to"] = json!(mms.mo.sender);
+            outbox::append(
+                conn,
+                NewEvent {
+                    ty: EventType::MediaRejected,
+                    conversation_id: conversation_id.clone(),
+                    data,
+                },
+            )?;
+        }
+    }
+    Ok(stored)
+}
+
+fn store_mo_with(
+    conn: &Connection,
+    mo: &NewMo,
+    mms: Option<&NewMmsMo>,
+    now: UnixMs,
+) -> Result<MoStored, StoreError> {
     for key in &mo.dedup_keys {
         if seen(conn, key, mo.dedup_since)? {
             return Ok(MoStored::Duplicate);
@@ -47,22 +84,28 @@ pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoS
     for key in &mo.dedup_keys {
         remember.execute((key, &mo.message_id, now))?;
     }
+    let mut received = json!({
+        "message_id": mo.message_id,
+        "from": mo.contact,
+        "to": mo.sender,
+        "text": mo.text,
+        "encoding": mo.encoding,
+        "segments": mo.segments,
+        "incomplete": mo.incomplete,
+        "missing_parts": mo.missing,
+        "reason": mo.unknown_destination.then_some("unknown_destination"),
+    });
+    if let Some(mms) = mms {
+        received["subject"] = json!(mms.subject);
+        received["media"] = json!(mms.media);
+        received["rejected_parts"] = json!(mms.rejected.len());
+    }
     outbox::append(
         conn,
         NewEvent {
             ty: EventType::MessageReceived,
             conversation_id: conversation_id.clone(),
-            data: json!({
-                "message_id": mo.message_id,
-                "from": mo.contact,
-                "to": mo.sender,
-                "text": mo.text,
-                "encoding": mo.encoding,
-                "segments": mo.segments,
-                "incomplete": mo.incomplete,
-                "missing_parts": mo.missing,
-                "reason": mo.unknown_destination.then_some("unknown_destination"),
-            }),
+            data: received,
         },
     )?;
     for event in &mo.consent_events {
