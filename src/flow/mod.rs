@@ -7,6 +7,7 @@
 //! | [`outbound`] | the dispatcher: stored MTs → carrier submits → `sent` / retry / `failed` / `expired` |
 //! | [`inbound`] | the [`crate::carrier::InboundConsumer`]: deliver_sm → decode, reassemble, consent, store, ROK |
 //! | [`mms_inbound`] | an MO MMS read by the MM7 endpoint → conversation, store with its media, events |
+//! | [`mms_outbound`] | an MT with media: MMS route or fallback; the dispatcher's MMS attempt; DeliveryReportReq → status |
 //! | [`receipts`] | receipts → parsed, matched to their segment (or parked), one chat status per change, ROK |
 //!
 //! Every step that changes state does so in one store write that also appends the chat

@@ -501,3 +501,123 @@ async fn the_mm7_client_submits_with_basic_auth_and_reads_refusals() {
     cancel.cancel();
     sim.wait().await;
 }
+
+/// The simulator's MMSC sends the gateway a DeliverReq with fixture files, broken ones
+/// included: the good picture arrives with the text, each broken file becomes a
+/// `chat.media.rejected` with its reason, and the picture's signed URL serves it.
+#[test]
+fn the_simulated_mmsc_delivers_an_mo_mms_with_broken_files_flagged() {
+    let d = start();
+    let reply = crate::harness::http(
+        d.api,
+        "POST",
+        "/v1/simulator/mms",
+        &[
+            ("Authorization", "Bearer tok"),
+            ("Content-Type", "application/json"),
+        ],
+        json!({
+            "from": CONTACT,
+            "to": MMS_SENDER,
+            "text": "The box arrived damaged",
+            "files": ["photo.jpg", "truncated.jpg", "not-an-image.png"],
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    // Partial success: the message is kept, two of its parts are not.
+    assert_eq!(reply.json()["status"], 1100, "{}", reply.body);
+
+    let received = poll("chat.message.received", || {
+        events(&d)
+            .into_iter()
+            .find(|e| e.0 == "chat.message.received")
+            .map(|e| e.3)
+    });
+    assert_eq!(received["text"], "The box arrived damaged", "{received}");
+    let media = received["media"].as_array().unwrap();
+    assert_eq!(media.len(), 1, "{received}");
+    assert_eq!(media[0]["filename"], "photo.jpg");
+    let rejected = poll("two chat.media.rejected", || {
+        let all: Vec<Value> = events(&d)
+            .into_iter()
+            .filter(|e| e.0 == "chat.media.rejected")
+            .map(|e| e.3)
+            .collect();
+        (all.len() == 2).then_some(all)
+    });
+    let mut reasons: Vec<(String, String)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["filename"].as_str().unwrap_or("").to_owned(),
+                r["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "not-an-image.png".to_owned(),
+                "content_type_mismatch".to_owned()
+            ),
+            ("truncated.jpg".to_owned(), "corrupt".to_owned()),
+        ]
+    );
+
+    // The picture's URL (signed, on the API listener) serves the very bytes.
+    let url = media[0]["url"].as_str().unwrap();
+    let path = &url[url.find("/v1/media/").unwrap()..];
+    let served = get_bytes(d.api, path);
+    let photo = std::fs::read(fixtures().join("photo.jpg")).unwrap();
+    assert!(served.starts_with(b"HTTP/1.1 200"), "{url}");
+    assert!(served.ends_with(&photo), "{url}: the photo's bytes");
+    let mmsc = get(&d, "/v1/simulator/mmsc/stats");
+    assert_eq!(mmsc["delivers_sent"], 1, "{mmsc}");
+}
+
+/// A GET whose answer (head and body) may be binary.
+fn get_bytes(addr: SocketAddr, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(crate::harness::HANG)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    raw
+}
+
+/// An attachment whose bytes are not the picture it claims to be is refused before
+/// anything goes to the MMSC.
+#[test]
+fn a_damaged_attachment_fails_the_message_before_the_mmsc() {
+    let media = MediaServer::start();
+    let d = start();
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "media": [{"url": media.url("/media/truncated.jpg")}],
+        }),
+        None,
+    ));
+    let failed = wait_event(&d, &id, "failed");
+    assert_eq!(failed["reason"], "media_corrupt", "{failed}");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("truncated.jpg"),
+        "{failed}"
+    );
+    let mmsc = get(&d, "/v1/simulator/mmsc/stats");
+    assert_eq!(mmsc["submits_received"], 0, "{mmsc}");
+}
