@@ -317,6 +317,83 @@ mod tests {
         );
     }
 
+    /// Two carriers (only `mmsc` has an MMSC, `plain` falls back to links) and four
+    /// senders.
+    fn config() -> Config {
+        let text = r#"
+[instance]
+name = "t"
+state_dir = "/tmp/smsbridge-flow-mms-test"
+
+[[carriers]]
+name = "plain"
+host = "127.0.0.1"
+port = 2775
+system_id = "a"
+password = "b"
+mms_fallback = "sms_link"
+
+[[carriers]]
+name = "mmsc"
+host = "127.0.0.1"
+port = 2776
+system_id = "a"
+password = "b"
+[carriers.mm7]
+allow = ["127.0.0.1"]
+mmsc_url = "http://127.0.0.1:8082/mm7"
+
+[[senders]]
+number = "+18005550100"
+kind = "toll_free"
+routes = ["plain", "mmsc"]
+mms = true
+
+[[senders]]
+number = "+18005550101"
+kind = "toll_free"
+routes = ["plain", "mmsc"]
+
+[[senders]]
+number = "+18005550102"
+kind = "toll_free"
+routes = ["mmsc"]
+mms_fallback = "sms_link"
+
+[[senders]]
+number = "+18005550103"
+kind = "toll_free"
+routes = ["plain"]
+mms = true
+mms_fallback = "refuse"
+"#;
+        Config::from_toml(std::path::Path::new("t.toml"), text).unwrap()
+    }
+
+    fn route_of(config: &Config, number: &str) -> MediaRoute {
+        let inventory = config.sender_inventory().unwrap();
+        media_route(config, inventory.lookup(number).unwrap())
+    }
+
+    #[test]
+    fn media_go_through_the_first_route_with_an_mmsc_or_the_fallback() {
+        let config = config();
+        assert_eq!(
+            route_of(&config, "+18005550100"),
+            MediaRoute::Mms {
+                route: "mmsc".into()
+            }
+        );
+        // Not MMS-capable: the primary carrier's fallback.
+        assert_eq!(route_of(&config, "+18005550101"), MediaRoute::SmsLink);
+        // The sender's own fallback, whatever its carrier says.
+        assert_eq!(route_of(&config, "+18005550102"), MediaRoute::SmsLink);
+        let MediaRoute::Refuse(why) = route_of(&config, "+18005550103") else {
+            panic!("refused");
+        };
+        assert!(why.contains("no route"), "{why}");
+    }
+
     #[test]
     fn reports_read_as_receipts() {
         assert_eq!(
