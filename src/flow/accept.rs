@@ -191,20 +191,8 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             match media_route(&config, sender) {
                 MediaRoute::Mms { route } => {
                     check_for_mmsc(&config, &route, &request.media)?;
-                    return Ok(NewMt {
-                        message_id: new_id(),
-                        contact: contact.as_str().to_owned(),
-                        sender: sender.address().as_str().to_owned(),
-                        text,
-                        encoding: MMS_ENCODING.to_owned(),
-                        segments: 1,
-                        reference: 0,
-                        route,
-                        validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
-                        idempotency_key: request.idempotency_key,
-                        origin: "mt",
-                        media: request.media,
-                    });
+                    let sender = sender.address().as_str();
+                    return Ok(self.mms_mt(contact.as_str(), sender, text, route, request));
                 }
                 MediaRoute::SmsLink => text = text_with_links(&text, &request.media),
                 MediaRoute::Refuse(why) => return Err(MtRefused::MediaNotSupported(why)),
@@ -229,6 +217,31 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             origin: "mt",
             media: Vec::new(),
         })
+    }
+
+    /// An MMS: one submit (one segment) with its attachments, no text plan.
+    fn mms_mt(
+        &self,
+        contact: &str,
+        sender: &str,
+        text: String,
+        route: String,
+        request: MtRequest,
+    ) -> NewMt {
+        NewMt {
+            message_id: new_id(),
+            contact: contact.to_owned(),
+            sender: sender.to_owned(),
+            text,
+            encoding: MMS_ENCODING.to_owned(),
+            segments: 1,
+            reference: 0,
+            route,
+            validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
+            idempotency_key: request.idempotency_key,
+            origin: "mt",
+            media: request.media,
+        }
     }
 
     /// `from` and `to` as given, or from the conversation.
@@ -281,10 +294,14 @@ fn check_media(media: &[MediaRef]) -> Result<(), MtRefused> {
             )));
         }
         if m.filename.as_ref().is_some_and(|f| {
-            f.is_empty() || f.len() > MAX_FILENAME_BYTES || f.contains(['/', '\\', '"'])
+            f.is_empty()
+                || f.len() > MAX_FILENAME_BYTES
+                || f.contains(['/', '\\', '"'])
+                || f.chars().any(char::is_control)
         }) {
             return Err(MtRefused::BadMedia(format!(
-                "media[{i}].filename must be 1 to {MAX_FILENAME_BYTES} bytes without '/', '\\' or '\"'"
+                "media[{i}].filename must be 1 to {MAX_FILENAME_BYTES} bytes without '/', '\\', '\"' \
+                 or control characters"
             )));
         }
         if m.content_type
