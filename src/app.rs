@@ -561,6 +561,21 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.mms.listen != new.mms.listen {
         keys.push("mms.listen");
     }
+    // The rest of [mms] (credentials, limits, types, request timeout) is read live.
+    let mms_at_start = |m: &crate::config::Mms| {
+        (
+            m.enabled,
+            m.tls.clone(),
+            m.media_dir.clone(),
+            m.media_base_url.clone(),
+            m.url_secret.clone(),
+            m.url_ttl,
+            m.max_concurrent_requests,
+        )
+    };
+    if mms_at_start(&old.mms) != mms_at_start(&new.mms) {
+        keys.push("mms");
+    }
     if old.carriers != new.carriers {
         keys.push("carriers");
     }

@@ -376,3 +376,69 @@ mod tests {
         assert!("example.net".parse::<IpNet>().is_err());
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use std::path::Path;
+
+    use crate::config::Config;
+
+    fn load(extra: &str) -> Result<Config, Vec<String>> {
+        let text = format!(
+            r#"[instance]
+name = "t"
+state_dir = "/var/lib/t"
+
+[[carriers]]
+name = "acme"
+host = "h"
+port = 1
+system_id = "s"
+password = "p"
+{extra}
+"#
+        );
+        Config::from_toml(Path::new("t.toml"), &text)
+            .map_err(|e| e.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn mms_defaults_and_carrier_credentials_are_read() {
+        let c = load(
+            "[carriers.mm7]\nusername = \"u\"\npassword = \"pw\"\nallow = [\"10.0.0.0/8\"]\n\
+             [mms]\nenabled = true\nurl_secret = \"0123456789abcdef\"\nmax_part_bytes = 2048\n",
+        )
+        .unwrap();
+        assert!(c.mms.enabled);
+        assert_eq!(c.mms.max_part_bytes, 2048);
+        assert_eq!(c.mms.media_dir, Path::new("/var/lib/t/media"));
+        assert_eq!(c.mms.allowed_content_types.len(), 14);
+        assert_eq!(c.mms.carriers.len(), 1);
+        assert_eq!(c.mms.carriers[0].carrier, "acme");
+        assert_eq!(c.mms.carriers[0].username.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn mms_mistakes_are_located() {
+        let errors = load(
+            "[carriers.mm7]\nusername = \"u\"\nallow = [\"10.0.0.0/99\"]\n\
+             [mms]\nenabled = true\nmax_part_bytes = 10\nallowed_content_types = [\"jpeg\"]\n",
+        )
+        .unwrap_err();
+        let joined = errors.join("\n");
+        for expected in [
+            "t.toml: carriers[0].mm7.password: missing",
+            "t.toml:13:10: carriers[0].mm7.allow[0]: \"10.0.0.0/99\": the prefix must be 0 to 32",
+            "t.toml: mms.url_secret: missing",
+            "t.toml:16:18: mms.max_part_bytes: must be between 1024 and 5242880",
+            "t.toml:17:26: mms.allowed_content_types[0]: must be a media type",
+        ] {
+            assert!(joined.contains(expected), "{expected:?} not in:\n{joined}");
+        }
+        let unidentified = load("[carriers.mm7]\n").unwrap_err().join("\n");
+        assert!(
+            unidentified.contains("carriers[0].mm7: an MMSC must be identified"),
+            "{unidentified}"
+        );
+    }
+}

@@ -223,6 +223,22 @@ fn start(receiver: &Receiver) -> Daemon {
     Daemon::start(&config(receiver), &[])
 }
 
+/// A CA and a certificate for `localhost` signed by it: (CA PEM, certificate PEM, key PEM).
+fn localhost_pki() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
 #[test]
 fn each_fixture_gets_its_mm7_status_and_its_events() {
     let receiver = Receiver::start(200);
@@ -428,5 +444,70 @@ fn an_acknowledged_mms_reaches_the_core_once_after_a_sigkill() {
         let (status, _, body) = get(rt, &format!("http://{}{path}", d.api));
         assert_eq!(status, 200);
         assert_eq!(body.len() as u64, media["size"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn the_endpoint_speaks_tls_with_its_configured_certificate() {
+    let receiver = Receiver::start(200);
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = localhost_pki();
+    std::fs::write(dir.path().join("mm7.crt"), cert).unwrap();
+    std::fs::write(dir.path().join("mm7.key"), key).unwrap();
+    let tls = format!(
+        "\n[mms.tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+        dir.path().join("mm7.crt").display(),
+        dir.path().join("mm7.key").display()
+    );
+    let d = Daemon::start_in(dir, &format!("{}{tls}", config(&receiver)), &[]);
+    let port = mm7(&d).port();
+    let (content_type, body) = fixture("deliver-rel6-attachments");
+    let (status, mm7_status) = receiver.rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+            .build()
+            .unwrap();
+        let reply = client
+            .post(format!("https://localhost:{port}/mm7"))
+            .basic_auth(MM7_USER, Some(MM7_PASSWORD))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let text = reply.text().await.unwrap();
+        let root = parse_document(text.as_bytes(), XmlLimits::default()).unwrap();
+        (status, response_status(&root).map(|s| s.code.0))
+    });
+    assert_eq!((status, mm7_status), (200, Some(1000)));
+    receiver.wait_for("chat.message.received", 1);
+    // Plain HTTP to the TLS port is not an MM7 exchange.
+    let plain = receiver.rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/mm7"))
+            .body("x")
+            .send()
+            .await
+    });
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+#[test]
+fn mms_metrics_are_exported() {
+    let receiver = Receiver::start(200);
+    let d = start(&receiver);
+    assert_eq!(
+        post(&receiver.rt, mm7(&d), "deliver-corrupt-image", MM7_PASSWORD).mm7,
+        Some(1100)
+    );
+    let (status, metrics) = crate::harness::http_get(d.admin, "/metrics");
+    assert_eq!(status, 200);
+    for line in [
+        "smsbridge_mms_requests_total{carrier=\"sim\",operation=\"DeliverReq\",status=\"1100\"} 1",
+        "smsbridge_mms_media_rejected_total{carrier=\"sim\",reason=\"corrupt\"} 1",
+        "smsbridge_mms_media_accepted_total{carrier=\"sim\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
 }
