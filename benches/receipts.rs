@@ -226,6 +226,7 @@ fn new_mt(id: &str) -> NewMt {
         validity_deadline: now_ms() + 3_600_000,
         idempotency_key: None,
         request_sha256: None,
+        media: Vec::new(),
         origin: "mt",
     }
 }

@@ -89,6 +89,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
         None => None,
     };
+    let mmsc = crate::mms::simulator::start_embedded(&config, simulator_cancel.clone())
+        .await
+        .context("cannot start the embedded MMSC simulator")?;
     let flows = Flows::new(&config, &config_rx, &outbox)?;
     let carriers = Arc::new(
         Carriers::start(
@@ -136,14 +139,19 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let dispatcher = Dispatcher::new(
-        store.clone(),
-        carriers.clone(),
-        config_rx.clone(),
-        flows.wake.clone(),
-        outbox.clone(),
-        flows.options.clone(),
-        flows.mo.receipts().learners(),
+    let mms_out = crate::mms::outbound::MmsOutbound::new(config_rx.clone())
+        .context("cannot build the MM7 client")?;
+    let dispatcher = Arc::new(
+        Dispatcher::new(
+            store.clone(),
+            carriers.clone(),
+            config_rx.clone(),
+            flows.wake.clone(),
+            outbox.clone(),
+            flows.options.clone(),
+            flows.mo.receipts().learners(),
+        )
+        .with_mms(Arc::new(mms_out)),
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
     work.spawn(flows.mo.clone().run_timeouts(drain.clone()));
@@ -157,10 +165,19 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         drain.clone(),
     ));
 
+    let media_routes = start_mms(
+        &config, &config_rx, &outbox, &flows, api_addr, &drain, &work,
+    )
+    .await?;
     let api_router = api::router(
         &config.api,
-        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()),
-    );
+        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()).merge(
+            mmsc.clone()
+                .map(api::simulator::mms_routes)
+                .unwrap_or_default(),
+        ),
+    )
+    .merge(media_routes);
     let stop_api = drain.clone();
     work.spawn(async move {
         let served = axum::serve(api_listener, api_router)
@@ -223,6 +240,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     simulator_cancel.cancel();
     if let Some(sim) = simulator {
         sim.wait().await;
+    }
+    if let Some(mmsc) = mmsc {
+        mmsc.wait().await;
     }
     admin_tasks.wait().await;
     info!("stopped");
@@ -287,6 +307,38 @@ impl Flows {
             options,
         })
     }
+}
+
+/// The MM7 endpoint when `[mms]` is enabled; the media route it serves on the API
+/// listener (outside the bearer-token guard: a media URL carries its own signature).
+async fn start_mms(
+    config: &Config,
+    live: &watch::Receiver<Arc<Config>>,
+    outbox: &Outbox,
+    flows: &Flows,
+    api_addr: std::net::SocketAddr,
+    drain: &CancellationToken,
+    work: &TaskTracker,
+) -> anyhow::Result<axum::Router> {
+    if !config.mms.enabled {
+        return Ok(axum::Router::new());
+    }
+    let parts = crate::mms::MmsParts {
+        store: outbox.store().clone(),
+        live: live.clone(),
+        outbox: outbox.clone(),
+        options: flows.options.clone(),
+        // DeliveryReportReqs settle our MT MMS as receipts settle SMS.
+        reports: Arc::new(crate::mms::outbound::MmsReportSink::new(
+            outbox.store().clone(),
+            outbox.clone(),
+        )),
+        api_addr,
+    };
+    let service = crate::mms::start(config, parts, drain.clone(), work)
+        .await
+        .context("cannot start the MM7 endpoint")?;
+    Ok(service.media_routes)
 }
 
 /// The API's routes: messages, conversations, number checks, opt-out administration,
@@ -516,6 +568,21 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.mms.listen != new.mms.listen {
         keys.push("mms.listen");
+    }
+    // The rest of [mms] (credentials, limits, types, request timeout) is read live.
+    let mms_at_start = |m: &crate::config::Mms| {
+        (
+            m.enabled,
+            m.tls.clone(),
+            m.media_dir.clone(),
+            m.media_base_url.clone(),
+            m.url_secret.clone(),
+            m.url_ttl,
+            m.max_concurrent_requests,
+        )
+    };
+    if mms_at_start(&old.mms) != mms_at_start(&new.mms) {
+        keys.push("mms");
     }
     if old.carriers != new.carriers {
         keys.push("carriers");

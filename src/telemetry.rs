@@ -53,6 +53,8 @@ pub fn describe() {
     crate::receipts::metrics::describe();
     crate::connector::metrics::describe();
     crate::flow::metrics::describe();
+    crate::mms::outbound::describe();
+    crate::mms::metrics::describe();
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();

@@ -24,7 +24,7 @@ use super::{ApiError, input};
 use crate::consent::SuppressionList;
 use crate::flow::accept::{MtIntake, MtRefused, MtRequest};
 use crate::flow::metrics;
-use crate::store::{MessageView, MtAccepted, MtReceipt, Store};
+use crate::store::{MediaRef, MessageView, MtAccepted, MtReceipt, Store};
 
 /// The longest `Idempotency-Key` taken.
 const MAX_KEY_CHARS: usize = 200;
@@ -39,10 +39,13 @@ pub(crate) struct SendBody {
     to: Option<String>,
     /// Reply in this conversation instead of giving `from` and `to`.
     conversation_id: Option<String>,
-    /// At most 1000 characters.
-    text: String,
-    /// MMS is not supported on this route yet; present means `media_not_supported`.
-    media: Option<serde_json::Value>,
+    /// At most 1000 characters; may be left out when `media` is given.
+    text: Option<String>,
+    /// Attachments the core serves, fetched when the message is sent: an MMS from an
+    /// MMS-capable sender on a route with an MMSC; otherwise the sender's fallback (SMS
+    /// with links, or `media_not_supported`).
+    #[serde(default)]
+    media: Vec<MediaRef>,
 }
 
 /// The message routes.
@@ -93,14 +96,6 @@ async fn accept<S: Store + SuppressionList>(
 ) -> Result<serde_json::Value, ApiError> {
     let body = body.map_err(input::body_rejected)?;
     let body: SendBody = input::json_body(&body)?;
-    if body.media.is_some() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "media_not_supported",
-            "media is not supported on this route; send text only",
-        )
-        .at("media"));
-    }
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| {
@@ -116,13 +111,19 @@ async fn accept<S: Store + SuppressionList>(
         })
         .transpose()?;
     let request_sha256 = idempotency_key.as_ref().map(|_| canonical_sha256(&body));
+    let text = match body.text {
+        Some(text) => text,
+        None if !body.media.is_empty() => String::new(),
+        None => return Err(ApiError::bad_request("missing field `text`").at("text")),
+    };
     let request = MtRequest {
         request_sha256,
         from: body.from,
         to: body.to,
         conversation_id: body.conversation_id,
-        text: body.text,
+        text,
         idempotency_key,
+        media: body.media,
     };
     match intake.accept(request).await {
         Ok(MtAccepted::Stored(receipt)) => {
@@ -157,7 +158,9 @@ fn canonical_sha256(body: &SendBody) -> String {
 /// A refusal as the API answers it.
 fn refused_error(refused: &MtRefused) -> ApiError {
     let status = match refused {
-        MtRefused::Incomplete(_) | MtRefused::Unplannable(_) => StatusCode::BAD_REQUEST,
+        MtRefused::Incomplete(_) | MtRefused::Unplannable(_) | MtRefused::BadMedia(_) => {
+            StatusCode::BAD_REQUEST
+        }
         MtRefused::UnknownConversation(_) => StatusCode::NOT_FOUND,
         MtRefused::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -24,7 +24,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use super::{ErrorBody, ErrorDetail, conversations, events, messages, numbers, optouts, segments};
 use crate::number::{NumberCheck, NumberClass, Reason};
 use crate::store::model::{Direction, SegmentView};
-use crate::store::{Conversation, MessageView, MtReceipt};
+use crate::store::{Conversation, MediaRef, MessageView, MtReceipt};
 
 /// The document's source: the annotated handlers and the types they use.
 #[derive(OpenApi)]
@@ -52,6 +52,7 @@ use crate::store::{Conversation, MessageView, MtReceipt};
         ErrorBody,
         ErrorDetail,
         messages::SendBody,
+        MediaRef,
         segments::PreviewBody,
         segments::Preview,
         MtReceipt,

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, input};
 use crate::config::simulator::{Concatenation, MoEncoding};
+use crate::mms::simulator::{MmsMo, MmscError, MmscHandle, MmscStats};
 use crate::smpp::simulator::{MoMessage, SimulatorHandle, StatsSnapshot};
 
 /// The body of `POST /v1/simulator/mo`.
@@ -91,4 +92,51 @@ async fn release_receipts(
 
 async fn stats(State(simulator): State<SimulatorHandle>) -> Json<StatsSnapshot> {
     Json(simulator.stats())
+}
+
+/// The body of `POST /v1/simulator/mms`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MmsBody {
+    /// The subscriber sending it.
+    from: String,
+    /// The business number it is sent to.
+    to: String,
+    #[serde(default)]
+    text: String,
+    /// Files of the simulator's media directory (`photo.jpg`, `truncated.jpg`, …).
+    #[serde(default)]
+    files: Vec<String>,
+}
+
+/// The MMSC simulator's routes: `POST /v1/simulator/mms` makes it send the gateway a
+/// DeliverReq, `GET /v1/simulator/mmsc/stats` shows its counters.
+pub fn mms_routes(mmsc: MmscHandle) -> Router {
+    Router::new()
+        .route("/v1/simulator/mms", post(send_mms))
+        .route("/v1/simulator/mmsc/stats", get(mmsc_stats))
+        .with_state(mmsc)
+}
+
+async fn send_mms(
+    State(mmsc): State<MmscHandle>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(input::body_rejected)?;
+    let body: MmsBody = input::json_body(&body)?;
+    let mo = MmsMo {
+        from: body.from,
+        to: body.to,
+        text: body.text,
+        files: body.files,
+    };
+    let outcome = mmsc.inject_mo(&mo).await.map_err(|e| match e {
+        MmscError::Build(_) => ApiError::bad_request(e.to_string()),
+        other => ApiError::new(StatusCode::BAD_GATEWAY, "bad_gateway", other.to_string()),
+    })?;
+    Ok((StatusCode::ACCEPTED, Json(json!(outcome))))
+}
+
+async fn mmsc_stats(State(mmsc): State<MmscHandle>) -> Json<MmscStats> {
+    Json(mmsc.stats())
 }

@@ -47,6 +47,10 @@ pub struct RawCarrier {
     /// How the carrier takes text (`[carriers.text]`).
     #[serde(default)]
     pub text: super::route::RawCarrierText,
+    /// How the carrier's MMSC reaches us over MM7 (`[carriers.mm7]`).
+    pub mm7: Option<super::mms::RawCarrierMm7>,
+    /// What an MT with media does when it cannot go as MMS; a sender's own wins.
+    pub mms_fallback: Option<super::mm7::MmsFallback>,
 }
 
 /// `[carriers.timers]` as written in the file.
@@ -133,6 +137,11 @@ pub struct Carrier {
     pub error_map: ErrorMap,
     /// How the carrier takes text: plans the MTs sent through it.
     pub text: crate::text::RouteProfile,
+    /// The carrier's MMSC (`[carriers.mm7]` mmsc_url and the outbound keys), when it
+    /// takes MT MMS.
+    pub mmsc: Option<super::mm7::Mmsc>,
+    /// What an MT with media does when it cannot go as MMS (unless its sender says).
+    pub mms_fallback: super::mm7::MmsFallback,
 }
 
 /// A carrier's timers, validated.
@@ -287,6 +296,11 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         msg_id_format,
         error_map,
         text: super::route::validate_text(c, path, &r.text),
+        mmsc: r
+            .mm7
+            .as_ref()
+            .and_then(|mm7| super::mm7::validate_mmsc(c, path, mm7)),
+        mms_fallback: r.mms_fallback.unwrap_or_default(),
     }
 }
 

@@ -16,6 +16,9 @@ mod carrier;
 mod check;
 mod error;
 mod messages;
+mod mm7;
+mod mms;
+pub mod mmsc_sim;
 mod numbers;
 mod route;
 mod secret;
@@ -37,6 +40,10 @@ pub use carrier::{
 pub use check::Checker;
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
 pub use messages::{Messages, RawMessages};
+pub use mm7::{Mm7Version, MmsFallback, Mmsc};
+pub use mms::{
+    CarrierMm7, DEFAULT_CONTENT_TYPES, IpNet, Mms, MmsTls, RawCarrierMm7, RawMms, RawMmsTls,
+};
 pub use numbers::{Numbers, RawNumbers, RawShortCodes};
 pub use route::RawCarrierText;
 pub use secret::{RawSecret, Secret};
@@ -44,8 +51,8 @@ pub use sender::{
     Consent, ConsentScope, RawConsent, RawSender, Sender, SenderKind, sender_inventory,
 };
 pub use service::{
-    Admin, Api, Core, CoreDelivery, EventLog, Instance, Log, LogFormat, Mms, RawAdmin, RawApi,
-    RawCore, RawInstance, RawLog, RawMms, RawStore, Store, StoreBackend, Synchronous,
+    Admin, Api, Core, CoreDelivery, EventLog, Instance, Log, LogFormat, RawAdmin, RawApi, RawCore,
+    RawInstance, RawLog, RawStore, Store, StoreBackend, Synchronous,
 };
 
 /// The whole file as written.
@@ -145,16 +152,25 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
     let carriers = carrier::validate_carriers(c, &raw.carriers);
     let names: Vec<&str> = carriers.iter().map(|c| c.name.as_str()).collect();
     let senders = sender::validate_senders(c, &raw.senders, &names);
+    let api = service::validate_api(c, &raw.api);
+    let mut mms = mms::validate_mms(c, &raw.mms, &instance.state_dir);
+    for (i, carrier) in raw.carriers.iter().enumerate() {
+        if let Some(mm7) = &carrier.mm7 {
+            let path = KeyPath::root().key("carriers").index(i).key("mm7");
+            mms.carriers
+                .push(mms::validate_carrier_mm7(c, &path, &carrier.name, mm7));
+        }
+    }
     Config {
         source: path.to_path_buf(),
         log: service::validate_log(c, &raw.log),
-        api: service::validate_api(c, &raw.api),
+        api,
         admin: service::validate_admin(c, &raw.admin),
         store: service::validate_store(c, &raw.store, &instance.state_dir),
         core: service::validate_core(c, &raw.core, &instance.state_dir),
         consent: sender::validate_consent(c, &raw.consent),
         numbers: numbers::validate_numbers(c, &raw.numbers, &names),
-        mms: service::validate_mms(c, &raw.mms),
+        mms,
         messages: messages::validate_messages(c, &raw.messages),
         simulator: validate_simulator(c, raw.simulator.as_ref()),
         instance,

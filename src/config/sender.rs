@@ -19,6 +19,8 @@ pub struct RawSender {
     pub country: Option<String>,
     pub routes: Vec<String>,
     pub mms: Option<bool>,
+    /// What an MT with media does when it cannot go as MMS; default: the route's.
+    pub mms_fallback: Option<super::mm7::MmsFallback>,
     pub tps: Option<u32>,
     pub ton: Option<u8>,
     pub npi: Option<u8>,
@@ -45,6 +47,8 @@ pub struct Sender {
     /// Carrier names, primary first, then fallbacks.
     pub routes: Vec<String>,
     pub mms: bool,
+    /// What an MT with media does when it cannot go as MMS; `None`: the carrier's.
+    pub mms_fallback: Option<super::mm7::MmsFallback>,
     /// Segments per second for this sender; `None` leaves it to the carrier.
     pub tps: Option<u32>,
     pub ton: u8,
@@ -170,6 +174,7 @@ fn validate_sender(c: &mut Checker, path: &KeyPath, r: &RawSender, carriers: &[&
         country,
         routes: r.routes.clone(),
         mms: r.mms.unwrap_or(false),
+        mms_fallback: r.mms_fallback,
         tps: (tps > 0).then_some(tps),
         ton,
         npi,

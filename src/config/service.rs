@@ -1,5 +1,5 @@
 //! The daemon's own sections: `[instance]`, `[log]`, `[api]`, `[admin]`, `[store]`,
-//! `[core]` and `[mms]`.
+//! `[core]`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -448,75 +448,5 @@ pub(super) fn validate_core(c: &mut Checker, r: &RawCore, state_dir: &std::path:
             10 * MS,
             60 * SECOND,
         ),
-    }
-}
-
-/// `[mms]` as written in the file.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMms {
-    pub enabled: Option<bool>,
-    pub listen: Option<String>,
-    pub max_message_bytes: Option<usize>,
-    pub max_part_bytes: Option<usize>,
-    pub allowed_content_types: Option<Vec<String>>,
-}
-
-/// `[mms]`, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mms {
-    pub enabled: bool,
-    /// The MM7 endpoint carriers post to.
-    pub listen: SocketAddr,
-    pub max_message_bytes: usize,
-    pub max_part_bytes: usize,
-    pub allowed_content_types: Vec<String>,
-}
-
-pub(super) fn validate_mms(c: &mut Checker, r: &RawMms) -> Mms {
-    let path = KeyPath::root().key("mms");
-    let listen = r.listen.as_deref().unwrap_or("127.0.0.1:8081");
-    let max_message_bytes = c.range(
-        &path.key("max_message_bytes"),
-        r.max_message_bytes,
-        5 * 1_048_576,
-        1_024,
-        100 * 1_048_576,
-    );
-    let max_part_bytes = c.range(
-        &path.key("max_part_bytes"),
-        r.max_part_bytes,
-        max_message_bytes,
-        1_024,
-        100 * 1_048_576,
-    );
-    Mms {
-        enabled: r.enabled.unwrap_or(false),
-        listen: c
-            .socket_addr(&path.key("listen"), listen)
-            .unwrap_or_else(|| ([127, 0, 0, 1], 8081).into()),
-        max_message_bytes,
-        max_part_bytes,
-        allowed_content_types: r.allowed_content_types.clone().unwrap_or_else(|| {
-            [
-                "image/jpeg",
-                "image/png",
-                "image/gif",
-                "image/webp",
-                "video/mp4",
-                "video/3gpp",
-                "audio/amr",
-                "audio/mpeg",
-                "audio/mp4",
-                "text/vcard",
-                "text/x-vcard",
-                "application/pdf",
-                "text/plain",
-                "application/smil",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-        }),
     }
 }

@@ -47,6 +47,8 @@ pub struct RawSimulator {
     /// Injected faults.
     #[serde(default)]
     pub faults: RawFaults,
+    /// The MMSC side (MM7); absent: no MMSC.
+    pub mmsc: Option<super::mmsc_sim::RawMmsc>,
 }
 
 /// An account allowed to bind.
@@ -402,6 +404,8 @@ pub struct SimulatorConfig {
     pub mo: MoConfig,
     /// Faults.
     pub faults: FaultsConfig,
+    /// The MMSC side, when configured.
+    pub mmsc: Option<super::mmsc_sim::MmscConfig>,
 }
 
 /// A simulator setting that is present but wrong.
@@ -533,6 +537,7 @@ impl TryFrom<RawSimulator> for SimulatorConfig {
             receipts: receipts(raw.receipts)?,
             mo: mo(raw.mo)?,
             faults: faults(raw.faults)?,
+            mmsc: raw.mmsc.map(TryFrom::try_from).transpose()?,
         })
     }
 }

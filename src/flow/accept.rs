@@ -8,12 +8,13 @@ use std::time::SystemTime;
 use tokio::sync::{Notify, watch};
 
 use super::FlowOptions;
+use super::mms_outbound::{MediaRoute, media_route, mmsc_of, text_with_links};
 use crate::config::Config;
 use crate::connector::{Outbox, new_id};
 use crate::consent::{ConsentPolicy, SuppressionList};
 use crate::number::{Reason, UnreachableMemory};
 use crate::store::model::now_ms;
-use crate::store::{MtAccepted, NewMt, Store, StoreError};
+use crate::store::{MediaRef, MtAccepted, NewMt, Store, StoreError};
 use crate::text::{MAX_CHARACTERS, ReferenceAllocator, nfc, plan_with_reference};
 
 /// An MT as the caller asked for it (fields already read from JSON).
@@ -30,7 +31,12 @@ pub struct MtRequest {
     /// The SHA-256 (hex) of the canonical request, compared with the one the key
     /// answered before.
     pub request_sha256: Option<String>,
+    /// Attachments (URLs the core serves): an MMS, or SMS with links, or a refusal.
+    pub media: Vec<MediaRef>,
 }
+
+/// The most attachments a request may list, whatever the route takes.
+pub const MAX_MEDIA: usize = 20;
 
 /// Why an MT was refused. Each variant has a stable code (DESIGN §4).
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +73,13 @@ pub enum MtRefused {
         "this Idempotency-Key was used for a different request; use a new key for a new message"
     )]
     IdempotencyKeyReused,
+    /// An attachment is malformed (not an http(s) URL, too many, a name too long).
+    #[error("{0}")]
+    BadMedia(String),
+    /// The message has media the sender or route cannot send, and the fallback is to
+    /// refuse; or the MMSC does not take this content type or this many attachments.
+    #[error("{0}")]
+    MediaNotSupported(String),
     /// The store cannot take the message now.
     #[error("store unavailable: {0}")]
     Store(#[from] StoreError),
@@ -76,7 +89,10 @@ impl MtRefused {
     /// The stable error code.
     pub fn code(&self) -> &'static str {
         match self {
-            MtRefused::Incomplete(_) | MtRefused::Unplannable(_) => "bad_request",
+            MtRefused::Incomplete(_) | MtRefused::Unplannable(_) | MtRefused::BadMedia(_) => {
+                "bad_request"
+            }
+            MtRefused::MediaNotSupported(_) => "media_not_supported",
             MtRefused::UnknownConversation(_) => "not_found",
             MtRefused::TextTooLong { .. } => "text_too_long",
             MtRefused::UnknownSender(_) => "unknown_sender",
@@ -99,6 +115,7 @@ impl MtRefused {
             | MtRefused::OptedOut(_) => Some("to"),
             MtRefused::UnknownConversation(_) => Some("conversation_id"),
             MtRefused::IdempotencyKeyReused => Some("Idempotency-Key"),
+            MtRefused::BadMedia(_) | MtRefused::MediaNotSupported(_) => Some("media"),
             MtRefused::Incomplete(_) | MtRefused::Store(_) => None,
         }
     }
@@ -186,6 +203,19 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             .in_order()
             .find_map(|r| config.carrier(r))
             .ok_or_else(|| MtRefused::NoRoute(sender.address().to_string()))?;
+        let mut text = text;
+        if !request.media.is_empty() {
+            check_media(&request.media)?;
+            match media_route(&config, sender) {
+                MediaRoute::Mms { route } => {
+                    check_for_mmsc(&config, &route, &request.media)?;
+                    let sender = sender.address().as_str();
+                    return Ok(self.mms_mt(contact.as_str(), sender, text, route, request));
+                }
+                MediaRoute::SmsLink => text = text_with_links(&text, &request.media),
+                MediaRoute::Refuse(why) => return Err(MtRefused::MediaNotSupported(why)),
+            }
+        }
         let route = carrier.name.clone();
         let reference = self.references.next(contact.as_str());
         // Planned for the route it leaves through: that decides encoding and segments.
@@ -204,7 +234,34 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             idempotency_key: request.idempotency_key,
             request_sha256: request.request_sha256,
             origin: "mt",
+            media: Vec::new(),
         })
+    }
+
+    /// An MMS: one submit (one segment) with its attachments, no text plan.
+    fn mms_mt(
+        &self,
+        contact: &str,
+        sender: &str,
+        text: String,
+        route: String,
+        request: MtRequest,
+    ) -> NewMt {
+        NewMt {
+            message_id: new_id(),
+            contact: contact.to_owned(),
+            sender: sender.to_owned(),
+            text,
+            encoding: MMS_ENCODING.to_owned(),
+            segments: 1,
+            reference: 0,
+            route,
+            validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
+            idempotency_key: request.idempotency_key,
+            request_sha256: request.request_sha256,
+            origin: "mt",
+            media: request.media,
+        }
     }
 
     /// `from` and `to` as given, or from the conversation.
@@ -229,5 +286,101 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             .or_else(|| conversation.as_ref().map(|c| c.contact.clone()))
             .ok_or(MtRefused::Incomplete("give `to` or `conversation_id`"))?;
         Ok((from, to))
+    }
+}
+
+/// The `encoding` of an MMS: its text goes as a UTF-8 part, in one submit.
+pub const MMS_ENCODING: &str = "mms";
+
+/// The longest attachment URL and file name taken.
+const MAX_URL_BYTES: usize = 2048;
+const MAX_FILENAME_BYTES: usize = 255;
+
+/// The shape of the attachment list, whatever route it takes.
+fn check_media(media: &[MediaRef]) -> Result<(), MtRefused> {
+    if media.len() > MAX_MEDIA {
+        return Err(MtRefused::BadMedia(format!(
+            "{} attachments; at most {MAX_MEDIA}",
+            media.len()
+        )));
+    }
+    for (i, m) in media.iter().enumerate() {
+        let url_ok = m.url.len() <= MAX_URL_BYTES
+            && reqwest::Url::parse(&m.url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        if !url_ok {
+            return Err(MtRefused::BadMedia(format!(
+                "media[{i}].url must be an http:// or https:// URL of at most {MAX_URL_BYTES} bytes"
+            )));
+        }
+        if m.filename.as_ref().is_some_and(|f| {
+            f.is_empty()
+                || f.len() > MAX_FILENAME_BYTES
+                || f.contains(['/', '\\', '"'])
+                || f.chars().any(char::is_control)
+        }) {
+            return Err(MtRefused::BadMedia(format!(
+                "media[{i}].filename must be 1 to {MAX_FILENAME_BYTES} bytes without '/', '\\', '\"' \
+                 or control characters"
+            )));
+        }
+        if m.content_type
+            .as_ref()
+            .is_some_and(|t| t.parse::<MediaType>().is_err())
+        {
+            return Err(MtRefused::BadMedia(format!(
+                "media[{i}].content_type is not a media type such as \"image/jpeg\""
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What the MMSC of `route` takes: this many attachments, of these declared types.
+fn check_for_mmsc(
+    config: &crate::config::Config,
+    route: &str,
+    media: &[MediaRef],
+) -> Result<(), MtRefused> {
+    if let Some(mmsc) = mmsc_of(config, route)
+        && media.len() > mmsc.max_attachments
+    {
+        return Err(MtRefused::MediaNotSupported(format!(
+            "{} attachments; carrier {route} takes at most {}",
+            media.len(),
+            mmsc.max_attachments
+        )));
+    }
+    let allowed = &config.mms.allowed_content_types;
+    for (i, m) in media.iter().enumerate() {
+        if let Some(t) = &m.content_type {
+            let essence = t.split(';').next().unwrap_or_default().trim();
+            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(essence)) {
+                return Err(MtRefused::MediaNotSupported(format!(
+                    "media[{i}] is {essence}, which is not an allowed MMS content type"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `type/subtype` media type (parameters allowed), only to check its shape.
+struct MediaType;
+
+impl std::str::FromStr for MediaType {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let essence = s.split(';').next().unwrap_or_default().trim();
+        let token = |t: &str| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        };
+        match essence.split_once('/') {
+            Some((ty, sub)) if token(ty) && token(sub) && s.len() <= 255 => Ok(MediaType),
+            _ => Err(()),
+        }
     }
 }

@@ -352,6 +352,7 @@ where
             idempotency_key: None,
             request_sha256: None,
             origin: "consent",
+            media: Vec::new(),
         })
     }
 }

@@ -6,6 +6,8 @@
 //! | [`accept`] | an MT request → validated, planned and stored (`202`), or refused with a stable code |
 //! | [`outbound`] | the dispatcher: stored MTs → carrier submits → `sent` / retry / `failed` / `expired` |
 //! | [`inbound`] | the [`crate::carrier::InboundConsumer`]: deliver_sm → decode, reassemble, consent, store, ROK |
+//! | [`mms_inbound`] | an MO MMS read by the MM7 endpoint → conversation, store with its media, events |
+//! | [`mms_outbound`] | an MT with media: MMS route or fallback; the dispatcher's MMS attempt; DeliveryReportReq → status |
 //! | [`receipts`] | receipts → parsed, matched to their segment (or parked), one chat status per change, ROK |
 //!
 //! Every step that changes state does so in one store write that also appends the chat
@@ -22,6 +24,8 @@ use crate::consent::{
 pub mod accept;
 pub mod inbound;
 pub mod metrics;
+pub mod mms_inbound;
+pub mod mms_outbound;
 pub mod outbound;
 pub mod receipts;
 

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use super::mms_outbound::{self, MmsSubmitter};
 use super::receipts;
 use super::{FlowOptions, metrics};
 use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitRequest};
@@ -44,12 +45,15 @@ pub struct Dispatcher<S> {
     options: FlowOptions,
     learners: FormLearners,
     in_flight: Mutex<HashSet<String>>,
+    /// Where MTs with media go; `None` when no MM7 client runs.
+    mms: Option<Arc<dyn MmsSubmitter>>,
 }
 
 impl<S: Store> Dispatcher<S> {
     /// A dispatcher; `wake` is notified by whoever stores a new MT. Receipts that came
     /// before their submit's response and match when it is recorded teach `learners`
-    /// (the receipts flow's) their id form.
+    /// (the receipts flow's) their id form. MTs with media fail until [`Self::with_mms`]
+    /// gives it an MMS submitter.
     pub fn new(
         store: S,
         carriers: Arc<Carriers>,
@@ -58,8 +62,8 @@ impl<S: Store> Dispatcher<S> {
         events: Outbox,
         options: FlowOptions,
         learners: FormLearners,
-    ) -> Arc<Self> {
-        Arc::new(Dispatcher {
+    ) -> Self {
+        Dispatcher {
             store,
             carriers,
             config,
@@ -68,7 +72,14 @@ impl<S: Store> Dispatcher<S> {
             options,
             learners,
             in_flight: Mutex::new(HashSet::new()),
-        })
+            mms: None,
+        }
+    }
+
+    /// This dispatcher, submitting MTs with media through `mms`.
+    pub fn with_mms(mut self, mms: Arc<dyn MmsSubmitter>) -> Self {
+        self.mms = Some(mms);
+        self
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -180,6 +191,9 @@ impl<S: Store> Dispatcher<S> {
                 ),
             );
         };
+        if !mt.media.is_empty() {
+            return mms_outbound::attempt(self.mms.as_deref(), mt, &sender, &self.options).await;
+        }
         let (Some(carrier), Some(pool)) = (config.carrier(&mt.route), self.carriers.get(&mt.route))
         else {
             return (
@@ -281,7 +295,7 @@ fn next_route(sender: &Sender, current: &str) -> String {
         .to_string()
 }
 
-fn failed(reason: &str, sentence: &str) -> MtAttempt {
+pub(super) fn failed(reason: &str, sentence: &str) -> MtAttempt {
     MtAttempt::Final {
         status: "failed",
         reason: reason.to_owned(),
@@ -289,7 +303,7 @@ fn failed(reason: &str, sentence: &str) -> MtAttempt {
     }
 }
 
-fn expired() -> MtAttempt {
+pub(super) fn expired() -> MtAttempt {
     MtAttempt::Final {
         status: "expired",
         reason: "validity_expired".to_owned(),

@@ -14,8 +14,9 @@ pub mod model;
 pub mod sqlite;
 
 pub use model::{
-    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt,
-    NewMo, NewMt, ParkedMatch, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
+    AttemptRecorded, Conversation, DueMt, MediaRef, MessageView, MoStored, MtAccepted, MtAttempt,
+    MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt, ReceiptApplied, ReceiptUpdate,
+    SentSegment, UnixMs,
 };
 
 /// What the flows and the API ask of durable state.
@@ -70,6 +71,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// the HELP answer always) and removes the pending parts it was reassembled from
     /// (also for a duplicate). A crash before the write leaves none of it.
     fn store_mo(&self, mo: NewMo) -> impl Future<Output = Result<MoStored, StoreError>> + Send;
+
+    /// Stores an MO MMS like [`Store::store_mo`], with its media in
+    /// `chat.message.received` and a `chat.media.rejected` per rejected part.
+    fn store_mms_mo(
+        &self,
+        mo: NewMmsMo,
+    ) -> impl Future<Output = Result<MoStored, StoreError>> + Send;
 
     /// Whether an MO dedup key was recorded since `since`.
     fn mo_seen(

@@ -1,7 +1,7 @@
 //! The store's own types: what the flows hand to the store and get back. Plain data,
 //! with no SQL and no knowledge of carriers or HTTP.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::consent::{ConsentEventKind, KeywordPlan};
 use crate::text::PartKey;
@@ -46,6 +46,21 @@ impl Direction {
     }
 }
 
+/// An attachment of an MT MMS as the core gave it: a URL the core serves, fetched when
+/// the message is submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaRef {
+    /// An `http` or `https` URL.
+    pub url: String,
+    /// The type the core declares; the fetched content must agree with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The name the handset shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
 /// An MT the API (or the consent flow) accepted, ready to be made durable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMt {
@@ -75,6 +90,9 @@ pub struct NewMt {
     /// Where the conversation came from when one is opened for this message (`mt`,
     /// `consent`).
     pub origin: &'static str,
+    /// Attachments: present makes the message an MMS (one MM7 submit, one segment whose
+    /// carrier id is the MMSC's MessageID).
+    pub media: Vec<MediaRef>,
 }
 
 /// What accepting an MT produced.
@@ -113,6 +131,8 @@ pub struct DueMt {
     pub attempts: u32,
     /// Segment indexes (0-based) the carrier already accepted.
     pub segments_done: Vec<u32>,
+    /// Attachments; present makes it an MMS.
+    pub media: Vec<MediaRef>,
 }
 
 /// One segment the carrier accepted.
@@ -193,6 +213,19 @@ pub struct NewMo {
     pub pending_parts: Option<PartKey>,
 }
 
+/// An MO MMS ready to be stored: the message (its text parts joined as its text) with
+/// its media. `chat.message.received` carries `subject` and `media`; each rejected part
+/// becomes a `chat.media.rejected` in the same write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMmsMo {
+    pub mo: NewMo,
+    pub subject: Option<String>,
+    /// `{url, content_type, size, filename}` per accepted part, in message order.
+    pub media: Vec<serde_json::Value>,
+    /// `{reason, message, content_type, size, filename}` per rejected part.
+    pub rejected: Vec<serde_json::Value>,
+}
+
 /// What storing an MO did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoStored {
@@ -237,6 +270,9 @@ pub struct MessageView {
     pub updated_at: String,
     /// Per-segment detail (MT only; empty for MO).
     pub segment_detail: Vec<SegmentView>,
+    /// An MT MMS's attachments.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<MediaRef>,
 }
 
 /// One MT segment as the API shows it.

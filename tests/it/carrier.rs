@@ -58,6 +58,8 @@ pub fn carrier(port: u16) -> Carrier {
         msg_id_format: smsbridge::receipts::MsgIdFormat::Auto,
         error_map: smsbridge::receipts::ErrorMap::new(),
         text: smsbridge::text::RouteProfile::default(),
+        mmsc: None,
+        mms_fallback: Default::default(),
     }
 }
 

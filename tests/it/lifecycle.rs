@@ -188,6 +188,7 @@ fn smsbridge(args: &[&str]) -> (i32, String, String) {
         .env("SMSBRIDGE_API_TOKEN", "t")
         .env("SMSBRIDGE_WEBHOOK_SECRET", "w")
         .env("SMSBRIDGE_ACME_PASSWORD", "p")
+        .env("SMSBRIDGE_ACME_MMSC_PASSWORD", "m")
         .output()
         .unwrap();
     (

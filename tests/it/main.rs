@@ -11,6 +11,8 @@ mod consent_api;
 mod fallback;
 mod harness;
 mod lifecycle;
+mod mms;
+mod mms_out;
 mod number;
 mod pipeline;
 mod receipts;

@@ -393,7 +393,8 @@ fn every_validation_error_has_its_code_and_status() {
             "to",
         ),
         (
-            json!({"from": SENDER, "to": CONTACT, "text": "hi", "media": []}),
+            json!({"from": SENDER, "to": CONTACT, "text": "hi",
+                "media": [{"url": "https://core.example/a.jpg"}]}),
             422,
             "media_not_supported",
             "media",

@@ -89,6 +89,17 @@ pub fn run(args: &SimArgs) -> ExitCode {
     };
     runtime.block_on(async {
         let cancel = CancellationToken::new();
+        // The MMSC side (`[mmsc]`) runs beside the SMSC: one command for a whole carrier.
+        let mmsc = match cfg.mmsc.clone() {
+            Some(mmsc) => match crate::mms::simulator::start(mmsc, None, cancel.clone()).await {
+                Ok(handle) => Some(handle),
+                Err(err) => {
+                    eprintln!("{err}");
+                    return ExitCode::from(EXIT_RUNTIME);
+                }
+            },
+            None => None,
+        };
         let handle = match super::start(cfg, cancel.clone()).await {
             Ok(handle) => handle,
             Err(err) => {
@@ -97,11 +108,20 @@ pub fn run(args: &SimArgs) -> ExitCode {
             }
         };
         println!("carrier simulator listening on {}", handle.local_addr());
+        if let Some(mmsc) = &mmsc {
+            println!(
+                "MMSC simulator listening on http://{}/mm7",
+                mmsc.local_addr()
+            );
+        }
         if let Err(err) = serve_signals(&handle).await {
             eprintln!("cannot handle signals: {err}");
         }
         cancel.cancel();
         handle.wait().await;
+        if let Some(mmsc) = mmsc {
+            mmsc.wait().await;
+        }
         ExitCode::SUCCESS
     })
 }

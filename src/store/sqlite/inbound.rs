@@ -15,7 +15,7 @@ use super::{SqliteStore, consent, conversations, messages, outbox};
 use crate::connector::{EventType, NewEvent};
 use crate::consent::ConsentEventKind;
 use crate::store::StoreError;
-use crate::store::model::{MoStored, NewMo, RawReceipt, UnixMs, now_ms};
+use crate::store::model::{MoStored, NewMmsMo, NewMo, RawReceipt, UnixMs, now_ms};
 use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome};
 
 /// Stores an MO unless one of its dedup keys is already recorded, in one write with
@@ -23,6 +23,46 @@ use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome};
 /// reply), and the removal of the parts it was reassembled from. Either way the parts
 /// it names are removed: a duplicate's are already in the stored message.
 pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoStored, StoreError> {
+    store_mo_with(conn, mo, None, now)
+}
+
+/// Stores an MO MMS unless one of its dedup keys is already recorded: the MO's row and
+/// events, its media in `chat.message.received`, and a `chat.media.rejected` per
+/// rejected part.
+pub(super) fn store_mms_mo(
+    conn: &Connection,
+    mms: &NewMmsMo,
+    now: UnixMs,
+) -> Result<MoStored, StoreError> {
+    let stored = store_mo_with(conn, &mms.mo, Some(mms), now)?;
+    if let MoStored::Stored {
+        conversation_id, ..
+    } = &stored
+    {
+        for rejected in &mms.rejected {
+            let mut data = rejected.clone();
+            data["message_id"] = json!(mms.mo.message_id);
+            data["from"] = json!(mms.mo.contact);
+            data["to"] = json!(mms.mo.sender);
+            outbox::append(
+                conn,
+                NewEvent {
+                    ty: EventType::MediaRejected,
+                    conversation_id: conversation_id.clone(),
+                    data,
+                },
+            )?;
+        }
+    }
+    Ok(stored)
+}
+
+fn store_mo_with(
+    conn: &Connection,
+    mo: &NewMo,
+    mms: Option<&NewMmsMo>,
+    now: UnixMs,
+) -> Result<MoStored, StoreError> {
     if let Some(key) = &mo.pending_parts {
         remove_parts(conn, key, mo)?;
     }
@@ -32,7 +72,7 @@ pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoS
         }
     }
     let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
-    insert_mo(conn, mo, &conversation_id, now)?;
+    insert_mo(conn, mo, mms, &conversation_id, now)?;
     let consent = match &mo.consent {
         Some(plan) => Some(plan.outcome(consent::apply_request(conn, &plan.request)?)),
         None => None,
@@ -62,10 +102,12 @@ pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoS
     })
 }
 
-/// The message row, its dedup keys and `chat.message.received`.
+/// The message row, its dedup keys and `chat.message.received` (with an MMS's subject
+/// and media).
 fn insert_mo(
     conn: &Connection,
     mo: &NewMo,
+    mms: Option<&NewMmsMo>,
     conversation_id: &str,
     now: UnixMs,
 ) -> Result<(), StoreError> {
@@ -96,22 +138,28 @@ fn insert_mo(
     for key in &mo.dedup_keys {
         remember.execute((key, &mo.message_id, now))?;
     }
+    let mut received = json!({
+        "message_id": mo.message_id,
+        "from": mo.contact,
+        "to": mo.sender,
+        "text": mo.text,
+        "encoding": mo.encoding,
+        "segments": mo.segments,
+        "incomplete": mo.incomplete,
+        "missing_parts": mo.missing,
+        "reason": mo.unknown_destination.then_some("unknown_destination"),
+    });
+    if let Some(mms) = mms {
+        received["subject"] = json!(mms.subject);
+        received["media"] = json!(mms.media);
+        received["rejected_parts"] = json!(mms.rejected.len());
+    }
     outbox::append(
         conn,
         NewEvent {
             ty: EventType::MessageReceived,
             conversation_id: conversation_id.to_owned(),
-            data: json!({
-                "message_id": mo.message_id,
-                "from": mo.contact,
-                "to": mo.sender,
-                "text": mo.text,
-                "encoding": mo.encoding,
-                "segments": mo.segments,
-                "incomplete": mo.incomplete,
-                "missing_parts": mo.missing,
-                "reason": mo.unknown_destination.then_some("unknown_destination"),
-            }),
+            data: received,
         },
     )?;
     Ok(())

@@ -8,8 +8,8 @@ use super::{conversations, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
 use crate::store::model::{
-    AttemptRecorded, Direction, DueMt, MessageView, MtAccepted, MtAttempt, MtReceipt, NewMt,
-    SegmentView, SentSegment, UnixMs, rfc3339,
+    AttemptRecorded, Direction, DueMt, MediaRef, MessageView, MtAccepted, MtAttempt, MtReceipt,
+    NewMt, SegmentView, SentSegment, UnixMs, rfc3339,
 };
 
 /// Appends a `chat.message.status` event.
@@ -73,8 +73,8 @@ pub(super) fn insert_mt(
     conn.prepare_cached(
         "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
             encoding, segments, status, route, reference, validity_deadline_unix_ms,
-            next_attempt_unix_ms, created_unix_ms, updated_unix_ms)
-         VALUES (?1, ?2, 'mt', ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?10, ?11, ?11, ?11)",
+            next_attempt_unix_ms, created_unix_ms, updated_unix_ms, media)
+         VALUES (?1, ?2, 'mt', ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?10, ?11, ?11, ?11, ?12)",
     )?
     .execute(rusqlite::params![
         mt.message_id,
@@ -88,6 +88,7 @@ pub(super) fn insert_mt(
         mt.reference,
         mt.validity_deadline,
         now,
+        media_column(&mt.media)?,
     ])?;
     let mut segment = conn.prepare_cached(
         "INSERT INTO segment (message_id, idx, state, updated_unix_ms) VALUES (?1, ?2, 'pending', ?3)",
@@ -165,7 +166,27 @@ pub(super) fn accept_mt(
 }
 
 const DUE_COLUMNS: &str = "id, conversation_id, to_addr, from_addr, text, reference, route,
-    validity_deadline_unix_ms, attempts";
+    validity_deadline_unix_ms, attempts, media";
+
+/// The `media` column of an attachment list: NULL for none.
+fn media_column(media: &[MediaRef]) -> Result<Option<String>, StoreError> {
+    if media.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(media)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The attachment list of a `media` column; a corrupt one reads as a conversion error.
+fn media_of(row: &Row<'_>, column: usize) -> rusqlite::Result<Vec<MediaRef>> {
+    let Some(text) = row.get::<_, Option<String>>(column)? else {
+        return Ok(Vec::new());
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
 
 fn due_mt(r: &Row<'_>) -> rusqlite::Result<DueMt> {
     Ok(DueMt {
@@ -179,6 +200,7 @@ fn due_mt(r: &Row<'_>) -> rusqlite::Result<DueMt> {
         validity_deadline: r.get(7)?,
         attempts: r.get(8)?,
         segments_done: Vec::new(),
+        media: media_of(r, 9)?,
     })
 }
 
@@ -338,7 +360,8 @@ fn record_end(
 }
 
 const VIEW_COLUMNS: &str = "id, conversation_id, direction, from_addr, to_addr, text, encoding,
-    segments, status, reason, reason_message, route, incomplete, created_unix_ms, updated_unix_ms";
+    segments, status, reason, reason_message, route, incomplete, created_unix_ms, updated_unix_ms,
+    media";
 
 fn view(row: &Row<'_>) -> rusqlite::Result<MessageView> {
     let direction: String = row.get(2)?;
@@ -359,6 +382,7 @@ fn view(row: &Row<'_>) -> rusqlite::Result<MessageView> {
         created_at: rfc3339(row.get(13)?),
         updated_at: rfc3339(row.get(14)?),
         segment_detail: Vec::new(),
+        media: media_of(row, 15)?,
     })
 }
 

@@ -203,6 +203,10 @@ const MIGRATIONS: &[&str] = &[
     // made of it is stored (see `inbound`).
     "ALTER TABLE idempotency_key ADD COLUMN request_sha256 TEXT;
     ALTER TABLE mo_pending_part ADD COLUMN taken INTEGER NOT NULL DEFAULT 0;",
+    // 8: MT MMS. `media` is the attachment list the core gave (JSON: url, content_type,
+    // filename), NULL for SMS. An MMS has one segment; its carrier_message_id is the
+    // MMSC's MM7 MessageID, indexed like any carrier id so DeliveryReportReq finds it.
+    "ALTER TABLE message ADD COLUMN media TEXT;",
 ];
 
 /// How many reader connections serve queries.

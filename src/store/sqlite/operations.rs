@@ -4,8 +4,9 @@
 use super::{SqliteStore, conversations, inbound, messages, receipts};
 use crate::store::model::now_ms;
 use crate::store::{
-    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMo,
-    NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError, UnixMs,
+    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMmsMo,
+    NewMo, NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError,
+    UnixMs,
 };
 
 impl Store for SqliteStore {
@@ -50,6 +51,11 @@ impl Store for SqliteStore {
 
     async fn store_mo(&self, mo: NewMo) -> Result<MoStored, StoreError> {
         self.write(move |c| inbound::store_mo(c, &mo, now_ms()))
+            .await
+    }
+
+    async fn store_mms_mo(&self, mo: NewMmsMo) -> Result<MoStored, StoreError> {
+        self.write(move |c| inbound::store_mms_mo(c, &mo, now_ms()))
             .await
     }
 

@@ -109,6 +109,7 @@ async fn accept(store: &SqliteStore, id: &str) {
             validity_deadline: now_ms() + 60_000,
             idempotency_key: None,
             request_sha256: None,
+            media: Vec::new(),
             origin: "mt",
         })
         .await

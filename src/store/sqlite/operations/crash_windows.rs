@@ -68,6 +68,7 @@ fn keyword_mo(id: &str, reply_id: &str, text: &str) -> NewMo {
         validity_deadline: now_ms() + 60_000,
         idempotency_key: None,
         request_sha256: None,
+        media: Vec::new(),
         origin: "consent",
     });
     NewMo {

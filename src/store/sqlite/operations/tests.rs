@@ -29,6 +29,7 @@ fn mt(id: &str, key: Option<&str>, segments: u32) -> NewMt {
         idempotency_key: key.map(str::to_owned),
         request_sha256: key.map(|k| format!("sha256 of the request under {k}")),
         origin: "mt",
+        media: Vec::new(),
     }
 }
 

@@ -31,6 +31,7 @@ async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
             idempotency_key: None,
             request_sha256: None,
             origin: "mt",
+            media: Vec::new(),
         })
         .await
         .unwrap();
@@ -294,6 +295,7 @@ async fn sent_mt_only(store: &SqliteStore, id: &str, segments: u32) {
             validity_deadline: now_ms() + 60_000,
             idempotency_key: None,
             request_sha256: None,
+            media: Vec::new(),
             origin: "mt",
         })
         .await

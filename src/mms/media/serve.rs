@@ -1,0 +1,86 @@
+//! `GET /v1/media/{hash}?ct=…&expires=…&sig=…`: a stored file, to whoever holds a URL
+//! signed by [`UrlSigner`]. Mounted on the API listener beside the bearer-token routes,
+//! not behind them: the URL itself is the credential, so an agent's browser can show a
+//! thumbnail without the API token. A wrong or expired signature is `403`.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::sign::{SignError, UrlSigner};
+use super::store::MediaStore;
+use crate::mms::metrics;
+
+/// What the media route needs.
+#[derive(Clone)]
+pub struct MediaRoute {
+    pub store: MediaStore,
+    pub signer: UrlSigner,
+}
+
+/// The query of a media URL.
+#[derive(Debug, Deserialize)]
+struct Signed {
+    ct: String,
+    expires: u64,
+    sig: String,
+}
+
+/// The media route.
+pub fn routes(route: MediaRoute) -> Router {
+    Router::new()
+        .route("/v1/media/{hash}", get(fetch))
+        .with_state(Arc::new(route))
+}
+
+async fn fetch(
+    State(route): State<Arc<MediaRoute>>,
+    Path(hash): Path<String>,
+    query: Result<Query<Signed>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        metrics::media_fetch("forbidden");
+        return (StatusCode::FORBIDDEN, "a signed media URL is needed\n").into_response();
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    if let Err(e) = route.signer.verify(&hash, &q.ct, q.expires, &q.sig, now) {
+        metrics::media_fetch("forbidden");
+        let why = match e {
+            SignError::BadSignature => "the media URL's signature is wrong\n",
+            SignError::Expired => "the media URL has expired\n",
+        };
+        return (StatusCode::FORBIDDEN, why).into_response();
+    }
+    let Some(path) = route.store.path_of(&hash) else {
+        metrics::media_fetch("missing");
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            metrics::media_fetch("served");
+            (
+                [
+                    (header::CONTENT_TYPE, q.ct),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                    (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(_) => {
+            metrics::media_fetch("missing");
+            StatusCode::NOT_FOUND.into_response()
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! MT MMS: the dispatcher's [`MmsSubmitter`]. For each attempt it fetches the
+//! attachments from the core (within the size the route allows the sender's kind, the
+//! text counted in), builds the SubmitReq, posts it to the route's MMSC and reads the
+//! MessageID from the SubmitRsp. Every failure becomes a reason code and a transcript
+//! sentence, transient or permanent, for the dispatcher to retry or fail the message.
+//!
+//! The configuration in force is read at each attempt, so a reload that changes an
+//! MMSC's URL, credentials or limits applies to the next attempt; the HTTP client of a
+//! carrier is rebuilt when its MMSC settings change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::watch;
+use tracing::debug;
+
+use super::client::{ClientError, Mm7Client, Retry};
+use super::fetch::{FetchError, FetchedMedia, MediaFetcher};
+use super::media::MediaPolicy;
+use super::mm7::{Address, DeliveryReport, Mm7Version, MmStatus};
+use super::report_sink::{Mm7ReportSink, ReportSinkError};
+use super::submit::{SubmitReq, read_submit_rsp};
+use crate::carrier::BoxFuture;
+use crate::config::{self, Config, Mmsc};
+use crate::connector::{Outbox, new_id};
+use crate::flow::mms_outbound::{
+    MmsDelivery, MmsErrorClass, MmsOut, MmsRefusal, MmsReports, MmsSubmitter, mmsc_of,
+};
+use crate::number::SenderKind;
+use crate::store::{ReceiptApplied, Store};
+
+/// Counter: SubmitReq exchanges by `carrier` and `result` (`sent`, `refused`,
+/// `transient`, `unknown_outcome`, `media_refused`, `media_unavailable`).
+pub const MMS_SUBMITS_TOTAL: &str = "smsbridge_mms_submits_total";
+/// Histogram: seconds from the first attachment fetch to the SubmitRsp, by `carrier`.
+pub const MMS_SUBMIT_SECONDS: &str = "smsbridge_mms_submit_seconds";
+/// Counter: attachment fetches for MT MMS by `result` (`fetched`, `too_large`,
+/// `type_refused`, `unavailable`).
+pub const MMS_MEDIA_FETCHES_TOTAL: &str = "smsbridge_mms_mt_media_fetches_total";
+
+/// Describes the MT MMS metrics.
+pub fn describe() {
+    metrics::describe_counter!(MMS_SUBMITS_TOTAL, "MM7 SubmitReq exchanges by result.");
+    metrics::describe_histogram!(
+        MMS_SUBMIT_SECONDS,
+        metrics::Unit::Seconds,
+        "Time to fetch an MT MMS's attachments and submit it."
+    );
+    metrics::describe_counter!(
+        MMS_MEDIA_FETCHES_TOTAL,
+        "Attachment fetches for MT MMS by result."
+    );
+}
+
+/// Submits MT MMS to the carriers' MMSCs.
+pub struct MmsOutbound {
+    config: watch::Receiver<Arc<Config>>,
+    fetcher: MediaFetcher,
+    clients: Mutex<HashMap<String, Mm7Client>>,
+}
+
+impl MmsOutbound {
+    /// The submitter over the configuration in force; attachments are fetched within
+    /// `[mms] fetch_timeout` each.
+    pub fn new(config: watch::Receiver<Arc<Config>>) -> Result<Self, ClientError> {
+        let timeout = config.borrow().mms.fetch_timeout;
+        let fetcher = MediaFetcher::new(timeout).map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(MmsOutbound {
+            config,
+            fetcher,
+            clients: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The client of carrier `route`, rebuilt when its MMSC settings changed.
+    fn client(&self, route: &str, mmsc: &Mmsc) -> Result<Mm7Client, ClientError> {
+        // Replaced whole or not at all: a poisoned map is still consistent.
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(route).filter(|c| c.mmsc() == mmsc) {
+            return Ok(client.clone());
+        }
+        let client = Mm7Client::new(mmsc)?;
+        clients.insert(route.to_owned(), client.clone());
+        Ok(client)
+    }
+
+    async fn submit_one(&self, mms: MmsOut) -> Result<String, MmsRefusal> {
+        let config = self.config.borrow().clone();
+        let Some(mmsc) = mmsc_of(&config, &mms.route) else {
+            return Err(permanent(
+                "no_route",
+                format!("Carrier {} has no MMSC configured for MMS.", mms.route),
+            ));
+        };
+        let started = Instant::now();
+        let media = self.fetch_all(&mms, mmsc, &config.mms).await?;
+        let request = SubmitReq {
+            version: match mmsc.version {
+                config::Mm7Version::Rel5 => Mm7Version::Rel5,
+                config::Mm7Version::Rel6 => Mm7Version::Rel6,
+            },
+            transaction_id: new_id(),
+            vasp_id: mmsc.vasp_id.clone(),
+            vas_id: mmsc.vas_id.clone(),
+            sender: match mms.sender_kind {
+                SenderKind::Shortcode => Address::ShortCode(mms.sender.clone()),
+                _ => Address::Number(mms.sender.clone()),
+            },
+            recipient: Address::Number(mms.contact.clone()),
+            subject: None,
+            text: mms.text.clone(),
+            media,
+        };
+        let client = self
+            .client(&mms.route, mmsc)
+            .map_err(|e| refused(&mms.route, e))?;
+        let outcome = match client.post(request.build()).await {
+            Ok(answer) => read_submit_rsp(&answer),
+            Err(e) => Err(e),
+        };
+        metrics::histogram!(MMS_SUBMIT_SECONDS, "carrier" => mms.route.clone())
+            .record(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(id) => {
+                submit_counted(&mms.route, "sent");
+                debug!(message = %mms.message_id, carrier = %mms.route, "MMS submitted");
+                Ok(id)
+            }
+            Err(e) => Err(refused(&mms.route, e)),
+        }
+    }
+
+    /// Fetches the attachments in order, each within what the earlier ones and the
+    /// text left of the route's limit for this sender kind.
+    async fn fetch_all(
+        &self,
+        mms: &MmsOut,
+        mmsc: &Mmsc,
+        settings: &config::Mms,
+    ) -> Result<Vec<FetchedMedia>, MmsRefusal> {
+        let limit = mmsc.limit_for(mms.sender_kind);
+        let policy = MediaPolicy {
+            allowed: settings.allowed_content_types.clone(),
+            max_part_bytes: limit as u64,
+        };
+        let mut left = limit.saturating_sub(mms.text.len());
+        let mut fetched = Vec::with_capacity(mms.media.len());
+        for m in &mms.media {
+            let part = self
+                .fetcher
+                .fetch(m, left, &policy)
+                .await
+                .map_err(|e| fetch_refused(&mms.route, mms.sender_kind, limit, e))?;
+            metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => "fetched").increment(1);
+            left -= part.body.len();
+            fetched.push(part);
+        }
+        Ok(fetched)
+    }
+}
+
+impl MmsSubmitter for MmsOutbound {
+    fn submit(&self, mms: MmsOut) -> BoxFuture<'_, Result<String, MmsRefusal>> {
+        Box::pin(self.submit_one(mms))
+    }
+}
+
+fn submit_counted(carrier: &str, result: &'static str) {
+    metrics::counter!(MMS_SUBMITS_TOTAL, "carrier" => carrier.to_owned(), "result" => result)
+        .increment(1);
+}
+
+fn permanent(reason: &str, sentence: String) -> MmsRefusal {
+    MmsRefusal {
+        class: MmsErrorClass::Permanent,
+        reason: reason.to_owned(),
+        sentence,
+    }
+}
+
+/// A failed exchange with the MMSC as the dispatcher sees it.
+fn refused(carrier: &str, e: ClientError) -> MmsRefusal {
+    match e.retry() {
+        Retry::Transient => {
+            submit_counted(carrier, "transient");
+            MmsRefusal {
+                class: MmsErrorClass::Transient,
+                reason: "carrier_unavailable".into(),
+                sentence: format!("The carrier's MMSC is unavailable: {e}."),
+            }
+        }
+        Retry::UnknownOutcome => {
+            submit_counted(carrier, "unknown_outcome");
+            permanent(
+                "unknown_outcome",
+                format!(
+                    "The carrier did not confirm the MMS; it may not have been delivered ({e})."
+                ),
+            )
+        }
+        Retry::Permanent => {
+            submit_counted(carrier, "refused");
+            let reason = match &e {
+                ClientError::Refused { code: 2002, .. } => "invalid_destination",
+                ClientError::Refused { code: 2004, .. } => "content_refused",
+                _ => "carrier_rejected",
+            };
+            permanent(reason, format!("The carrier refused the MMS: {e}."))
+        }
+    }
+}
+
+/// A failed attachment fetch as the dispatcher sees it.
+fn fetch_refused(carrier: &str, kind: SenderKind, limit: usize, e: FetchError) -> MmsRefusal {
+    let (label, sentence) = match &e {
+        FetchError::TooLarge { url, .. } => (
+            "too_large",
+            format!(
+                "The attachment {url} is too large: carrier {carrier} takes at most {} KB per \
+                 message from {} senders.",
+                limit / 1024,
+                kind.as_str().replace('_', "-"),
+            ),
+        ),
+        FetchError::TypeNotAllowed { .. }
+        | FetchError::TypeMismatch { .. }
+        | FetchError::NoContentType { .. } => (
+            "type_refused",
+            format!("The attachment cannot be sent: {e}."),
+        ),
+        _ => (
+            "unavailable",
+            format!("The attachment could not be fetched: {e}."),
+        ),
+    };
+    metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => label).increment(1);
+    let transient = e.is_transient();
+    submit_counted(
+        carrier,
+        if transient {
+            "media_unavailable"
+        } else {
+            "media_refused"
+        },
+    );
+    MmsRefusal {
+        class: if transient {
+            MmsErrorClass::Transient
+        } else {
+            MmsErrorClass::Permanent
+        },
+        reason: e.reason().to_owned(),
+        sentence,
+    }
+}
+
+/// The endpoint's [`Mm7ReportSink`] for our MT MMS: each DeliveryReportReq becomes a
+/// receipt of the MMS's one segment, in one store write with its chat status.
+pub struct MmsReportSink<S> {
+    reports: MmsReports<S>,
+}
+
+impl<S: Store> MmsReportSink<S> {
+    /// A sink over `store`; `events` is told when a status event is appended.
+    pub fn new(store: S, events: Outbox) -> Self {
+        MmsReportSink {
+            reports: MmsReports::new(store, events),
+        }
+    }
+}
+
+impl<S: Store> Mm7ReportSink for MmsReportSink<S> {
+    fn deliver_report(
+        &self,
+        carrier: &str,
+        report: DeliveryReport,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), ReportSinkError>> {
+        let carrier = carrier.to_owned();
+        Box::pin(async move {
+            super::metrics::delivery_report(&carrier, report.status.as_str());
+            let delivery = delivery_of(&report.status);
+            match self
+                .reports
+                .apply(&carrier, &report.message_id, delivery)
+                .await
+            {
+                // Parked: the report beat the recording of its MessageID, and is
+                // matched when that is recorded (or expires, counted).
+                Ok(ReceiptApplied::Matched { .. } | ReceiptApplied::Parked) => Ok(()),
+                Err(e) => Err(ReportSinkError::Unavailable(e.to_string())),
+            }
+        })
+    }
+}
+
+/// The flows' reading of an MMStatus.
+fn delivery_of(status: &MmStatus) -> MmsDelivery {
+    match status {
+        MmStatus::Retrieved => MmsDelivery::Retrieved,
+        MmStatus::Rejected => MmsDelivery::Rejected,
+        MmStatus::Expired => MmsDelivery::Expired,
+        MmStatus::Forwarded => MmsDelivery::Forwarded,
+        MmStatus::Deferred => MmsDelivery::Deferred,
+        MmStatus::Unrecognised => MmsDelivery::Unrecognised,
+        MmStatus::Other(word) if word.eq_ignore_ascii_case("unreachable") => {
+            MmsDelivery::Unreachable
+        }
+        MmStatus::Indeterminate | MmStatus::Other(_) => MmsDelivery::Indeterminate,
+    }
+}

@@ -1,0 +1,248 @@
+//! Starting the MMS side: the media store, the URL signer, the MO MMS flow and the MM7
+//! listener (plain HTTP, or HTTPS with `[mms.tls]`), all stopped by the daemon's drain
+//! token. What it hands back — the media route — goes on the API listener.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::serve::{Listener, ListenerExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::{self, ServerConfig};
+use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info};
+
+use super::endpoint::{Endpoint, router};
+use super::media::{self, MediaRoute, MediaStore, UrlSigner};
+use super::report_sink::Mm7ReportSink;
+use crate::config::{Config, MmsTls};
+use crate::connector::Outbox;
+use crate::flow::FlowOptions;
+use crate::flow::mms_inbound::MmsMoFlow;
+use crate::store::Store;
+
+/// TLS handshakes in progress at once; more connections wait in the kernel's backlog.
+const HANDSHAKES: usize = 64;
+/// How long a client may take to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the MMS side cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum MmsError {
+    /// The media directory cannot be created or read.
+    #[error("cannot open the media store at {path}: {source}")]
+    MediaDir { path: PathBuf, source: io::Error },
+    /// The MM7 listener cannot bind its address.
+    #[error("cannot listen for MM7 on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    /// `[mms] url_secret` is missing (the configuration check requires it when MMS is
+    /// enabled; this guards callers that skip the check).
+    #[error("[mms] url_secret is required")]
+    NoSecret,
+    /// A `[mms.tls]` file cannot be read or holds no usable certificate or key.
+    #[error("[mms.tls] {path}: {reason}")]
+    TlsFile { path: PathBuf, reason: String },
+    /// rustls refused the certificate and key (they do not match, …).
+    #[error("[mms.tls]: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// The running MMS side.
+pub struct MmsService {
+    /// `GET /v1/media/{hash}`, for the API listener.
+    pub media_routes: Router,
+    /// The MM7 listener's address.
+    pub local_addr: SocketAddr,
+}
+
+/// What the MMS side is built from.
+pub struct MmsParts<S> {
+    pub store: S,
+    pub live: watch::Receiver<Arc<Config>>,
+    pub outbox: Outbox,
+    pub options: FlowOptions,
+    pub reports: Arc<dyn Mm7ReportSink>,
+    /// The API listener's bound address: media URLs point there unless
+    /// `[mms] media_base_url` says otherwise.
+    pub api_addr: SocketAddr,
+}
+
+/// Starts the MM7 listener on `tracker` until `drain` fires; the media route for the
+/// API listener.
+pub async fn start<S: Store>(
+    config: &Config,
+    parts: MmsParts<S>,
+    drain: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<MmsService, MmsError> {
+    let mms = &config.mms;
+    let media = MediaStore::open(&mms.media_dir).map_err(|source| MmsError::MediaDir {
+        path: mms.media_dir.clone(),
+        source,
+    })?;
+    let secret = mms.url_secret.clone().ok_or(MmsError::NoSecret)?;
+    let base_url = mms
+        .media_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", parts.api_addr));
+    let signer = UrlSigner::new(secret, &base_url, mms.url_ttl.as_secs());
+    let flow = MmsMoFlow::new(parts.store, parts.live.clone(), parts.outbox, parts.options);
+    let endpoint = Arc::new(Endpoint {
+        config: parts.live,
+        flow,
+        media: media.clone(),
+        signer: signer.clone(),
+        reports: parts.reports,
+        slots: Semaphore::new(mms.max_concurrent_requests),
+    });
+    let app = router(endpoint).into_make_service_with_connect_info::<SocketAddr>();
+    let tcp = TcpListener::bind(mms.listen)
+        .await
+        .map_err(|source| MmsError::Bind {
+            addr: mms.listen,
+            source,
+        })?;
+    let local_addr = tcp.local_addr().map_err(|source| MmsError::Bind {
+        addr: mms.listen,
+        source,
+    })?;
+    let stop = drain.clone();
+    match &mms.tls {
+        Some(tls) => {
+            let acceptor = acceptor(tls)?;
+            let listener = TlsListener::start(tcp, acceptor, drain.clone(), tracker);
+            tracker.spawn(async move {
+                let served = axum::serve(listener.tap_io(|_| {}), app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    error!(error = %e, "MM7 listener failed");
+                }
+            });
+        }
+        None => {
+            tracker.spawn(async move {
+                let served = axum::serve(tcp, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+                if let Err(e) = served {
+                    error!(error = %e, "MM7 listener failed");
+                }
+            });
+        }
+    }
+    info!(listen = %local_addr, tls = mms.tls.is_some(), "MM7 endpoint listening");
+    Ok(MmsService {
+        media_routes: media::routes(MediaRoute {
+            store: media,
+            signer,
+        }),
+        local_addr,
+    })
+}
+
+fn acceptor(tls: &MmsTls) -> Result<TlsAcceptor, MmsError> {
+    let file_error = |path: &Path, reason: String| MmsError::TlsFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let chain = CertificateDer::pem_file_iter(&tls.cert_file)
+        .map_err(|e| file_error(&tls.cert_file, e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(&tls.cert_file, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(file_error(&tls.cert_file, "no certificate in file".into()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&tls.key_file)
+        .map_err(|e| file_error(&tls.key_file, e.to_string()))?;
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Accepted TLS connections, handshaken off the accept loop so one slow client cannot
+/// hold up the others.
+struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    fn start(
+        tcp: TcpListener,
+        acceptor: TlsAcceptor,
+        cancel: CancellationToken,
+        tracker: &TaskTracker,
+    ) -> TlsListener {
+        let local = tcp
+            .local_addr()
+            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let (tx, ready) = mpsc::channel(HANDSHAKES);
+        let slots = Arc::new(Semaphore::new(HANDSHAKES));
+        let tasks = tracker.clone();
+        tracker.spawn(async move {
+            loop {
+                // Both arms are cancel-safe: an accept not yet completed is retried by
+                // the next call; a permit not yet granted is simply not taken.
+                let permit = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    permit = slots.clone().acquire_owned() => match permit {
+                        Ok(p) => p,
+                        Err(_) => return,
+                    },
+                };
+                let (stream, peer) = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    accepted = tcp.accept() => match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            debug!(error = %e, "MM7 accept failed");
+                            continue;
+                        }
+                    },
+                };
+                let acceptor = acceptor.clone();
+                let tx = tx.clone();
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = tx.send((tls, peer)).await;
+                        }
+                        Ok(Err(e)) => debug!(%peer, error = %e, "MM7 TLS handshake failed"),
+                        Err(_) => debug!(%peer, "MM7 TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        TlsListener { ready, local }
+    }
+}
+
+impl Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(connection) => connection,
+            // The acceptor stopped (drain): no more connections; serve's graceful
+            // shutdown ends the loop.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
