@@ -58,6 +58,7 @@ fn bench_decode(c: &mut Criterion) {
         source: COctetString::from_static_slice(b"18005550100\0").unwrap(),
         destination: COctetString::from_static_slice(b"14155550123\0").unwrap(),
         text: b"Your code is 123456".to_vec(),
+        part: 1,
         at: std::time::SystemTime::now(),
     };
     let cases = [
@@ -74,7 +75,7 @@ fn bench_decode(c: &mut Criterion) {
             Frame::new(
                 CommandStatus::EsmeRok,
                 1,
-                receipts::build(&submitted, ReceiptOutcome::Delivered),
+                receipts::build(&submitted, &ReceiptOutcome::Delivered.into()),
             ),
         ),
     ];

@@ -63,6 +63,11 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let drain = shutdown.child_token();
     let work = TaskTracker::new();
     let admin_tasks = TaskTracker::new();
+    admin_tasks.spawn(telemetry::run_metrics_upkeep(
+        prometheus.clone(),
+        telemetry::METRICS_UPKEEP_INTERVAL,
+        shutdown.clone(),
+    ));
 
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");
@@ -138,6 +143,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         flows.wake.clone(),
         outbox.clone(),
         flows.options.clone(),
+        flows.mo.receipts().learners(),
     );
     work.spawn(dispatcher.run(drain.clone(), work.clone()));
     work.spawn(flows.mo.clone().run_timeouts(drain.clone()));

@@ -58,6 +58,7 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod carrier;
 pub mod config;
 pub mod connector;

@@ -30,6 +30,8 @@ enum Command {
         /// The configuration file.
         path: PathBuf,
     },
+    /// Load a gateway end to end (simulator, gateway and webhook receiver on loopback).
+    Bench(smsbridge::bench::BenchArgs),
     /// Run the carrier simulator (an SMSC for demos, tests and benchmarks).
     Sim(smsbridge::smpp::simulator::cli::SimArgs),
     /// Decode a hex SMPP PDU and print its fields.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Run { config } => run(config),
         Command::CheckConfig { path } => check_config(&path),
         Command::Sim(args) => smsbridge::smpp::simulator::cli::run(&args),
+        Command::Bench(args) => smsbridge::bench::run(&args),
         Command::Pdu { hex } => match smsbridge::smpp::inspect::describe_hex(&hex) {
             Ok(text) => {
                 println!("{text}");

@@ -86,6 +86,27 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How often histogram samples are folded into their buckets when `/metrics` is not
+/// read.
+pub const METRICS_UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the recorded histogram samples into their buckets every `every` until `cancel`
+/// fires. The recorder keeps every sample until then: without this, a gateway whose
+/// `/metrics` nobody scrapes grew by the samples of every message it handled.
+pub async fn run_metrics_upkeep(
+    handle: PrometheusHandle,
+    every: std::time::Duration,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => handle.run_upkeep(),
+        }
+    }
+}
+
 /// Changes the log filter of a running process (SIGHUP).
 #[derive(Clone)]
 pub struct LogReload(reload::Handle<EnvFilter, Registry>);

@@ -1,16 +1,18 @@
-//! Conversations: `POST /v1/conversations/{id}/close` (the core ends it; the contact's
-//! next MO opens a new one linked to it), `GET /v1/conversations/{id}/messages` (the
+//! Conversations: `POST /v1/conversations/{id}/close` (the core ends it, and
+//! `chat.conversation.closed` follows; the contact's next MO opens a new one linked to
+//! it), `GET /v1/conversations/{id}/messages` (the
 //! transcript, both directions with statuses, paged by `after` + `limit`) and
 //! `GET /v1/conversations?contact=…` (a contact's conversations, newest first).
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::on;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::DocumentedRoutes;
 use super::{ApiError, ErrorBody, input};
 use crate::store::{Conversation, Store, StoreError};
 
@@ -21,10 +23,10 @@ const DEFAULT_PAGE: usize = 100;
 
 /// The conversation routes.
 pub fn routes<S: Store>(store: S) -> Router {
-    Router::new()
-        .route("/v1/conversations", get(list::<S>))
-        .route("/v1/conversations/{id}/close", post(close::<S>))
-        .route("/v1/conversations/{id}/messages", get(transcript::<S>))
+    DocumentedRoutes::new()
+        .route("list_conversations", |m| on(m, list::<S>))
+        .route("close_conversation", |m| on(m, close::<S>))
+        .route("get_transcript", |m| on(m, transcript::<S>))
         .with_state(store)
 }
 
@@ -39,10 +41,13 @@ fn page(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
-/// Closes a conversation; the contact's next MO opens a new one linked to it.
+/// Closes a conversation; the contact's next MO opens a new one linked to it. Closing
+/// an open conversation emits `chat.conversation.closed` after its other events; closing
+/// a closed one answers it unchanged and emits nothing.
 #[utoipa::path(
     post,
     path = "/v1/conversations/{id}/close",
+    operation_id = "close_conversation",
     tag = "conversations",
     params(("id" = String, Path, description = "the conversation id")),
     responses(
@@ -78,6 +83,7 @@ pub(crate) struct TranscriptParams {
 #[utoipa::path(
     get,
     path = "/v1/conversations/{id}/messages",
+    operation_id = "get_transcript",
     tag = "conversations",
     params(("id" = String, Path, description = "the conversation id"), TranscriptParams),
     responses(
@@ -127,6 +133,7 @@ pub(crate) struct ListParams {
 #[utoipa::path(
     get,
     path = "/v1/conversations",
+    operation_id = "list_conversations",
     tag = "conversations",
     params(ListParams),
     responses(

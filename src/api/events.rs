@@ -9,13 +9,14 @@
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::on;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tracing::{error, info};
 
-use super::{ApiError, input};
+use super::openapi::DocumentedRoutes;
+use super::{ApiError, ErrorBody, input};
 use crate::connector::Outbox;
 use crate::connector::metrics::DEAD_LETTER_REPLAYS_TOTAL;
 use crate::store::StoreError;
@@ -27,30 +28,77 @@ pub const DEFAULT_PAGE: usize = 100;
 const MAX_ID_CHARS: usize = 64;
 
 #[derive(Clone)]
-struct EventsApi {
+pub(crate) struct EventsApi {
     outbox: Outbox,
     source: String,
 }
 
 /// The dead-letter routes over `outbox`; `source` is the events' CloudEvents `source`.
 pub fn routes(outbox: Outbox, source: String) -> Router {
-    Router::new()
-        .route("/v1/events/dead-letters", get(list))
-        .route("/v1/events/dead-letters/{event_id}/replay", post(replay))
+    DocumentedRoutes::new()
+        .route("list_dead_letters", |m| on(m, list))
+        .route("replay_dead_letter", |m| on(m, replay))
         .with_state(EventsApi { outbox, source })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// The `next` of the previous page.
     after: Option<String>,
+    /// Entries per page, 1 to 1000; default 100.
     limit: Option<usize>,
 }
 
-async fn list(
+/// A chat event the core never took.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DeadLetterView {
+    /// The CloudEvent as it would be delivered.
+    #[schema(value_type = Object)]
+    event: Value,
+    /// Delivery attempts made.
+    attempts: u32,
+    /// Why the last attempt failed.
+    last_error: Option<String>,
+    /// When the event was created (RFC 3339).
+    created_at: String,
+    /// When it was given up (RFC 3339).
+    dead_at: String,
+}
+
+/// One page of dead letters.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DeadLetterPage {
+    dead_letters: Vec<DeadLetterView>,
+    /// The `after` of the following page; `null` on the last.
+    next: Option<String>,
+}
+
+/// A dead letter put back in the outbox.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Replayed {
+    event_id: String,
+    replayed: bool,
+}
+
+/// The dead letters, in event-id (time) order.
+#[utoipa::path(
+    get,
+    path = "/v1/events/dead-letters",
+    operation_id = "list_dead_letters",
+    tag = "events",
+    params(ListParams),
+    responses(
+        (status = 200, description = "one page", body = DeadLetterPage),
+        (status = 400, description = "bad_request", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list(
     State(api): State<EventsApi>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeadLetterPage>, ApiError> {
     let params = input::query(params)?;
     let limit = params.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_FETCH).contains(&limit) {
@@ -74,14 +122,28 @@ async fn list(
         Some(last) if page.len() == limit => Some(last.event.id.clone()),
         _ => None,
     };
-    let entries: Vec<Value> = page.iter().map(|d| entry(d, &api.source)).collect();
-    Ok(Json(json!({ "dead_letters": entries, "next": next })))
+    let dead_letters = page.iter().map(|d| entry(d, &api.source)).collect();
+    Ok(Json(DeadLetterPage { dead_letters, next }))
 }
 
-async fn replay(
+/// Puts a dead letter back in the outbox, due now, ahead of the later events of its
+/// conversation.
+#[utoipa::path(
+    post,
+    path = "/v1/events/dead-letters/{event_id}/replay",
+    operation_id = "replay_dead_letter",
+    tag = "events",
+    params(("event_id" = String, Path, description = "the event's id")),
+    responses(
+        (status = 200, description = "replayed", body = Replayed),
+        (status = 404, description = "not_found: no dead letter with this id", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn replay(
     State(api): State<EventsApi>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Replayed>, ApiError> {
     let Path(id) = id.map_err(input::path_rejected)?;
     if id.len() > MAX_ID_CHARS {
         return Err(ApiError::bad_request("not an event id").at("event_id"));
@@ -98,17 +160,20 @@ async fn replay(
     api.outbox.notify();
     metrics::counter!(DEAD_LETTER_REPLAYS_TOTAL).increment(1);
     info!(event_id = %id, "dead letter replayed");
-    Ok(Json(json!({ "event_id": id, "replayed": true })))
+    Ok(Json(Replayed {
+        event_id: id,
+        replayed: true,
+    }))
 }
 
-fn entry(d: &DeadLetter, source: &str) -> Value {
-    json!({
-        "event": d.event.to_cloudevent(source),
-        "attempts": d.attempts,
-        "last_error": d.last_error,
-        "created_at": rfc3339(d.created_unix_ms),
-        "dead_at": rfc3339(d.dead_unix_ms),
-    })
+fn entry(d: &DeadLetter, source: &str) -> DeadLetterView {
+    DeadLetterView {
+        event: d.event.to_cloudevent(source),
+        attempts: d.attempts,
+        last_error: d.last_error.clone(),
+        created_at: rfc3339(d.created_unix_ms),
+        dead_at: rfc3339(d.dead_unix_ms),
+    }
 }
 
 fn rfc3339(unix_ms: i64) -> String {

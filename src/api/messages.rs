@@ -2,19 +2,24 @@
 //!
 //! The checks run in the order of the design — body, text length, sender, destination
 //! and capability, consent, route — and the first that fails answers with its stable
-//! code. `202` comes only once the message is durable. The same `Idempotency-Key`
-//! answers the first `202` again and sends nothing new.
+//! code. `202` comes only once the message is durable. The same `Idempotency-Key` with
+//! the same request answers the first `202` again and sends nothing new; with another
+//! request it is refused (`422 idempotency_key_reused`, field `Idempotency-Key`). The
+//! request is compared by the SHA-256 of its canonical form (the body's fields as
+//! parsed, re-serialised in a fixed order), so spacing and key order do not matter.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::on;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::ErrorBody;
+use super::openapi::DocumentedRoutes;
 use super::{ApiError, input};
 use crate::consent::SuppressionList;
 use crate::flow::accept::{MtIntake, MtRefused, MtRequest};
@@ -25,7 +30,7 @@ use crate::store::{MessageView, MtAccepted, MtReceipt, Store};
 const MAX_KEY_CHARS: usize = 200;
 
 /// The body of `POST /v1/messages`: `from` + `to`, or `conversation_id`, and `text`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SendBody {
     /// The business sender (E.164, short code or alphanumeric).
@@ -42,9 +47,9 @@ pub(crate) struct SendBody {
 
 /// The message routes.
 pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>) -> Router {
-    Router::new()
-        .route("/v1/messages", post(send::<S>))
-        .route("/v1/messages/{id}", get(show::<S>))
+    DocumentedRoutes::new()
+        .route("send_message", |m| on(m, send::<S>))
+        .route("get_message", |m| on(m, show::<S>))
         .with_state(intake)
 }
 
@@ -52,16 +57,21 @@ pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>) -> Router {
 #[utoipa::path(
     post,
     path = "/v1/messages",
+    operation_id = "send_message",
     tag = "messages",
     request_body = SendBody,
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "a retry with the same key gets the first answer and sends nothing new")),
+        description = "a retry with the same key and the same body gets the first answer and \
+            sends nothing new; the same key with another body is refused with \
+            `idempotency_key_reused`")),
     responses(
         (status = 202, description = "stored; it will be submitted", body = MtReceipt),
         (status = 400, description = "bad_request", body = ErrorBody),
         (status = 404, description = "not_found: no such conversation", body = ErrorBody),
         (status = 422, description = "text_too_long, unknown_sender, invalid_destination, \
-            destination_not_sms_capable, opted_out, no_route, media_not_supported", body = ErrorBody),
+            destination_not_sms_capable, opted_out, no_route, media_not_supported, \
+            idempotency_key_reused (field `Idempotency-Key`: the key was used for another \
+            request; nothing was sent)", body = ErrorBody),
         (status = 503, description = "overloaded: retry with the same Idempotency-Key", body = ErrorBody),
     ),
 )]
@@ -105,7 +115,9 @@ async fn accept<S: Store + SuppressionList>(
                 })
         })
         .transpose()?;
+    let request_sha256 = idempotency_key.as_ref().map(|_| canonical_sha256(&body));
     let request = MtRequest {
+        request_sha256,
         from: body.from,
         to: body.to,
         conversation_id: body.conversation_id,
@@ -121,6 +133,10 @@ async fn accept<S: Store + SuppressionList>(
             metrics::mt_request("replayed");
             Ok(first)
         }
+        Ok(MtAccepted::KeyReused) => {
+            metrics::mt_request("refused");
+            Err(refused_error(&MtRefused::IdempotencyKeyReused))
+        }
         Err(refused) => {
             metrics::mt_request(match refused {
                 MtRefused::Store(_) => "overloaded",
@@ -129,6 +145,13 @@ async fn accept<S: Store + SuppressionList>(
             Err(refused_error(&refused))
         }
     }
+}
+
+/// The SHA-256 (hex) of the request's canonical form: its fields as parsed, serialised
+/// in declaration order with no spacing.
+fn canonical_sha256(body: &SendBody) -> String {
+    let canonical = serde_json::to_vec(body).unwrap_or_default();
+    hex::encode(Sha256::digest(&canonical))
 }
 
 /// A refusal as the API answers it.
@@ -157,6 +180,7 @@ fn refused_error(refused: &MtRefused) -> ApiError {
 #[utoipa::path(
     get,
     path = "/v1/messages/{id}",
+    operation_id = "get_message",
     tag = "messages",
     params(("id" = String, Path, description = "the message id")),
     responses(

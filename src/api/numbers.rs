@@ -11,12 +11,13 @@ use std::time::SystemTime;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::routing::on;
 use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use super::{ApiError, input};
+use super::openapi::DocumentedRoutes;
+use super::{ApiError, ErrorBody, input};
 use crate::config::Config;
 use crate::number::{NumberCheck, Region, UnreachableMemory};
 
@@ -43,20 +44,39 @@ impl NumbersApi {
 
 /// The number routes.
 pub fn routes(api: NumbersApi) -> Router {
-    Router::new()
-        .route("/v1/numbers/{number}", get(check_number))
+    DocumentedRoutes::new()
+        .route("check_number", |m| on(m, check_number))
         .with_state(api)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct CheckParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct CheckParams {
     /// Reads national formats and short codes (ISO code); default `[numbers]
     /// default_region`.
     region: Option<String>,
 }
 
-async fn check_number(
+/// Whether the number can receive SMS, and why (an invalid number is an answer too).
+#[utoipa::path(
+    get,
+    path = "/v1/numbers/{number}",
+    operation_id = "check_number",
+    tag = "numbers",
+    params(
+        ("number" = String, Path, description = "the number as typed: E.164, national \
+            (with `region`) or a short code"),
+        CheckParams,
+    ),
+    responses(
+        (status = 200, description = "the verdict, with a stable `reason` and a sentence",
+            body = NumberCheck),
+        (status = 400, description = "bad_request: `region` is not a region code",
+            body = ErrorBody),
+    ),
+)]
+pub(crate) async fn check_number(
     State(api): State<NumbersApi>,
     number: Result<Path<String>, PathRejection>,
     params: Result<Query<CheckParams>, QueryRejection>,

@@ -11,10 +11,11 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::Json;
-use axum::routing::post;
+use axum::routing::on;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::openapi::DocumentedRoutes;
 use super::{ApiError, ErrorBody, input};
 use crate::config::Config;
 use crate::text::{Encoding, MAX_CHARACTERS, RouteProfile, nfc, plan};
@@ -51,8 +52,8 @@ pub(crate) struct Preview {
 
 /// The preview route.
 pub fn routes(config: watch::Receiver<Arc<Config>>) -> Router {
-    Router::new()
-        .route("/v1/segments", post(preview))
+    DocumentedRoutes::new()
+        .route("preview_segments", |m| on(m, preview))
         .with_state(config)
 }
 
@@ -60,6 +61,7 @@ pub fn routes(config: watch::Receiver<Arc<Config>>) -> Router {
 #[utoipa::path(
     post,
     path = "/v1/segments",
+    operation_id = "preview_segments",
     tag = "messages",
     request_body = PreviewBody,
     responses(

@@ -1,7 +1,8 @@
 //! Demo only, present when the embedded carrier simulator runs (`[simulator]`):
 //! `POST /v1/simulator/mo` makes the simulator send an MO to the gateway as a carrier
-//! would, and `GET /v1/simulator/stats` shows its counters (submits received, MO
-//! acknowledged, …). Production configurations have no `[simulator]` and no such routes.
+//! would, `POST /v1/simulator/receipts/release` sends the receipts it holds
+//! (`[simulator.receipts] hold = true`), and `GET /v1/simulator/stats` shows its counters
+//! (submits received, MO acknowledged, receipts held, …). Production configurations have no `[simulator]` and no such routes.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,6 +36,7 @@ struct MoBody {
 pub fn routes(simulator: SimulatorHandle) -> Router {
     Router::new()
         .route("/v1/simulator/mo", post(send_mo))
+        .route("/v1/simulator/receipts/release", post(release_receipts))
         .route("/v1/simulator/stats", get(stats))
         .with_state(simulator)
 }
@@ -73,6 +75,18 @@ async fn send_mo(
         .await
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "parts": parts }))))
+}
+
+/// Sends the held receipts (in the configured order, each after the previous one was
+/// answered) and says how many went out.
+async fn release_receipts(
+    State(simulator): State<SimulatorHandle>,
+) -> Result<Json<Value>, ApiError> {
+    let released = simulator
+        .release_receipts()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string()))?;
+    Ok(Json(json!({ "released": released })))
 }
 
 async fn stats(State(simulator): State<SimulatorHandle>) -> Json<StatsSnapshot> {

@@ -290,12 +290,12 @@ impl CarrierPool {
 
     /// The next bound transmitting bind, round robin, preferring one other than `avoid`
     /// and one not paused. Waits for a pause to end, or for a bind to come up (up to the
-    /// policy's bind wait).
+    /// carrier's `bind_wait` timer).
     async fn pick_bind(
         &self,
         avoid: Option<usize>,
     ) -> Result<(Arc<BindSlot>, SessionHandle), SubmitFailure> {
-        let give_up = Instant::now() + self.policy.bind_wait;
+        let give_up = Instant::now() + self.ctx.config.timers.bind_wait;
         let mut changes = self.ctx.status.subscribe();
         loop {
             let now = Instant::now();

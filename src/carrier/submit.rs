@@ -136,8 +136,6 @@ pub struct SubmitPolicy {
     /// Send a segment once more (on another bind) after it went unanswered. The outcome
     /// records it; a second unanswered attempt is reported as unknown outcome.
     pub resend_unanswered_once: bool,
-    /// How long a submit waits for a transmitting bind to come up.
-    pub bind_wait: std::time::Duration,
 }
 
 impl Default for SubmitPolicy {
@@ -146,7 +144,6 @@ impl Default for SubmitPolicy {
             max_throttle_retries: 10,
             max_transient_retries: 3,
             resend_unanswered_once: true,
-            bind_wait: std::time::Duration::from_secs(10),
         }
     }
 }

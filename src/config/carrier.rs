@@ -65,6 +65,7 @@ pub struct RawCarrierTimers {
     pub auth_failure_backoff: Option<String>,
     pub throttle_pause: Option<String>,
     pub unbind_timeout: Option<String>,
+    pub bind_wait: Option<String>,
 }
 
 /// `[carriers.tls]` as written in the file.
@@ -149,6 +150,9 @@ pub struct CarrierTimers {
     pub auth_failure_backoff: Duration,
     pub throttle_pause: Duration,
     pub unbind_timeout: Duration,
+    /// How long a submit waits for a transmitting bind before it counts as a transient
+    /// failure (and the message moves on: retried, or to the fallback route).
+    pub bind_wait: Duration,
 }
 
 /// A carrier's TLS settings, validated.
@@ -372,6 +376,7 @@ fn validate_timers(c: &mut Checker, path: &KeyPath, t: &RawCarrierTimers) -> Car
             100 * MS,
             600 * SECOND,
         ),
+        bind_wait: d("bind_wait", &t.bind_wait, 10, 10 * MS, HOUR),
     };
     if timers.reconnect_min > timers.reconnect_max {
         c.error(

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::check::Checker;
 use super::error::KeyPath;
+use crate::consent::{KeywordSet, Replies};
 use crate::number::{Region, SenderError, SenderInventory, SenderSpec, TonNpi};
 
 /// `[[senders]]` as written in the file.
@@ -233,11 +234,9 @@ pub struct Consent {
     pub help_reply: String,
 }
 
-fn words(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-/// Validates `[consent]`, filling the defaults of REFERENCE §6.
+/// Validates `[consent]`; what the file leaves out is the consent module's recommended
+/// profile ([`KeywordSet::recommended`], [`Replies::recommended`]), so the defaults have
+/// one source.
 pub fn validate_consent(c: &mut Checker, r: &RawConsent) -> Consent {
     let path = KeyPath::root().key("consent");
     check_keyword_lists(
@@ -245,27 +244,29 @@ pub fn validate_consent(c: &mut Checker, r: &RawConsent) -> Consent {
         &path,
         [&r.opt_out_keywords, &r.opt_in_keywords, &r.help_keywords],
     );
+    let keywords = KeywordSet::recommended();
+    let replies = Replies::recommended();
+    let reply = |given: &Option<String>, default: Option<&str>| {
+        given
+            .clone()
+            .unwrap_or_else(|| default.unwrap_or_default().to_owned())
+    };
     Consent {
         scope: r.scope.unwrap_or(ConsentScope::Sender),
-        opt_out_keywords: r.opt_out_keywords.clone().unwrap_or_else(|| {
-            words(&["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"])
-        }),
+        opt_out_keywords: r
+            .opt_out_keywords
+            .clone()
+            .unwrap_or_else(|| keywords.opt_out().to_vec()),
         opt_in_keywords: r
             .opt_in_keywords
             .clone()
-            .unwrap_or_else(|| words(&["START", "UNSTOP", "YES"])),
+            .unwrap_or_else(|| keywords.opt_in().to_vec()),
         help_keywords: r
             .help_keywords
             .clone()
-            .unwrap_or_else(|| words(&["HELP", "INFO"])),
-        opt_out_reply: r.opt_out_reply.clone().unwrap_or_else(|| {
-            "You have been unsubscribed and will receive no further messages. Reply START to resubscribe.".into()
-        }),
-        opt_in_reply: r.opt_in_reply.clone().unwrap_or_else(|| {
-            "You have been resubscribed. Reply STOP to unsubscribe.".into()
-        }),
-        help_reply: r.help_reply.clone().unwrap_or_else(|| {
-            "Reply STOP to unsubscribe. Msg&data rates may apply.".into()
-        }),
+            .unwrap_or_else(|| keywords.help().to_vec()),
+        opt_out_reply: reply(&r.opt_out_reply, replies.opt_out()),
+        opt_in_reply: reply(&r.opt_in_reply, replies.opt_in()),
+        help_reply: reply(&r.help_reply, replies.help()),
     }
 }

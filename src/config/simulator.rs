@@ -76,8 +76,33 @@ pub struct RawReceipts {
     /// Receipts waiting for their delay at most; default 100000.
     pub max_pending: Option<usize>,
     /// How the receipt writes the message id: "same" (default) as in submit_sm_resp,
-    /// "decimal", "hex_upper" or "zero_padded".
+    /// "decimal", "hex", "hex_upper" or "zero_padded".
     pub id_form: Option<String>,
+    /// Keep every receipt until released (the handle's `release_receipts`, SIGUSR1 to
+    /// `smsbridge sim`); default false.
+    pub hold: Option<bool>,
+    /// Order of receipts released together: "submitted" (default) or "reversed".
+    pub order: Option<String>,
+    /// Send each receipt, and wait for its deliver_sm_resp, before answering the submit;
+    /// default false.
+    pub before_response: Option<bool>,
+    /// Outcome rules, first match wins; a submit no rule matches takes the weights.
+    #[serde(default)]
+    pub rules: Vec<RawOutcomeRule>,
+}
+
+/// `[[receipts.rules]]`: the outcome for submits to some destinations, or some parts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutcomeRule {
+    /// Destination prefix (digits; a leading `+` is ignored); absent = every destination.
+    pub destination: Option<String>,
+    /// Parts of a concatenated message (1-based) it applies to; absent = every part.
+    pub segments: Option<Vec<u8>>,
+    /// "delivered", "undeliverable", "expired" or "rejected".
+    pub outcome: String,
+    /// The receipt's `err:` code; default by outcome (000, 001, 002, 003).
+    pub err: Option<String>,
 }
 
 /// `[mo]`: generated mobile-originated messages.
@@ -99,6 +124,11 @@ pub struct RawMo {
     /// Texts sent in turn; keywords like "STOP" included. Default: a greeting, STOP,
     /// HELP and a text long enough for three parts.
     pub texts: Option<Vec<String>>,
+    /// Subscribers sending in turn, numbered up from `source`; default 1.
+    pub contacts: Option<u32>,
+    /// Append the message's number to each text, so that no two MOs are alike (a
+    /// gateway drops a repeated single-part MO as a redelivery); default false.
+    pub numbered_texts: Option<bool>,
 }
 
 /// `[faults]`: misbehaviour on demand.
@@ -139,6 +169,8 @@ pub enum ReceiptIdForm {
     Same,
     /// The id's number in decimal (a hex submit id becomes decimal in the receipt).
     Decimal,
+    /// The id's number in lower-case hexadecimal (a decimal submit id becomes hex).
+    Hex,
     /// The id's number in upper-case hexadecimal.
     HexUpper,
     /// The submit_sm_resp id left-padded with zeros to [`ReceiptIdForm::PADDED_WIDTH`].
@@ -155,6 +187,7 @@ impl ReceiptIdForm {
         match self {
             Self::Same => message_id.to_string(),
             Self::Decimal => n.to_string(),
+            Self::Hex => format!("{n:x}"),
             Self::HexUpper => format!("{n:X}"),
             Self::ZeroPadded => format!("{message_id:0>width$}", width = Self::PADDED_WIDTH),
         }
@@ -212,6 +245,66 @@ pub struct ReceiptMix {
     pub rejected: u32,
 }
 
+/// The final outcome a receipt reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    /// DELIVRD.
+    Delivered,
+    /// UNDELIV.
+    Undeliverable,
+    /// EXPIRED.
+    Expired,
+    /// REJECTD.
+    Rejected,
+}
+
+impl ReceiptOutcome {
+    /// The outcome named in the configuration.
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "delivered" => Some(Self::Delivered),
+            "undeliverable" => Some(Self::Undeliverable),
+            "expired" => Some(Self::Expired),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// Order of receipts released together from a hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReceiptOrder {
+    /// The order their submits arrived in.
+    #[default]
+    Submitted,
+    /// The last submit's receipt first.
+    Reversed,
+}
+
+/// One outcome rule: submits to `destination…`, parts `segments`, get `outcome`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeRule {
+    /// Destination prefix, digits only ("" = every destination).
+    pub destination: String,
+    /// Parts (1-based) it applies to; empty = every part.
+    pub segments: Vec<u8>,
+    /// The outcome the receipt reports.
+    pub outcome: ReceiptOutcome,
+    /// The `err:` code, when not the outcome's default.
+    pub err: Option<String>,
+}
+
+impl OutcomeRule {
+    /// Whether the rule covers part `part` (1-based; 1 for a single-part message) of a
+    /// submit to `destination`.
+    pub fn covers(&self, destination: &str, part: u8) -> bool {
+        destination
+            .trim_start_matches('+')
+            .starts_with(&self.destination)
+            && (self.segments.is_empty() || self.segments.contains(&part))
+    }
+}
+
 /// Validated `[receipts]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptsConfig {
@@ -223,6 +316,21 @@ pub struct ReceiptsConfig {
     pub max_pending: usize,
     /// How receipts write the message id.
     pub id_form: ReceiptIdForm,
+    /// Receipts are kept until released.
+    pub hold: bool,
+    /// Order of receipts released together.
+    pub order: ReceiptOrder,
+    /// Each receipt goes out (and is answered) before its submit is answered.
+    pub before_response: bool,
+    /// Outcome rules, first match wins.
+    pub rules: Vec<OutcomeRule>,
+}
+
+impl ReceiptsConfig {
+    /// The first rule covering part `part` of a submit to `destination`.
+    pub fn rule_for(&self, destination: &str, part: u8) -> Option<&OutcomeRule> {
+        self.rules.iter().find(|r| r.covers(destination, part))
+    }
 }
 
 /// Validated `[mo]`.
@@ -242,6 +350,10 @@ pub struct MoConfig {
     pub destination: String,
     /// Texts, in turn.
     pub texts: Vec<String>,
+    /// Subscribers sending in turn: `source`, `source` + 1, … (as numbers).
+    pub contacts: u32,
+    /// Whether each text ends with the message's number.
+    pub numbered_texts: bool,
 }
 
 /// Validated `[faults]`.
@@ -308,7 +420,10 @@ impl SimulatorConfigError {
         self.key
             .split('.')
             .filter(|k| !k.is_empty())
-            .fold(prefix.clone(), |path, key| path.key(key))
+            .fold(prefix.clone(), |path, key| match key.parse::<usize>() {
+                Ok(index) => path.index(index),
+                Err(_) => path.key(key),
+            })
     }
 }
 
@@ -439,27 +554,104 @@ fn receipts(raw: RawReceipts) -> Result<ReceiptsConfig, SimulatorConfigError> {
     let id_form = match raw.id_form.as_deref() {
         None | Some("same") => ReceiptIdForm::Same,
         Some("decimal") => ReceiptIdForm::Decimal,
+        Some("hex") => ReceiptIdForm::Hex,
         Some("hex_upper") => ReceiptIdForm::HexUpper,
         Some("zero_padded") => ReceiptIdForm::ZeroPadded,
         Some(other) => {
             return Err(invalid(
                 "receipts.id_form",
-                format!("{other:?}: use \"same\", \"decimal\", \"hex_upper\" or \"zero_padded\""),
+                format!(
+                    "{other:?}: use \"same\", \"decimal\", \"hex\", \"hex_upper\" or \"zero_padded\""
+                ),
             ));
         }
     };
+    let order = match raw.order.as_deref() {
+        None | Some("submitted") => ReceiptOrder::Submitted,
+        Some("reversed") => ReceiptOrder::Reversed,
+        Some(other) => {
+            return Err(invalid(
+                "receipts.order",
+                format!("{other:?}: use \"submitted\" or \"reversed\""),
+            ));
+        }
+    };
+    let hold = raw.hold.unwrap_or(false);
+    let before_response = raw.before_response.unwrap_or(false);
+    if hold && before_response {
+        return Err(invalid(
+            "receipts.before_response",
+            "cannot be combined with hold: a held receipt would keep its submit unanswered",
+        ));
+    }
+    let rules = raw
+        .rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, rule)| outcome_rule(i, rule))
+        .collect::<Result<_, _>>()?;
     Ok(ReceiptsConfig {
         delay: duration("receipts.delay", raw.delay.as_deref(), Duration::ZERO)?,
         mix,
         max_pending: raw.max_pending.unwrap_or(100_000).max(1),
         id_form,
+        hold,
+        order,
+        before_response,
+        rules,
     })
 }
 
+fn outcome_rule(i: usize, raw: RawOutcomeRule) -> Result<OutcomeRule, SimulatorConfigError> {
+    let key = |k: &str| format!("receipts.rules.{i}.{k}");
+    let outcome = ReceiptOutcome::from_name(&raw.outcome).ok_or_else(|| {
+        invalid(
+            &key("outcome"),
+            format!(
+                "{:?}: use \"delivered\", \"undeliverable\", \"expired\" or \"rejected\"",
+                raw.outcome
+            ),
+        )
+    })?;
+    let destination = raw.destination.unwrap_or_default();
+    let destination = destination.trim_start_matches('+');
+    if destination.len() > 20 || !destination.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(
+            &key("destination"),
+            "a prefix of at most 20 digits",
+        ));
+    }
+    let segments = raw.segments.unwrap_or_default();
+    if segments.contains(&0) {
+        return Err(invalid(&key("segments"), "parts are numbered from 1"));
+    }
+    if let Some(err) = &raw.err
+        && (err.is_empty() || err.len() > 10 || !err.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return Err(invalid(&key("err"), "1 to 10 ASCII letters or digits"));
+    }
+    Ok(OutcomeRule {
+        destination: destination.to_owned(),
+        segments,
+        outcome,
+        err: raw.err,
+    })
+}
+
+/// The highest MO rate: beyond what a gateway takes, so a load test asks for "as fast
+/// as the gateway acknowledges" (the delivery window then sets the pace).
+const MAX_MO_RATE: f64 = 1_000_000.0;
+
+/// The most subscribers an MO generator cycles through.
+const MAX_MO_CONTACTS: u32 = 1_000_000;
+
 fn mo(raw: RawMo) -> Result<MoConfig, SimulatorConfigError> {
     let rate = raw.rate.unwrap_or(0.0);
-    if !(0.0..=10_000.0).contains(&rate) {
-        return Err(invalid("mo.rate", "must be 0..=10000 messages per second"));
+    if !(0.0..=MAX_MO_RATE).contains(&rate) {
+        return Err(invalid(
+            "mo.rate",
+            "must be 0..=1000000 messages per second",
+        ));
     }
     let encoding = match raw.encoding.as_deref() {
         None | Some("gsm7") => MoEncoding::Gsm7,
@@ -500,14 +692,27 @@ fn mo(raw: RawMo) -> Result<MoConfig, SimulatorConfigError> {
         }
         Ok(value)
     };
+    let source = address("mo.source", raw.source, "14155550123")?;
+    let contacts = raw.contacts.unwrap_or(1);
+    if !(1..=MAX_MO_CONTACTS).contains(&contacts) {
+        return Err(invalid("mo.contacts", "must be 1..=1000000"));
+    }
+    if contacts > 1 && source.parse::<u64>().is_err() {
+        return Err(invalid(
+            "mo.contacts",
+            "more than one contact needs a source of digits only",
+        ));
+    }
     Ok(MoConfig {
         rate,
         count: raw.count.unwrap_or(0),
         encoding,
         concatenation,
-        source: address("mo.source", raw.source, "14155550123")?,
+        source,
         destination: address("mo.destination", raw.destination, "18005550100")?,
         texts,
+        contacts,
+        numbered_texts: raw.numbered_texts.unwrap_or(false),
     })
 }
 
@@ -630,5 +835,94 @@ mod tests {
             ReceiptIdForm::ZeroPadded.render(6699, "1a2b"),
             "0000000000001a2b"
         );
+    }
+
+    #[test]
+    fn outcome_rules_order_and_hold_parse() {
+        let raw: RawSimulator = toml::from_str(
+            r#"
+            [receipts]
+            hold = true
+            order = "reversed"
+            [[receipts.rules]]
+            destination = "+1415555"
+            segments = [2]
+            outcome = "undeliverable"
+            err = "0B"
+            [[receipts.rules]]
+            destination = "1415"
+            outcome = "expired"
+            "#,
+        )
+        .unwrap();
+        let cfg = SimulatorConfig::try_from(raw).unwrap().receipts;
+        assert!(cfg.hold);
+        assert_eq!(cfg.order, ReceiptOrder::Reversed);
+        let second_part = cfg.rule_for("+14155550123", 2).unwrap();
+        assert_eq!(second_part.outcome, ReceiptOutcome::Undeliverable);
+        assert_eq!(second_part.err.as_deref(), Some("0B"));
+        assert_eq!(
+            cfg.rule_for("14155550123", 1).unwrap().outcome,
+            ReceiptOutcome::Expired
+        );
+        assert!(cfg.rule_for("+442071234567", 2).is_none());
+    }
+
+    #[test]
+    fn bad_rules_and_hold_with_before_response_are_refused() {
+        let key = |text: &str| {
+            let raw: RawSimulator = toml::from_str(text).unwrap();
+            SimulatorConfig::try_from(raw).unwrap_err().key
+        };
+        assert_eq!(
+            key("[[receipts.rules]]\noutcome = \"lost\""),
+            "receipts.rules.0.outcome"
+        );
+        assert_eq!(
+            key(
+                "[[receipts.rules]]\noutcome = \"expired\"\n[[receipts.rules]]\noutcome = \"expired\"\nsegments = [0]"
+            ),
+            "receipts.rules.1.segments"
+        );
+        assert_eq!(
+            key("[[receipts.rules]]\noutcome = \"expired\"\ndestination = \"44x\""),
+            "receipts.rules.0.destination"
+        );
+        assert_eq!(
+            key("[receipts]\nhold = true\nbefore_response = true"),
+            "receipts.before_response"
+        );
+        assert_eq!(key("[receipts]\norder = \"random\""), "receipts.order");
+        let err = SimulatorConfig::from_toml(
+            Path::new("sim.toml"),
+            "[[receipts.rules]]\noutcome = \"expired\"\nerr = \"\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("sim.toml:3"), "{err}");
+    }
+
+    /// The simulator's keys are documented, commented out, at the end of the example
+    /// production file; uncommented they must make a valid simulator file.
+    #[test]
+    fn the_documented_simulator_keys_are_valid() {
+        let example = include_str!("../../config/smsbridge.toml");
+        let start = example
+            .find("# [simulator]\n")
+            .expect("a [simulator] block");
+        let file: String = example[start..]
+            .lines()
+            .map(|line| line.strip_prefix('#').unwrap_or(line).trim_start())
+            .map(|line| {
+                line.replace("[[simulator.", "[[")
+                    .replace("[simulator.", "[")
+                    .replace("[simulator]", "")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cfg = SimulatorConfig::from_toml(Path::new("documented.toml"), &file)
+            .unwrap_or_else(|e| panic!("{e}\n{file}"));
+        assert_eq!(cfg.receipts.rules.len(), 1);
+        assert_eq!(cfg.faults.reject_prefix.as_deref(), Some("1999"));
     }
 }

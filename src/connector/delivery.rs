@@ -101,7 +101,14 @@ impl Delivery {
                 // leaves its permit, and the timers are re-armed on the next turn.
                 _ = shutdown.cancelled() => break,
                 Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
-                    self.finish(done).await;
+                    // Every delivery that has finished by now is recorded in one store
+                    // write: one commit per finished delivery made the store's commit
+                    // latency the limit of the whole connector.
+                    let mut finished = vec![done];
+                    while let Some(more) = self.tasks.try_join_next_with_id() {
+                        finished.push(more);
+                    }
+                    self.finish(finished).await;
                 }
                 _ = drain.cancelled(), if !draining => {
                     draining = true;
@@ -187,7 +194,31 @@ impl Delivery {
         self.in_flight.insert(handle.id(), conversations);
     }
 
-    async fn finish(&mut self, done: Result<(Id, Outcome), tokio::task::JoinError>) {
+    async fn finish(&mut self, finished: Vec<Result<(Id, Outcome), tokio::task::JoinError>>) {
+        let mut delivered = Vec::new();
+        for done in finished {
+            if let Some(ids) = self.finish_one(done).await {
+                delivered.extend(ids);
+            }
+        }
+        if delivered.is_empty() {
+            return;
+        }
+        metrics::counter!(EVENTS_DELIVERED_TOTAL, "sink" => self.sink.name())
+            .increment(delivered.len() as u64);
+        if let Err(e) = self.outbox.store().outbox_delivered(delivered).await {
+            // The events stay pending as they were: a delivered one is sent again (the
+            // core de-duplicates by id).
+            error!(error = %e, "cannot record an event delivery in the outbox");
+        }
+    }
+
+    /// Frees a finished delivery's conversations; records a failure at once and returns
+    /// the ids of delivered events, for the caller to record together.
+    async fn finish_one(
+        &mut self,
+        done: Result<(Id, Outcome), tokio::task::JoinError>,
+    ) -> Option<Vec<String>> {
         let id = match &done {
             Ok((id, _)) => *id,
             Err(e) => e.id(),
@@ -199,36 +230,34 @@ impl Delivery {
             Ok((_, outcome)) => outcome,
             Err(e) => {
                 error!(error = %e, "an event delivery task failed; its events will be sent again");
-                return;
+                return None;
             }
         };
         let ids: Vec<String> = events.iter().map(|p| p.event.id.clone()).collect();
-        let store = self.outbox.store();
-        let recorded = match result {
-            Ok(()) => {
-                metrics::counter!(EVENTS_DELIVERED_TOTAL, "sink" => self.sink.name())
-                    .increment(ids.len() as u64);
-                store.outbox_delivered(ids).await.map(|_| ())
-            }
-            Err(e) => {
-                let attempts = events.iter().map(|p| p.attempts).max().unwrap_or(0) + 1;
-                let delay = retry_delay(attempts, self.settings.retry_min, self.settings.retry_max);
-                warn!(
-                    error = %e,
-                    events = ids.len(),
-                    attempts,
-                    retry_in = ?delay,
-                    "event delivery failed; will retry"
-                );
-                let next = now_unix_ms() + delay.as_millis() as i64;
-                store.outbox_failed(ids, e.to_string(), next).await
-            }
+        let e = match result {
+            Ok(()) => return Some(ids),
+            Err(e) => e,
         };
-        if let Err(e) = recorded {
-            // The events stay pending as they were: a delivered one is sent again (the
-            // core de-duplicates by id), a failed one is retried without its backoff.
+        let attempts = events.iter().map(|p| p.attempts).max().unwrap_or(0) + 1;
+        let delay = retry_delay(attempts, self.settings.retry_min, self.settings.retry_max);
+        warn!(
+            error = %e,
+            events = ids.len(),
+            attempts,
+            retry_in = ?delay,
+            "event delivery failed; will retry"
+        );
+        let next = now_unix_ms() + delay.as_millis() as i64;
+        if let Err(e) = self
+            .outbox
+            .store()
+            .outbox_failed(ids, e.to_string(), next)
+            .await
+        {
+            // The events stay pending as they were: retried without their backoff.
             error!(error = %e, "cannot record an event delivery in the outbox");
         }
+        None
     }
 
     async fn publish_depth(&self) {

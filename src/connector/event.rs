@@ -17,6 +17,9 @@ pub enum EventType {
     /// The first MO from a contact to a business number with no open conversation, or
     /// the first MT to a new contact.
     ConversationStarted,
+    /// The core closed a conversation (`POST /v1/conversations/{id}/close`); the
+    /// contact's next message opens a new one.
+    ConversationClosed,
     /// An MO: text, media, encoding, segment count, `incomplete` with missing parts.
     MessageReceived,
     /// MT lifecycle: accepted, sent, delivered, failed, expired, rejected.
@@ -31,8 +34,9 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, for tables and tests.
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::ConversationStarted,
+        EventType::ConversationClosed,
         EventType::MessageReceived,
         EventType::MessageStatus,
         EventType::ContactOptedOut,
@@ -44,6 +48,7 @@ impl EventType {
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::ConversationStarted => "chat.conversation.started",
+            EventType::ConversationClosed => "chat.conversation.closed",
             EventType::MessageReceived => "chat.message.received",
             EventType::MessageStatus => "chat.message.status",
             EventType::ContactOptedOut => "chat.contact.opted_out",

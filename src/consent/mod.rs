@@ -15,9 +15,11 @@
 //! ## How the flows use it
 //!
 //! ```text
-//! MO   flow::inbound ─▶ policy.handle_mo(list, contact, sender, text, at)
-//!        ─▶ MoConsent { keyword, change, reply, event }: send the reply (once), emit the
-//!           event, and forward the message to the core as usual
+//! MO   flow::inbound ─▶ policy.plan_mo(contact, sender, text, at) ─▶ KeywordPlan
+//!        ─▶ store_mo applies plan.request in the MO's own write; plan.outcome(change)
+//!           ─▶ MoConsent { keyword, change, reply, event }: the reply (once) and the
+//!           event go with the message, which is forwarded to the core as usual
+//!      (policy.handle_mo(list, …) does both steps against a list on its own)
 //! MT   flow::outbound ─▶ policy.check_mt(list, contact, sender) ─▶ Err(opted_out) never
 //!        reaches the carrier
 //! ```
@@ -31,7 +33,10 @@ mod suppression;
 
 use thiserror::Error;
 
-pub use decide::{ConsentChange, ConsentEvent, ConsentEventKind, MoConsent, MtRefusal};
+pub use decide::{
+    ConsentChange, ConsentEvent, ConsentEventKind, ConsentRequest, KeywordPlan, MoConsent,
+    MtRefusal,
+};
 pub use keywords::{
     Keyword, KeywordKind, KeywordSet, MAX_KEYWORD_CHARS, MAX_WORDS_PER_SET, classify, normalise,
 };

@@ -27,6 +27,9 @@ pub struct MtRequest {
     pub conversation_id: Option<String>,
     pub text: String,
     pub idempotency_key: Option<String>,
+    /// The SHA-256 (hex) of the canonical request, compared with the one the key
+    /// answered before.
+    pub request_sha256: Option<String>,
 }
 
 /// Why an MT was refused. Each variant has a stable code (DESIGN §4).
@@ -59,6 +62,11 @@ pub enum MtRefused {
     /// The text cannot be planned on the route.
     #[error("{0}")]
     Unplannable(String),
+    /// The `Idempotency-Key` answered another request before; nothing was sent.
+    #[error(
+        "this Idempotency-Key was used for a different request; use a new key for a new message"
+    )]
+    IdempotencyKeyReused,
     /// The store cannot take the message now.
     #[error("store unavailable: {0}")]
     Store(#[from] StoreError),
@@ -76,6 +84,7 @@ impl MtRefused {
             MtRefused::NotSmsCapable(_) => "destination_not_sms_capable",
             MtRefused::OptedOut(_) => "opted_out",
             MtRefused::NoRoute(_) => "no_route",
+            MtRefused::IdempotencyKeyReused => "idempotency_key_reused",
             MtRefused::Store(_) => "overloaded",
         }
     }
@@ -89,6 +98,7 @@ impl MtRefused {
             | MtRefused::NotSmsCapable(_)
             | MtRefused::OptedOut(_) => Some("to"),
             MtRefused::UnknownConversation(_) => Some("conversation_id"),
+            MtRefused::IdempotencyKeyReused => Some("Idempotency-Key"),
             MtRefused::Incomplete(_) | MtRefused::Store(_) => None,
         }
     }
@@ -112,16 +122,24 @@ pub struct MtIntake<S> {
 impl<S: Store + SuppressionList> MtIntake<S> {
     /// Validates, plans and stores `request`.
     pub async fn accept(&self, request: MtRequest) -> Result<MtAccepted, MtRefused> {
-        if let Some(key) = &request.idempotency_key
-            && let Some(first) = self.store.idempotent_answer(key).await?
-        {
-            return Ok(MtAccepted::Replayed(first));
+        if let Some(key) = &request.idempotency_key {
+            let asked = request.request_sha256.as_deref();
+            match self.store.idempotent_answer(key, asked).await? {
+                Some(MtAccepted::KeyReused) => return Err(MtRefused::IdempotencyKeyReused),
+                Some(earlier) => return Ok(earlier),
+                None => {}
+            }
         }
         let mt = self.prepare(request).await?;
-        let accepted = self.store.accept_mt(mt).await?;
-        self.events.notify();
-        self.dispatcher.notify_one();
-        Ok(accepted)
+        // Checked again in the write: a request with the same key may have come between.
+        match self.store.accept_mt(mt).await? {
+            MtAccepted::KeyReused => Err(MtRefused::IdempotencyKeyReused),
+            accepted => {
+                self.events.notify();
+                self.dispatcher.notify_one();
+                Ok(accepted)
+            }
+        }
     }
 
     async fn prepare(&self, request: MtRequest) -> Result<NewMt, MtRefused> {
@@ -184,6 +202,7 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             route,
             validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
             idempotency_key: request.idempotency_key,
+            request_sha256: request.request_sha256,
             origin: "mt",
         })
     }

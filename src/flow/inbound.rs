@@ -1,7 +1,8 @@
 //! The MO flow, as the carriers' [`InboundConsumer`]: deliver_sm → receipt? (handed to
 //! the [`ReceiptFlow`]) → parse → dedup → reassemble (parts kept durably) → consent
-//! keywords → one store write (conversation, message, `chat.message.received`, consent
-//! events, the confirmation MT) → ESME_ROK. A store that cannot take it means
+//! keywords → one store write (conversation, message, `chat.message.received`, the
+//! keyword's consent change with its event and the confirmation MT, the removal of the
+//! reassembled parts) → ESME_ROK. A store that cannot take it means
 //! ESME_RX_T_APPN: the carrier keeps the message and delivers it again.
 //!
 //! A carrier delivering the same MO (part) again — our ROK was lost — finds its dedup
@@ -23,13 +24,14 @@ use super::receipts::ReceiptFlow;
 use super::{FlowOptions, metrics};
 use crate::carrier::{BoxFuture, InboundConsumer, InboundMessage, InboundVerdict};
 use crate::config::Config;
-use crate::connector::{EventType, NewEvent, Outbox, new_id};
-use crate::consent::{ConsentEventKind, ConsentPolicy, SuppressionList};
+use crate::connector::{Outbox, new_id};
+use crate::consent::metrics as consent_metrics;
+use crate::consent::{ConsentPolicy, SuppressionList};
 use crate::number::{E164, MoDestination, Sender};
 use crate::store::model::now_ms;
 use crate::store::{MoStored, NewMo, NewMt, RawReceipt, Store};
 use crate::text::{
-    self, Accepted, MoPart, PendingParts, Reassembled, Reassembler, ReferenceAllocator,
+    self, Accepted, MoPart, PartKey, PendingParts, Reassembled, Reassembler, ReferenceAllocator,
     RouteProfile, Sar, plan_with_reference,
 };
 
@@ -238,7 +240,8 @@ where
         }
     }
 
-    /// Consent, then one store write for the whole message.
+    /// Consent, then one store write for the whole message: the MO, its keyword's change
+    /// with the event and the reply, and the removal of its parts.
     async fn deliver(&self, whole: Reassembled, dedup_keys: Vec<String>) -> InboundVerdict {
         let config = self.config.borrow().clone();
         let Ok(inventory) = config.sender_inventory() else {
@@ -262,27 +265,24 @@ where
             dedup_keys,
             dedup_since: now_ms() - self.options.dedup_window.as_millis() as i64,
             unknown_destination: false,
-            consent_events: Vec::new(),
+            consent: None,
             reply: None,
+            pending_parts: pending_key(&whole),
         };
         match inventory.destination_of_mo(&whole.destination) {
             MoDestination::Ours(sender) => {
                 mo.sender = sender.address().as_str().to_owned();
-                if let Some(contact) = &contact_e164
-                    && self
-                        .apply_consent(&config, contact, sender, &mut mo)
-                        .await
-                        .is_err()
-                {
-                    return retry_later();
+                if let Some(contact) = &contact_e164 {
+                    self.plan_consent(&config, contact, sender, &mut mo);
                 }
             }
             MoDestination::NotOurs(_) => mo.unknown_destination = true,
         }
-        let replies = mo.reply.is_some();
         let unknown = mo.unknown_destination;
         match self.store.store_mo(mo).await {
-            Ok(MoStored::Stored { .. }) => {
+            Ok(MoStored::Stored {
+                consent_changed, ..
+            }) => {
                 self.events.notify();
                 metrics::inbound(
                     "mo",
@@ -292,9 +292,11 @@ where
                         "stored"
                     },
                 );
-                if replies {
-                    self.dispatcher.notify_one();
+                if let Some(kind) = consent_changed {
+                    consent_metrics::consent_changed(kind);
                 }
+                // A reply may have been queued with the message.
+                self.dispatcher.notify_one();
                 InboundVerdict::Stored
             }
             Ok(MoStored::Duplicate) => {
@@ -308,34 +310,18 @@ where
         }
     }
 
-    /// Runs the keywords; the consent event and the reply ride with the MO's write.
-    async fn apply_consent(
-        &self,
-        config: &Config,
-        contact: &E164,
-        sender: &Sender,
-        mo: &mut NewMo,
-    ) -> Result<(), ()> {
-        let outcome = self
+    /// Decides the keywords; the change, its event and the reply ride with the MO's write.
+    fn plan_consent(&self, config: &Config, contact: &E164, sender: &Sender, mo: &mut NewMo) {
+        let Some(plan) = self
             .consent
-            .handle_mo(&self.store, contact, sender, &mo.text, SystemTime::now())
-            .await
-            .map_err(|error| warn!(%error, "consent list unavailable"))?;
-        if let Some(event) = outcome.event {
-            let ty = match event.kind {
-                ConsentEventKind::OptedOut => EventType::ContactOptedOut,
-                ConsentEventKind::OptedIn => EventType::ContactOptedIn,
-            };
-            mo.consent_events.push(NewEvent {
-                ty,
-                conversation_id: String::new(),
-                data: serde_json::to_value(&event).unwrap_or_default(),
-            });
+            .plan_mo(contact, sender, &mo.text, SystemTime::now())
+        else {
+            return;
+        };
+        if let Some(text) = &plan.reply {
+            mo.reply = self.reply_mt(config, contact, sender, text);
         }
-        if let Some(text) = outcome.reply {
-            mo.reply = self.reply_mt(config, contact, sender, &text);
-        }
-        Ok(())
+        mo.consent = Some(plan);
     }
 
     /// A consent reply as an MT on the sender's first configured route.
@@ -364,6 +350,7 @@ where
             route,
             validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
             idempotency_key: None,
+            request_sha256: None,
             origin: "consent",
         })
     }
@@ -424,6 +411,20 @@ fn part_key(carrier: &str, source: &str, destination: &str, part: &MoPart) -> St
             format!("single:{carrier}:{source}:{destination}:{coding}:{body}")
         }
     }
+}
+
+/// Where the parts of a multi-part message wait (the reassembler's key), so the MO's
+/// write removes them.
+fn pending_key(m: &Reassembled) -> Option<PartKey> {
+    let c = m.decoded.concat.filter(|_| m.total > 1)?;
+    Some(PartKey {
+        carrier: m.carrier.clone(),
+        source: m.source.clone(),
+        destination: m.destination.clone(),
+        reference: c.reference,
+        total: m.total,
+        width: c.width,
+    })
 }
 
 /// Dedup keys of a message delivered after its timeout: the parts that arrived.

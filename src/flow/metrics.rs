@@ -10,6 +10,9 @@ pub const INBOUND_TOTAL: &str = "smsbridge_inbound_total";
 /// Counter: parsed receipts by `carrier` and `result`: the id form that matched
 /// (`exact`, `folded`, `hex_to_decimal`, `decimal_to_hex`) or `parked`.
 pub const RECEIPTS_MATCHED_TOTAL: &str = "smsbridge_receipts_matched_total";
+/// Counter: parked receipts matched once their segment's carrier id was recorded, by
+/// `carrier` and `result`: the id form that matched.
+pub const RECEIPTS_PARKED_MATCHED_TOTAL: &str = "smsbridge_receipts_parked_matched_total";
 /// Counter: parked receipts whose id never appeared, removed after `receipt_park`.
 pub const RECEIPTS_EXPIRED_TOTAL: &str = "smsbridge_receipts_expired_total";
 
@@ -21,6 +24,10 @@ pub fn describe() {
     metrics::describe_counter!(
         RECEIPTS_MATCHED_TOTAL,
         "Parsed receipts by carrier and how their id matched (or parked)."
+    );
+    metrics::describe_counter!(
+        RECEIPTS_PARKED_MATCHED_TOTAL,
+        "Parked receipts matched once their message id was recorded, by carrier and id form."
     );
     metrics::describe_counter!(
         RECEIPTS_EXPIRED_TOTAL,
@@ -43,6 +50,15 @@ pub(crate) fn inbound(kind: &'static str, result: &'static str) {
 pub(crate) fn receipt_matched(carrier: &str, result: &'static str) {
     metrics::counter!(RECEIPTS_MATCHED_TOTAL, "carrier" => carrier.to_owned(), "result" => result)
         .increment(1);
+}
+
+pub(crate) fn parked_receipt_matched(carrier: &str, form: &'static str) {
+    metrics::counter!(
+        RECEIPTS_PARKED_MATCHED_TOTAL,
+        "carrier" => carrier.to_owned(),
+        "result" => form
+    )
+    .increment(1);
 }
 
 pub(crate) fn receipts_expired(n: usize) {

@@ -114,7 +114,8 @@ impl<S: Store> MmsMoFlow<S> {
             incomplete: false,
             missing: Vec::new(),
             unknown_destination,
-            consent_events: Vec::new(),
+            consent: None,
+            pending_parts: None,
             reply: None,
         };
         let stored = self

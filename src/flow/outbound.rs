@@ -20,11 +20,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use super::receipts;
 use super::{FlowOptions, metrics};
 use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitRequest};
 use crate::config::Config;
 use crate::connector::Outbox;
 use crate::number::Sender;
+use crate::receipts::FormLearners;
 use crate::store::model::now_ms;
 use crate::store::{DueMt, MtAttempt, SentSegment, Store};
 use crate::text::plan_with_reference;
@@ -40,11 +42,14 @@ pub struct Dispatcher<S> {
     wake: Arc<Notify>,
     events: Outbox,
     options: FlowOptions,
+    learners: FormLearners,
     in_flight: Mutex<HashSet<String>>,
 }
 
 impl<S: Store> Dispatcher<S> {
-    /// A dispatcher; `wake` is notified by whoever stores a new MT.
+    /// A dispatcher; `wake` is notified by whoever stores a new MT. Receipts that came
+    /// before their submit's response and match when it is recorded teach `learners`
+    /// (the receipts flow's) their id form.
     pub fn new(
         store: S,
         carriers: Arc<Carriers>,
@@ -52,6 +57,7 @@ impl<S: Store> Dispatcher<S> {
         wake: Arc<Notify>,
         events: Outbox,
         options: FlowOptions,
+        learners: FormLearners,
     ) -> Arc<Self> {
         Arc::new(Dispatcher {
             store,
@@ -60,6 +66,7 @@ impl<S: Store> Dispatcher<S> {
             wake,
             events,
             options,
+            learners,
             in_flight: Mutex::new(HashSet::new()),
         })
     }
@@ -136,15 +143,21 @@ impl<S: Store> Dispatcher<S> {
         let mut delay = self.options.retry_min;
         // The attempt happened: keep trying to record it, or a restart would send the
         // accepted segments again.
-        while let Err(error) = self
-            .store
-            .record_mt_attempt(mt.message_id.clone(), accepted.clone(), outcome.clone())
-            .await
-        {
-            warn!(%error, message = %mt.message_id, "cannot record an MT attempt; retrying");
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.options.retry_max);
-        }
+        let recorded = loop {
+            match self
+                .store
+                .record_mt_attempt(mt.message_id.clone(), accepted.clone(), outcome.clone())
+                .await
+            {
+                Ok(recorded) => break recorded,
+                Err(error) => {
+                    warn!(%error, message = %mt.message_id, "cannot record an MT attempt; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.options.retry_max);
+                }
+            }
+        };
+        receipts::learn_parked(&self.learners, &recorded.parked_matched);
         self.events.notify();
     }
 

@@ -9,11 +9,11 @@
 //! refused up front.
 //!
 //! Each carrier has its own [`FormLearner`]: the id form that matched last is tried
-//! first for the next receipt. Receipts parked because their id is not known yet
+//! first for the next receipt, whether it matched at once or after being parked (the
+//! dispatcher records those in the same [`FormLearners`]). Receipts parked because their id is not known yet
 //! expire after [`FlowOptions::receipt_park`]; [`ReceiptFlow::run_expiry`] removes them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
@@ -25,12 +25,24 @@ use crate::carrier::{InboundMessage, InboundVerdict};
 use crate::config::Config;
 use crate::connector::Outbox;
 use crate::number::{E164, UnreachableMemory};
-use crate::receipts::{self, ErrorMap, FormLearner, MsgIdFormat, Receipt, SegmentReport};
+use crate::receipts::{
+    self, ErrorMap, FormLearner, FormLearners, MsgIdFormat, Receipt, SegmentReport,
+};
 use crate::store::model::now_ms;
-use crate::store::{RawReceipt, ReceiptApplied, ReceiptUpdate, Store};
+use crate::store::{ParkedMatch, RawReceipt, ReceiptApplied, ReceiptUpdate, Store, UnixMs};
 
 /// How often parked receipts are checked for expiry, at most.
 const EXPIRY_SWEEP_MAX: Duration = Duration::from_secs(60);
+
+/// Teaches the carriers' learners the forms of parked receipts that matched when their
+/// ids were recorded (the dispatcher calls it with what the store reports), as a direct
+/// match does.
+pub fn learn_parked(learners: &FormLearners, matched: &[ParkedMatch]) {
+    for parked in matched {
+        learners.get(&parked.carrier).record(parked.form);
+        metrics::parked_receipt_matched(&parked.carrier, parked.form.as_str());
+    }
+}
 
 /// The receipts flow.
 pub struct ReceiptFlow<S> {
@@ -39,7 +51,30 @@ pub struct ReceiptFlow<S> {
     events: Outbox,
     options: FlowOptions,
     unreachable: Arc<dyn UnreachableMemory>,
-    learners: Mutex<HashMap<String, Arc<FormLearner>>>,
+    learners: FormLearners,
+    clock: ParkClock,
+}
+
+/// The clock parked receipts age by: the wall time at start plus the runtime's monotonic
+/// time since. A wall clock step does not expire receipts early, and tests drive the
+/// expiry with tokio's paused time.
+#[derive(Debug, Clone, Copy)]
+struct ParkClock {
+    wall: UnixMs,
+    start: tokio::time::Instant,
+}
+
+impl ParkClock {
+    fn new() -> Self {
+        ParkClock {
+            wall: now_ms(),
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    fn now(&self) -> UnixMs {
+        self.wall + self.start.elapsed().as_millis() as UnixMs
+    }
 }
 
 impl<S: Store> ReceiptFlow<S> {
@@ -58,7 +93,8 @@ impl<S: Store> ReceiptFlow<S> {
             events,
             options,
             unreachable,
-            learners: Mutex::new(HashMap::new()),
+            learners: FormLearners::new(),
+            clock: ParkClock::new(),
         }
     }
 
@@ -67,11 +103,15 @@ impl<S: Store> ReceiptFlow<S> {
         &self.events
     }
 
-    /// The learner of `carrier` (one per configured carrier: a bounded set).
+    /// The learner of `carrier`.
     pub fn learner(&self, carrier: &str) -> Arc<FormLearner> {
-        // Inserts only: a poisoned map is still consistent.
-        let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());
-        learners.entry(carrier.to_owned()).or_default().clone()
+        self.learners.get(carrier)
+    }
+
+    /// Every carrier's learner; the dispatcher records in them the forms of parked
+    /// receipts matched when their id is recorded.
+    pub fn learners(&self) -> FormLearners {
+        self.learners.clone()
     }
 
     /// Handles one receipt PDU, whose source address is `handset` (a receipt comes from
@@ -193,7 +233,7 @@ impl<S: Store> ReceiptFlow<S> {
 
     /// One sweep; how many parked receipts expired.
     pub async fn expire_once(&self) -> usize {
-        let before = now_ms() - self.options.receipt_park.as_millis() as i64;
+        let before = self.clock.now() - self.options.receipt_park.as_millis() as UnixMs;
         match self.store.expire_parked_receipts(before).await {
             Ok(n) => {
                 metrics::receipts_expired(n);

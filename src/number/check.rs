@@ -11,7 +11,7 @@ use super::{E164, InvalidInput, NumberClass, ParsedNumber, Region, UnreachableMa
 
 /// Why a number can or cannot receive SMS. The snake_case names are stable: the API,
 /// the CLI and metric labels use them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The policy allows the number's class.
@@ -76,13 +76,15 @@ impl fmt::Display for Reason {
 
 /// The result of checking one number. JSON keys: `input`, `e164`, `country`, `class`,
 /// `sms_capable`, `reason`, `message`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NumberCheck {
     /// What was typed, unchanged.
     pub input: String,
     /// The E.164 form; `null` for short codes and invalid input.
+    #[schema(value_type = Option<String>, example = "+14155550123")]
     pub e164: Option<E164>,
     /// The number's region (`"GB"`); `null` for non-geographic numbers and when unknown.
+    #[schema(value_type = Option<String>, example = "US")]
     pub country: Option<Region>,
     /// The class.
     pub class: NumberClass,

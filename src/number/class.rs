@@ -10,7 +10,19 @@ use super::NumberError;
 
 /// What kind of line a number is. Serialised in snake_case (`fixed_line_or_mobile`); the
 /// names are part of the API and the config file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NumberClass {
     /// A handset on a mobile network.

@@ -21,9 +21,11 @@
 //! the form the carrier used last ([`FormLearner`]) first, then exact, then the
 //! configured format, then the other tolerant forms.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -341,6 +343,31 @@ impl FormLearner {
     /// allows it) first.
     pub fn order(&self, format: MsgIdFormat) -> FormOrder {
         FormOrder::of(format, self.last())
+    }
+}
+
+/// Every carrier's [`FormLearner`], shared by whoever matches receipts: the receipts
+/// flow (a receipt whose id is known) and the dispatcher (a parked receipt matched when
+/// its id is recorded). Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct FormLearners {
+    by_carrier: Arc<Mutex<HashMap<String, Arc<FormLearner>>>>,
+}
+
+impl FormLearners {
+    /// No carrier learned anything yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The learner of `carrier` (one per configured carrier: a bounded set).
+    pub fn get(&self, carrier: &str) -> Arc<FormLearner> {
+        // Inserts only: a poisoned map is still consistent.
+        let mut learners = self.by_carrier.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(learner) = learners.get(carrier) {
+            return learner.clone();
+        }
+        learners.entry(carrier.to_owned()).or_default().clone()
     }
 }
 

@@ -14,23 +14,29 @@ pub mod model;
 pub mod sqlite;
 
 pub use model::{
-    Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt, NewMmsMo, NewMo,
-    NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs,
+    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, MtReceipt,
+    NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment,
+    UnixMs,
 };
 
 /// What the flows and the API ask of durable state.
 pub trait Store: Clone + Send + Sync + 'static {
     /// Makes an MT durable: opens a conversation for (contact, sender) if none is open
     /// (`chat.conversation.started`), stores the message and its segments as `accepted`
-    /// (`chat.message.status` accepted) and records the answer under the idempotency key.
-    /// A key seen before returns the first answer and changes nothing.
+    /// (`chat.message.status` accepted) and records the answer under the idempotency key
+    /// with the request's hash. A key seen before changes nothing: it returns the first
+    /// answer for the same request, [`MtAccepted::KeyReused`] for another.
     fn accept_mt(&self, mt: NewMt) -> impl Future<Output = Result<MtAccepted, StoreError>> + Send;
 
-    /// The answer recorded under an idempotency key, if any.
+    /// What an idempotency key used before says about a request whose canonical form
+    /// hashes to `request_sha256`: [`MtAccepted::Replayed`] with the first answer when
+    /// it is the same request, [`MtAccepted::KeyReused`] when it is another; `None` for
+    /// a new key.
     fn idempotent_answer(
         &self,
         key: &str,
-    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+        request_sha256: Option<&str>,
+    ) -> impl Future<Output = Result<Option<MtAccepted>, StoreError>> + Send;
 
     /// Up to `limit` MTs whose next attempt is due at `now`, oldest first, and the time
     /// the next one not yet due becomes due.
@@ -50,16 +56,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<DueMt>, StoreError>> + Send;
 
     /// Records an attempt: the segments the carrier accepted (with their ids) and how the
-    /// attempt ended, with its status event when the status changed.
+    /// attempt ended, with its status event when the status changed. Receipts parked
+    /// for the recorded ids are applied in the same write, and reported.
     fn record_mt_attempt(
         &self,
         message_id: String,
         accepted: Vec<SentSegment>,
         attempt: MtAttempt,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<AttemptRecorded, StoreError>> + Send;
 
-    /// Stores an MO with its conversation, `chat.message.received`, consent events and
-    /// a reply MT, unless a dedup key was seen within the window.
+    /// Stores an MO with its conversation and `chat.message.received`, unless a dedup key
+    /// was seen within the window; in the same write, applies its consent keyword to the
+    /// suppression list (with the consent event and the reply MT when the list changed,
+    /// the HELP answer always) and removes the pending parts it was reassembled from
+    /// (also for a duplicate). A crash before the write leaves none of it.
     fn store_mo(&self, mo: NewMo) -> impl Future<Output = Result<MoStored, StoreError>> + Send;
 
     /// Stores an MO MMS like [`Store::store_mo`], with its media in
@@ -162,6 +172,10 @@ pub enum StoreError {
     /// request was not made durable and may be retried.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A value handed to the store cannot be kept as given (a consent record whose time
+    /// is out of range); retrying the same request fails the same way.
+    #[error("cannot store the value: {0}")]
+    Invalid(String),
     /// A stored value could not be read back (a corrupt row).
     #[error("stored data unreadable: {0}")]
     Corrupt(String),

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::connector::NewEvent;
+use crate::consent::{ConsentEventKind, KeywordPlan};
+use crate::text::PartKey;
 
 /// Milliseconds since 1970, the store's clock unit.
 pub type UnixMs = i64;
@@ -68,6 +69,9 @@ pub struct NewMt {
     pub validity_deadline: UnixMs,
     /// The caller's `Idempotency-Key`, if any.
     pub idempotency_key: Option<String>,
+    /// The SHA-256 (hex) of the canonical request, kept with the key so that the key
+    /// cannot be replayed for another request.
+    pub request_sha256: Option<String>,
     /// Where the conversation came from when one is opened for this message (`mt`,
     /// `consent`).
     pub origin: &'static str,
@@ -78,8 +82,11 @@ pub struct NewMt {
 pub enum MtAccepted {
     /// Stored now; the answer was recorded under the idempotency key.
     Stored(MtReceipt),
-    /// The idempotency key was used before: the first answer, unchanged.
+    /// The idempotency key was used before for the same request: the first answer,
+    /// unchanged.
     Replayed(serde_json::Value),
+    /// The idempotency key was used before for another request: nothing stored.
+    KeyReused,
 }
 
 /// The answer to an accepted MT (the `202` body).
@@ -115,6 +122,25 @@ pub struct SentSegment {
     pub index: u32,
     pub carrier: String,
     pub carrier_message_id: String,
+}
+
+/// A receipt parked before its segment's carrier id was known, matched when the id was
+/// recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedMatch {
+    /// The carrier the receipt came from.
+    pub carrier: String,
+    /// How its id matched the carrier id, for the carrier's learner.
+    pub form: crate::receipts::IdForm,
+    /// Whether it changed the chat message's state (a status event was appended).
+    pub chat_changed: bool,
+}
+
+/// What recording an MT attempt did besides recording it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptRecorded {
+    /// Parked receipts the recorded carrier ids matched, in receipt order.
+    pub parked_matched: Vec<ParkedMatch>,
 }
 
 /// How an MT attempt ended, as the dispatcher records it.
@@ -156,10 +182,15 @@ pub struct NewMo {
     pub dedup_since: UnixMs,
     /// Not one of our numbers: stored and reported with this reason.
     pub unknown_destination: bool,
-    /// Consent events to emit with the message (`chat.contact.opted_out`, …).
-    pub consent_events: Vec<NewEvent>,
-    /// A reply to queue as an MT in the same conversation (a STOP confirmation).
+    /// The consent keyword it is, applied to the suppression list in the MO's own
+    /// write; its event (`chat.contact.opted_out`, …) goes with the message.
+    pub consent: Option<KeywordPlan>,
+    /// The reply the keyword calls for (a STOP confirmation), queued as an MT in the same
+    /// conversation only when the keyword takes effect ([`KeywordPlan::outcome`]).
     pub reply: Option<NewMt>,
+    /// The reassembly key of a multi-part MO: its parts stay in the store until this
+    /// write, which removes them, so a crash before it loses no part.
+    pub pending_parts: Option<PartKey>,
 }
 
 /// An MO MMS ready to be stored: the message (its text parts joined as its text) with
@@ -178,8 +209,12 @@ pub struct NewMmsMo {
 /// What storing an MO did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoStored {
-    /// Stored in this conversation.
-    Stored { conversation_id: String },
+    /// Stored in this conversation; `consent_changed` when its keyword changed the
+    /// suppression list.
+    Stored {
+        conversation_id: String,
+        consent_changed: Option<ConsentEventKind>,
+    },
     /// One of its dedup keys was seen within the window: nothing stored.
     Duplicate,
 }

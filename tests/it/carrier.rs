@@ -52,6 +52,7 @@ pub fn carrier(port: u16) -> Carrier {
             auth_failure_backoff: Duration::from_secs(3600),
             throttle_pause: Duration::from_millis(10),
             unbind_timeout: Duration::from_secs(2),
+            bind_wait: Duration::from_secs(10),
         },
         tls: None,
         msg_id_format: smsbridge::receipts::MsgIdFormat::Auto,

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use smsbridge::config::Config;
+use smsbridge::consent::{KeywordSet, Replies};
 
 const CARRIER: &str = r#"
 [[carriers]]
@@ -313,9 +314,34 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(c.interface_version.as_u8(), 0x34);
     assert_eq!(c.timers.enquire_link_interval.as_secs(), 30);
     assert_eq!(config.instance.drain_timeout.as_secs(), 30);
-    assert_eq!(config.consent.opt_out_keywords.len(), 8);
     assert_eq!(config.messages.validity.as_secs(), 48 * 3600);
     assert_eq!(config.messages.in_flight, 16);
+    // [consent] left out: the consent module's recommended profile, word for word.
+    let keywords = KeywordSet::recommended();
+    let replies = Replies::recommended();
+    let consent = &config.consent;
+    assert_eq!(consent.opt_out_keywords, keywords.opt_out());
+    assert!(consent.opt_out_keywords.iter().any(|w| w == "OPT OUT"));
+    assert_eq!(consent.opt_in_keywords, keywords.opt_in());
+    assert_eq!(consent.help_keywords, keywords.help());
+    assert_eq!(Some(consent.opt_out_reply.as_str()), replies.opt_out());
+    assert_eq!(Some(consent.opt_in_reply.as_str()), replies.opt_in());
+    assert_eq!(Some(consent.help_reply.as_str()), replies.help());
+}
+
+#[test]
+fn the_example_config_shows_the_real_consent_defaults() {
+    // Every `[consent]` key of the example is marked "default": set or left out, the
+    // result must be the same.
+    let example = std::fs::read_to_string("config/smsbridge.toml").unwrap();
+    let start = example.find("\n[consent]").expect("a [consent] table");
+    let table = &example[start..];
+    let end = table[1..].find("\n[").map_or(table.len(), |i| i + 1);
+    let written = format!("[instance]\n{CARRIER}{}", &table[..end]);
+    let written = Config::from_toml(Path::new("f.toml"), &written).unwrap();
+    let defaults =
+        Config::from_toml(Path::new("f.toml"), &format!("[instance]\n{CARRIER}")).unwrap();
+    assert_eq!(written.consent, defaults.consent);
 }
 
 #[test]

@@ -33,8 +33,8 @@ struct Received {
     status: u16,
 }
 
-/// A core stand-in: answers every POST with the current `status` and records it.
-struct Receiver {
+/// A core stand-in (also for the pipeline tests): answers every POST with the current `status` and records it.
+pub(crate) struct Receiver {
     addr: SocketAddr,
     status: Arc<AtomicU16>,
     seen: Arc<Mutex<Vec<Received>>>,
@@ -63,7 +63,7 @@ async fn take(State((status, seen)): State<Shared>, headers: HeaderMap, body: By
 }
 
 impl Receiver {
-    fn start(status: u16) -> Receiver {
+    pub(crate) fn start(status: u16) -> Receiver {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let status = Arc::new(AtomicU16::new(status));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -92,7 +92,7 @@ impl Receiver {
     }
 
     /// The events of every acknowledged request, in arrival order.
-    fn acknowledged(&self) -> Vec<Value> {
+    pub(crate) fn acknowledged(&self) -> Vec<Value> {
         self.requests()
             .iter()
             .filter(|r| r.status == 200)
@@ -101,7 +101,7 @@ impl Receiver {
     }
 
     /// Waits until `done` holds for the acknowledged events.
-    fn wait_for(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + HANG;
         loop {
             let events = self.acknowledged();
@@ -133,7 +133,7 @@ fn events_of(body: &[u8]) -> Vec<Value> {
     }
 }
 
-fn core_config(receiver: &Receiver, more: &str) -> String {
+pub(crate) fn core_config(receiver: &Receiver, more: &str) -> String {
     format!(
         r#"
 [core]
@@ -193,7 +193,7 @@ fn assert_once_in_order(got: &[Value], sent: &[ChatEvent]) {
     }
 }
 
-fn env() -> [(&'static str, &'static str); 1] {
+pub(crate) fn env() -> [(&'static str, &'static str); 1] {
     [("TEST_WEBHOOK_SECRET", SECRET)]
 }
 

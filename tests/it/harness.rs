@@ -92,9 +92,14 @@ impl Daemon {
     /// Kills the daemon with SIGKILL (no drain, no final commit) and starts it again on
     /// the same state directory and config file; waits until it is ready.
     pub fn kill_and_restart(&mut self) {
+        self.kill_and_restart_with(&[]);
+    }
+
+    /// [`Daemon::kill_and_restart`], starting it again with `env` set.
+    pub fn kill_and_restart_with(&mut self, env: &[(&str, &str)]) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        let (child, lines) = spawn(&self.config, &[]);
+        let (child, lines) = spawn(&self.config, env);
         self.child = child;
         self.lines = lines;
         self.wait_until_ready();

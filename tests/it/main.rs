@@ -2,11 +2,13 @@
 //! real `smsbridge` binary against configs written to a temporary directory.
 //! The integration tests of smsbridge: one binary, one module per area.
 
+mod bench;
 mod carrier;
 mod config_errors;
 mod connector;
 mod consent;
 mod consent_api;
+mod fallback;
 mod harness;
 mod lifecycle;
 mod mms;

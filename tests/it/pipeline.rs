@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::connector::{Receiver, core_config, env as webhook_env};
 use crate::harness::{Daemon, HANG, Reply, http};
 
 pub(crate) const SENDER: &str = "+18005550100";
@@ -19,7 +20,7 @@ pub(crate) const CONTACT: &str = "+14155550123";
 const NO_RECEIPTS: &str = "delay = \"24h\"";
 
 /// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,19 +59,34 @@ fn start_full(
     numbers: &str,
     sections: &str,
 ) -> Daemon {
+    let config = daemon_config(LOG_CORE, faults, receipts, id_format, numbers, sections);
+    Daemon::start(&config, &[])
+}
+
+/// Events go to the JSON-lines log `events.jsonl` in the state directory.
+const LOG_CORE: &str = "[core]\ndelivery = \"log\"\nevent_log = \"events.jsonl\"\n";
+
+/// The config of a daemon with its embedded simulator and one sender on it: `core` is
+/// the whole `[core]` table, the rest as [`start_full`] takes them.
+fn daemon_config(
+    core: &str,
+    faults: &str,
+    receipts: &str,
+    id_format: &str,
+    numbers: &str,
+    sections: &str,
+) -> String {
     let id_format = match id_format {
         "" => String::new(),
         f => format!("message_id_format = \"{f}\""),
     };
     let port = free_port();
-    let extra = format!(
+    format!(
         r#"
 [store]
 synchronous = "normal"
 
-[core]
-delivery = "log"
-event_log = "events.jsonl"
+{core}
 
 [simulator]
 listen = "127.0.0.1:{port}"
@@ -103,11 +119,16 @@ deny = ["+14155550199"]
 [simulator.receipts]
 {receipts}
 "#
-    );
-    Daemon::start(&extra, &[])
+    )
 }
 
-fn call(addr: SocketAddr, method: &str, path: &str, body: &Value, key: Option<&str>) -> Reply {
+pub(crate) fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> Reply {
     let mut headers = vec![
         ("Authorization", "Bearer tok"),
         ("Content-Type", "application/json"),
@@ -128,7 +149,7 @@ pub(crate) fn get(d: &Daemon, path: &str) -> Value {
     reply.json()
 }
 
-fn send_mo(d: &Daemon, from: &str, text: &str) {
+pub(crate) fn send_mo(d: &Daemon, from: &str, text: &str) {
     let reply = call(
         d.api,
         "POST",
@@ -139,7 +160,7 @@ fn send_mo(d: &Daemon, from: &str, text: &str) {
     assert_eq!(reply.status, 202, "{}", reply.body);
 }
 
-fn sim_stats(d: &Daemon) -> Value {
+pub(crate) fn sim_stats(d: &Daemon) -> Value {
     get(d, "/v1/simulator/stats")
 }
 
@@ -279,6 +300,43 @@ fn an_mt_is_stored_submitted_and_reported_sent() {
 }
 
 #[test]
+fn held_receipts_go_out_when_the_demo_route_releases_them() {
+    let d = start_with("", "hold = true\ndelay = \"0s\"", "", "");
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "Your table is ready"}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.json()["message_id"].as_str().unwrap().to_owned();
+    wait_status(&d, &id, "sent");
+    poll("the receipt held", || {
+        (sim_stats(&d)["receipts_held"] == 1).then_some(())
+    });
+    assert_eq!(get(&d, &format!("/v1/messages/{id}"))["status"], "sent");
+
+    let released = call(
+        d.api,
+        "POST",
+        "/v1/simulator/receipts/release",
+        &json!({}),
+        None,
+    );
+    assert_eq!(released.status, 200, "{}", released.body);
+    assert_eq!(released.json()["released"], 1);
+    wait_status(&d, &id, "delivered");
+    assert_eq!(sim_stats(&d)["receipts_held"], 0);
+    let again = call(
+        d.api,
+        "POST",
+        "/v1/simulator/receipts/release",
+        &json!({}),
+        None,
+    );
+    assert_eq!(again.json()["released"], 0);
+}
+
+#[test]
 fn a_long_unicode_mt_goes_out_in_ordered_segments() {
     let d = start();
     let text = "Grüße 😀 ".repeat(20);
@@ -400,6 +458,33 @@ fn a_retry_with_the_same_idempotency_key_sends_nothing_new() {
     let second = send_mt(&d, body, Some("order-77"));
     assert_eq!(second.status, 202);
     assert_eq!(second.json(), first.json());
+    // The same request written differently (key order, spacing) is the same request.
+    let respelled = http(
+        d.api,
+        "POST",
+        "/v1/messages",
+        &[
+            ("Authorization", "Bearer tok"),
+            ("Content-Type", "application/json"),
+            ("Idempotency-Key", "order-77"),
+        ],
+        format!(r#"{{ "text": "once",  "to": "{CONTACT}", "from": "{SENDER}" }}"#).as_bytes(),
+    );
+    assert_eq!(respelled.status, 202, "{}", respelled.body);
+    assert_eq!(respelled.json(), first.json());
+    // The same key with another request is refused, and sends nothing.
+    let reused = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "something else"}),
+        Some("order-77"),
+    );
+    assert_eq!(
+        (reused.status, error_code(&reused).as_str()),
+        (422, "idempotency_key_reused"),
+        "{}",
+        reused.body
+    );
+    assert_eq!(reused.json()["error"]["field"], "Idempotency-Key");
     let other = send_mt(
         &d,
         json!({"from": SENDER, "to": CONTACT, "text": "twice"}),
@@ -455,6 +540,10 @@ fn a_redelivered_mo_does_not_become_a_second_message() {
     assert_eq!(transcript_of(&d, CONTACT).len(), 1);
 }
 
+/// The two STOPs reach the flow concurrently; whichever of their writes commits first
+/// records the opt-out with its event and confirmation (they ride in the MO's own
+/// write, after its dedup check), the other is a duplicate. Every wait below is for the
+/// specific fact it names, never for a count that a reordering could reach early.
 #[test]
 fn stop_opts_out_once_and_start_opts_back_in() {
     let d = start();
@@ -541,6 +630,83 @@ fn a_conversation_closed_by_the_core_is_followed_by_a_new_linked_one() {
         (s.len() == 2).then_some(s)
     });
     assert_eq!(started[1].3["previous_conversation_id"], first.as_str());
+}
+
+#[test]
+fn closing_a_conversation_reaches_the_core_after_its_other_events() {
+    let receiver = Receiver::start(200);
+    let config = daemon_config(&core_config(&receiver, ""), "", NO_RECEIPTS, "", "", "");
+    let d = Daemon::start(&config, &webhook_env());
+    send_mo(&d, "14155550123", "Where is my order?");
+    let conversation = poll("the MO stored", || {
+        let listed = get(&d, "/v1/conversations?contact=%2B14155550123");
+        listed["conversations"][0]["id"].as_str().map(str::to_owned)
+    });
+    let reply = send_mt(
+        &d,
+        json!({"conversation_id": conversation, "text": "It ships today"}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    wait_status(&d, reply.json()["message_id"].as_str().unwrap(), "sent");
+    let closed = call(
+        d.api,
+        "POST",
+        &format!("/v1/conversations/{conversation}/close"),
+        &json!({}),
+        None,
+    );
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    let closed_at = closed.json()["closed_at"].clone();
+    let got = receiver.wait_for("the closed event", |events| {
+        events
+            .iter()
+            .any(|e| e["type"] == "chat.conversation.closed")
+    });
+    // The conversation's events reached the core in sequence, the closing one last.
+    let of_conversation: Vec<(&str, u64)> = got
+        .iter()
+        .filter(|e| e["subject"] == conversation.as_str())
+        .map(|e| (e["type"].as_str().unwrap(), e["sequence"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        of_conversation,
+        [
+            ("chat.conversation.started", 1),
+            ("chat.message.received", 2),
+            ("chat.message.status", 3),
+            ("chat.message.status", 4),
+            ("chat.conversation.closed", 5),
+        ]
+    );
+    let event = got
+        .iter()
+        .find(|e| e["type"] == "chat.conversation.closed")
+        .unwrap();
+    assert_eq!(event["data"]["conversation_id"], conversation.as_str());
+    assert_eq!(event["data"]["closed_at"], closed_at);
+    // Closing again answers the same and tells the core nothing new.
+    let again = call(
+        d.api,
+        "POST",
+        &format!("/v1/conversations/{conversation}/close"),
+        &json!({}),
+        None,
+    );
+    assert_eq!(again.json()["closed_at"], closed_at);
+    send_mo(&d, "14155550123", "One more thing");
+    let after = receiver.wait_for("the next conversation started", |events| {
+        events
+            .iter()
+            .filter(|e| e["type"] == "chat.conversation.started")
+            .count()
+            == 2
+    });
+    let closings = after
+        .iter()
+        .filter(|e| e["type"] == "chat.conversation.closed")
+        .count();
+    assert_eq!(closings, 1);
 }
 
 #[test]
@@ -650,10 +816,18 @@ fn the_openapi_document_describes_the_routes_and_the_error_schema() {
     for path in [
         "/v1/messages",
         "/v1/messages/{id}",
+        "/v1/segments",
+        "/v1/numbers/{number}",
         "/v1/conversations",
         "/v1/conversations/{id}/close",
         "/v1/conversations/{id}/messages",
-        "/v1/segments",
+        "/v1/optouts",
+        "/v1/optouts/{contact}/{sender}",
+        "/v1/optouts/export",
+        "/v1/optouts/import",
+        "/v1/events/dead-letters",
+        "/v1/events/dead-letters/{event_id}/replay",
+        "/v1/openapi.json",
     ] {
         assert!(
             paths.contains_key(path),
@@ -661,8 +835,40 @@ fn the_openapi_document_describes_the_routes_and_the_error_schema() {
             paths.keys()
         );
     }
+    // The API routes its handlers from this document (an undocumented handler cannot be
+    // routed), so what it serves is at most what is documented; and every documented
+    // operation is served: none falls through to the API's "no such endpoint".
+    let mut operations = 0;
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{number}", "%2B14155550123")
+            .replace("{contact}", "%2B14155550123")
+            .replace("{sender}", "%2B18005550100")
+            .replace(['{', '}'], "");
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            let reply = call(d.api, &method, &concrete, &json!({}), None);
+            let unrouted = reply.status == 405
+                || (reply.status == 404 && reply.body.contains("no such endpoint"));
+            assert!(
+                !unrouted,
+                "{method} {path}: {} {}",
+                reply.status, reply.body
+            );
+            operations += 1;
+        }
+    }
+    assert!(operations >= 15, "{operations} operations");
+    let unknown = call(d.api, "GET", "/v1/nowhere", &json!({}), None);
+    assert!(
+        unknown.body.contains("no such endpoint"),
+        "{}",
+        unknown.body
+    );
     let send = &paths["/v1/messages"]["post"];
     assert!(send["responses"]["202"].is_object(), "{send}");
+    let refusals = send["responses"]["422"]["description"].as_str().unwrap();
+    assert!(refusals.contains("idempotency_key_reused"), "{refusals}");
     assert_eq!(
         send["responses"]["503"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/ErrorBody"

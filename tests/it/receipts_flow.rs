@@ -2,9 +2,12 @@
 //! `sent` → `delivered` or `failed` with a reason, a long message gets one status for
 //! all its segments, and receipt ids written differently from the submit ids still match.
 
+mod held;
+mod in_process;
+
 use serde_json::{Value, json};
 
-use crate::harness::Daemon;
+use crate::harness::{Daemon, http_get};
 use crate::pipeline::{CONTACT, SENDER, events, poll, send_mt, start_with, wait_status};
 
 /// Sends `text` and returns its message id.
@@ -126,6 +129,77 @@ fn a_zero_padded_receipt_id_matches() {
     // Delivered: the padded receipt ids found their segments (whether the receipt came
     // before the submit response was recorded, and was parked, or after).
     deliver_many(&d, 2);
+}
+
+/// Submit ids with at least two digits, where hex and decimal readings differ.
+fn has_two_digit_ids(ids: &[String]) -> bool {
+    ids.iter().any(|id| id.len() >= 2)
+}
+
+#[test]
+fn a_hex_receipt_id_matches_a_decimal_submit_id() {
+    let d = start_with("", "id_form = \"hex\"", "decimal", "");
+    assert!(has_two_digit_ids(&deliver_many(&d, 12)));
+}
+
+#[test]
+fn an_upper_case_receipt_id_matches_a_lower_case_hex_submit_id() {
+    let d = start_with("", "id_form = \"hex_upper\"", "hex", "");
+    let submit_ids = deliver_many(&d, 12);
+    assert!(
+        submit_ids
+            .iter()
+            .any(|s| s.chars().any(|c| c.is_ascii_lowercase())),
+        "{submit_ids:?}"
+    );
+}
+
+#[test]
+fn an_upper_case_hex_receipt_id_matches_a_decimal_submit_id() {
+    let d = start_with("", "id_form = \"hex_upper\"", "decimal", "");
+    assert!(has_two_digit_ids(&deliver_many(&d, 12)));
+}
+
+#[test]
+fn a_zero_padded_receipt_id_matches_a_decimal_submit_id() {
+    let d = start_with("", "id_form = \"zero_padded\"", "decimal", "");
+    deliver_many(&d, 2);
+}
+
+/// The sum of `name`'s samples whose labels contain `label`, in the daemon's
+/// Prometheus text.
+fn metric(d: &Daemon, name: &str, label: &str) -> u64 {
+    let (status, text) = http_get(d.admin, "/metrics");
+    assert_eq!(status, 200);
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")) && line.contains(label))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+#[test]
+fn receipts_before_the_submit_response_are_parked_matched_and_learned_from() {
+    // Every receipt is answered before its submit is: it is parked, then matched when
+    // the submit's id is recorded. Ids 1–9 read the same in hex and decimal; a–c
+    // (10–12) match only by their decimal reading.
+    let d = start_with(
+        "",
+        "id_form = \"decimal\"\nbefore_response = true",
+        "hex",
+        "",
+    );
+    deliver_many(&d, 12);
+    let parked = "smsbridge_receipts_parked_matched_total";
+    assert_eq!(metric(&d, parked, "carrier=\"sim\""), 12);
+    assert_eq!(metric(&d, parked, "result=\"hex_to_decimal\""), 3);
+    let direct = "smsbridge_receipts_matched_total";
+    assert_eq!(metric(&d, direct, "result=\"parked\""), 12);
+    assert_eq!(
+        metric(&d, direct, "result=\"exact\""),
+        0,
+        "none matched at once"
+    );
 }
 
 #[test]

@@ -9,29 +9,55 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{error, info};
 
 use super::{MAX_IMPORT_ROWS, OptOutsApi, filter, inventory, is_configured, list_failed};
-use crate::api::{ApiError, input};
+use crate::api::{ApiError, ErrorBody, input};
 use crate::consent::csv::{CsvError, RowError, read_csv_checked, write_csv, write_csv_rows};
 use crate::consent::metrics::{AdminChange, admin_changed};
 use crate::consent::{ListQuery, MAX_LIST_PAGE, SuppressionList};
 use crate::store::sqlite::SqliteStore;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ExportParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportParams {
+    /// Only this contact's opt-outs.
     contact: Option<String>,
+    /// Only this sender's (or `brand:NAME`'s).
     sender: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Imported {
+    /// Rows in the file.
+    rows: usize,
+    /// Opt-outs recorded.
+    imported: usize,
+    /// Rows whose pair was already opted out (the standing record is kept).
+    already_opted_out: usize,
 }
 
 /// `GET /v1/optouts/export`: one page of the list in memory at a time, whatever its size.
 /// Entries added or lifted while the export runs may or may not be in it. A store failure
 /// part-way ends the response early, so the client sees a broken transfer rather than a
 /// short file that looks complete.
-pub(super) async fn export(
+#[utoipa::path(
+    get,
+    path = "/v1/optouts/export",
+    operation_id = "export_optouts",
+    tag = "optouts",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "`contact,sender,keyword,source,at` with a header line",
+            content_type = "text/csv", body = String),
+        (status = 400, description = "bad_request", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn export(
     State(api): State<OptOutsApi>,
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -106,7 +132,21 @@ impl ExportPages {
 /// `POST /v1/optouts/import`: a CSV body in the export's format. Every row is checked
 /// first (its fields, and that its sender or brand is configured); one bad row and
 /// nothing is imported. Rows whose pair is already opted out keep the standing record.
-pub(super) async fn import(
+#[utoipa::path(
+    post,
+    path = "/v1/optouts/import",
+    operation_id = "import_optouts",
+    tag = "optouts",
+    request_body(content = String, content_type = "text/csv",
+        description = "the export's format; at most 50000 rows and 8 MiB"),
+    responses(
+        (status = 200, description = "imported", body = Imported),
+        (status = 400, description = "bad_request: the bad rows by line (`error.rows`, \
+            `error.more`); nothing was imported", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn import(
     State(api): State<OptOutsApi>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -130,11 +170,11 @@ pub(super) async fn import(
     let imported = api.store.import(records).await.map_err(list_failed)?;
     admin_changed(AdminChange::Imported, imported);
     info!(rows, imported, "opt-outs imported through the API");
-    let body = json!({
-        "rows": rows,
-        "imported": imported,
-        "already_opted_out": rows - imported,
-    });
+    let body = Imported {
+        rows,
+        imported,
+        already_opted_out: rows - imported,
+    };
     Ok(Json(body).into_response())
 }
 

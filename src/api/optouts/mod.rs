@@ -16,7 +16,7 @@
 //! An opt-out added here is recorded with source `<source>:<who>` (`admin:jane`), so the
 //! list says on whose word each entry stands.
 
-mod csv;
+pub(crate) mod csv;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -28,13 +28,13 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use axum::routing::on;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tracing::{error, info};
 
-use super::{ApiError, input};
+use super::openapi::DocumentedRoutes;
+use super::{ApiError, ErrorBody, input};
 use crate::config::Config;
 use crate::consent::csv::parse_rfc3339;
 use crate::consent::metrics::{AdminChange, admin_changed};
@@ -76,29 +76,49 @@ impl OptOutsApi {
 
 /// The opt-out routes.
 pub fn routes(api: OptOutsApi) -> Router {
-    Router::new()
-        .route("/v1/optouts", get(list).post(add))
-        .route("/v1/optouts/export", get(csv::export))
-        .route(
-            "/v1/optouts/import",
-            post(csv::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
-        )
-        .route(
-            "/v1/optouts/{contact}/{sender}",
-            get(get_one).delete(remove),
-        )
+    DocumentedRoutes::new()
+        .route("list_optouts", |m| on(m, list))
+        .route("add_optout", |m| on(m, add))
+        .route("export_optouts", |m| on(m, csv::export))
+        .route("import_optouts", |m| {
+            on(m, csv::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+        })
+        .route("get_optout", |m| on(m, get_one))
+        .route("remove_optout", |m| on(m, remove))
         .with_state(api)
 }
 
-/// The record as the API shows it; the same fields as a CSV row.
-fn record_json(record: &SuppressionRecord) -> Value {
-    json!({
-        "contact": record.contact,
-        "sender": record.scope.to_string(),
-        "keyword": record.keyword,
-        "source": record.source,
-        "at": humantime::format_rfc3339(record.at).to_string(),
-    })
+/// An opt-out as the API shows it; the same fields as a CSV row.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct OptOutView {
+    /// The customer (E.164).
+    contact: String,
+    /// The sender address, or `brand:NAME`.
+    sender: String,
+    /// The keyword the customer used, if any.
+    keyword: Option<String>,
+    /// On whose word it stands (`sms`, `admin:jane`, …).
+    source: String,
+    /// When the customer asked (RFC 3339).
+    at: String,
+}
+
+/// One page of opt-outs.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct OptOutPage {
+    optouts: Vec<OptOutView>,
+    /// The `after` of the following page; `null` on the last.
+    next: Option<String>,
+}
+
+fn view(record: &SuppressionRecord) -> OptOutView {
+    OptOutView {
+        contact: record.contact.as_str().to_owned(),
+        sender: record.scope.to_string(),
+        keyword: record.keyword.clone(),
+        source: record.source.clone(),
+        at: humantime::format_rfc3339(record.at).to_string(),
+    }
 }
 
 /// A failure of the list as the caller sees it. Store failures are logged here and
@@ -186,19 +206,37 @@ fn filter(
     Ok((contact, scope))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Only this contact's opt-outs.
     contact: Option<String>,
+    /// Only this sender's (or `brand:NAME`'s).
     sender: Option<String>,
+    /// The `next` of the previous page.
     after: Option<String>,
+    /// Entries per page, 1 to 1000; default 100.
     limit: Option<usize>,
 }
 
-async fn list(
+/// The suppression list, one page in (contact, sender) order.
+#[utoipa::path(
+    get,
+    path = "/v1/optouts",
+    operation_id = "list_optouts",
+    tag = "optouts",
+    params(ListParams),
+    responses(
+        (status = 200, description = "one page", body = OptOutPage),
+        (status = 400, description = "bad_request", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list(
     State(api): State<OptOutsApi>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OptOutPage>, ApiError> {
     let params = input::query(params)?;
     let (contact, scope) = filter(
         &api.config(),
@@ -222,8 +260,8 @@ async fn list(
         Some(last) if page.len() == limit => Some(encode_cursor(last)),
         _ => None,
     };
-    let records: Vec<Value> = page.iter().map(record_json).collect();
-    Ok(Json(json!({ "optouts": records, "next": next })))
+    let optouts = page.iter().map(view).collect();
+    Ok(Json(OptOutPage { optouts, next }))
 }
 
 /// The cursor of the page after `last`: its (contact, scope), hex-encoded so that it
@@ -251,9 +289,9 @@ fn decode_cursor(text: &str) -> Result<(E164, Scope), ApiError> {
 }
 
 /// `POST /v1/optouts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewOptOut {
+pub(crate) struct NewOptOut {
     /// The customer's number.
     contact: String,
     /// A configured sender, or `brand:NAME`.
@@ -268,7 +306,22 @@ struct NewOptOut {
     at: Option<String>,
 }
 
-async fn add(
+/// Records an opt-out on someone's word (an operator, an agent, a system).
+#[utoipa::path(
+    post,
+    path = "/v1/optouts",
+    operation_id = "add_optout",
+    tag = "optouts",
+    request_body = NewOptOut,
+    responses(
+        (status = 201, description = "recorded", body = OptOutView),
+        (status = 200, description = "already opted out: the standing record", body = OptOutView),
+        (status = 400, description = "bad_request, unknown_sender", body = ErrorBody),
+        (status = 409, description = "conflict: lifted meanwhile; retry", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn add(
     State(api): State<OptOutsApi>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -293,7 +346,7 @@ async fn add(
     {
         admin_changed(AdminChange::Added, 1);
         info!(sender = %record.scope, source = %record.source, "opt-out added through the API");
-        return Ok((StatusCode::CREATED, Json(record_json(&record))).into_response());
+        return Ok((StatusCode::CREATED, Json(view(&record))).into_response());
     }
     let standing = api
         .store
@@ -301,7 +354,7 @@ async fn add(
         .await
         .map_err(list_failed)?;
     match standing {
-        Some(standing) => Ok((StatusCode::OK, Json(record_json(&standing))).into_response()),
+        Some(standing) => Ok((StatusCode::OK, Json(view(&standing))).into_response()),
         // Lifted between the two calls: the caller's intent is still unrecorded.
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -346,10 +399,27 @@ fn not_opted_out(contact: &E164, scope: &Scope) -> ApiError {
     ApiError::not_found(format!("{contact} has not opted out of {scope}"))
 }
 
-async fn get_one(
+/// The opt-out of one (contact, sender).
+#[utoipa::path(
+    get,
+    path = "/v1/optouts/{contact}/{sender}",
+    operation_id = "get_optout",
+    tag = "optouts",
+    params(
+        ("contact" = String, Path, description = "the customer (E.164)"),
+        ("sender" = String, Path, description = "a sender, or `brand:NAME`"),
+    ),
+    responses(
+        (status = 200, description = "the opt-out", body = OptOutView),
+        (status = 400, description = "bad_request, unknown_sender", body = ErrorBody),
+        (status = 404, description = "not_found: not opted out", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_one(
     State(api): State<OptOutsApi>,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OptOutView>, ApiError> {
     let (contact, scope) = pair_of(&api, path)?;
     let found = api
         .store
@@ -357,12 +427,29 @@ async fn get_one(
         .await
         .map_err(list_failed)?;
     match found {
-        Some(record) => Ok(Json(record_json(&record))),
+        Some(record) => Ok(Json(view(&record))),
         None => Err(not_opted_out(&contact, &scope)),
     }
 }
 
-async fn remove(
+/// Lifts the opt-out of one (contact, sender).
+#[utoipa::path(
+    delete,
+    path = "/v1/optouts/{contact}/{sender}",
+    operation_id = "remove_optout",
+    tag = "optouts",
+    params(
+        ("contact" = String, Path, description = "the customer (E.164)"),
+        ("sender" = String, Path, description = "a sender, or `brand:NAME`"),
+    ),
+    responses(
+        (status = 204, description = "lifted"),
+        (status = 400, description = "bad_request", body = ErrorBody),
+        (status = 404, description = "not_found: not opted out", body = ErrorBody),
+        (status = 503, description = "overloaded", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn remove(
     State(api): State<OptOutsApi>,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {

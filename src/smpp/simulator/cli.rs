@@ -1,5 +1,5 @@
 //! `smsbridge sim`: the simulator as a command. Runs until SIGINT/SIGTERM, printing a
-//! line of counters per second.
+//! line of counters per second. SIGUSR1 releases the receipts held by `[receipts] hold`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,7 +97,7 @@ pub fn run(args: &SimArgs) -> ExitCode {
             }
         };
         println!("carrier simulator listening on {}", handle.local_addr());
-        if let Err(err) = stop_signal().await {
+        if let Err(err) = serve_signals(&handle).await {
             eprintln!("cannot handle signals: {err}");
         }
         cancel.cancel();
@@ -106,15 +106,27 @@ pub fn run(args: &SimArgs) -> ExitCode {
     })
 }
 
-/// Waits for SIGINT or SIGTERM.
-async fn stop_signal() -> std::io::Result<()> {
+/// Releases held receipts on SIGUSR1 until SIGINT or SIGTERM.
+async fn serve_signals(handle: &super::SimulatorHandle) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    // Cancel-safe: a signal not yet received stays pending.
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    loop {
+        // Cancel-safe: a signal not yet received stays pending.
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = usr1.recv() => {
+                // In its own task: signals stay served while the receipts go out.
+                let handle = handle.clone();
+                tokio::spawn(async move {
+                    match handle.release_receipts().await {
+                        Ok(n) => tracing::info!(receipts = n, "held receipts released"),
+                        Err(err) => tracing::warn!(%err, "held receipts not released"),
+                    }
+                });
+            }
+        }
     }
-    Ok(())
 }

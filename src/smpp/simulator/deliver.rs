@@ -77,8 +77,14 @@ fn dispatch(
             DeliveryKind::Receipt => (Counter::ReceiptSent, Counter::ReceiptAcked),
             DeliveryKind::Mo => (Counter::MoSent, Counter::MoAcked),
         };
-        let retry = delivery.pdu.clone();
-        match session.request(delivery.pdu).await {
+        let Delivery {
+            pdu,
+            kind,
+            answered,
+            ..
+        } = delivery;
+        let retry = pdu.clone();
+        match session.request(pdu).await {
             Ok(response) if response.status == CommandStatus::EsmeRok => {
                 shared.stats.bump(sent);
                 shared.stats.bump(acked);
@@ -87,17 +93,23 @@ fn dispatch(
             Err(RequestError::NotSent | RequestError::NotAllowed { .. }) => {
                 let again = Delivery {
                     pdu: retry,
-                    kind: delivery.kind,
+                    kind,
                     due: Instant::now(),
+                    answered,
                 };
                 if shared.deliveries.try_send(again).is_err() {
                     shared.stats.bump(Counter::DeliveryFailed);
                 }
+                drop(permit);
+                return;
             }
             Ok(_) | Err(_) => {
                 shared.stats.bump(sent);
                 shared.stats.bump(Counter::DeliveryFailed);
             }
+        }
+        if let Some(answered) = answered {
+            let _ = answered.send(());
         }
         drop(permit);
     });

@@ -1,9 +1,14 @@
 //! The carrier simulator: an SMSC on the same session code as the gateway's binds.
 //!
 //! It accepts binds (any credentials, or the configured accounts), answers submits with
-//! unique message ids, sends the delivery receipts `registered_delivery` asks for (with a
-//! configurable mix of outcomes and delay), generates or accepts injected MO traffic, and
-//! injects faults on demand. Tests start it in-process with [`start`] on port 0 and use
+//! unique message ids, sends the delivery receipts `registered_delivery` asks for,
+//! generates or accepts injected MO traffic, and injects faults on demand.
+//!
+//! Receipts are deterministic: an outcome rule (by destination prefix and part of a
+//! concatenated message) decides a receipt's outcome and `err:` code, else the weights
+//! cycle in proportion. A receipt can wait a delay, go out before its submit is answered
+//! (`before_response`), or be held until [`SimulatorHandle::release_receipts`] sends the
+//! held ones in submit order or reversed. Tests start it in-process with [`start`] on port 0 and use
 //! the [`SimulatorHandle`]; `smsbridge sim` runs it with [`run_simulator`]; the gateway
 //! can embed it from its `[simulator]` config section.
 //!
@@ -28,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use rusmpp::pdus::DeliverSm;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -39,7 +44,7 @@ pub use stats::StatsSnapshot;
 use self::receipts::OutcomePicker;
 use self::stats::Stats;
 use super::session::SessionHandle;
-use crate::config::simulator::SimulatorConfig;
+use crate::config::simulator::{ReceiptOrder, SimulatorConfig};
 
 /// Deliveries waiting to be queued (between the sessions and the delivery task).
 const DELIVERY_CHANNEL: usize = 1024;
@@ -79,6 +84,9 @@ struct Delivery {
     pdu: DeliverSm,
     kind: DeliveryKind,
     due: Instant,
+    /// Told once the ESME has answered it (or it could not be sent); dropped with the
+    /// delivery when it never goes out.
+    answered: Option<oneshot::Sender<()>>,
 }
 
 /// Bound sessions that can receive deliver_sm.
@@ -98,6 +106,8 @@ struct Shared {
     references: AtomicU16,
     outcomes: OutcomePicker,
     receivers: Mutex<Receivers>,
+    /// Receipts kept until released (`[receipts] hold`), at most `max_pending`.
+    held: Mutex<Vec<Delivery>>,
     bound: Mutex<usize>,
     receivers_changed: watch::Sender<usize>,
     deliveries: mpsc::Sender<Delivery>,
@@ -134,6 +144,23 @@ impl Shared {
             receivers.sessions.len()
         };
         self.receivers_changed.send_replace(count);
+    }
+
+    /// Keeps a receipt until [`SimulatorHandle::release_receipts`].
+    fn hold_receipt(&self, delivery: Delivery) {
+        let held = {
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            if held.len() >= self.cfg.receipts.max_pending {
+                None
+            } else {
+                held.push(delivery);
+                Some(held.len())
+            }
+        };
+        match held {
+            Some(n) => self.stats.set_held(n),
+            None => self.stats.bump(stats::Counter::ReceiptDropped),
+        }
     }
 
     /// The next receiver, round robin.
@@ -197,12 +224,43 @@ impl SimulatorHandle {
                 pdu,
                 kind: DeliveryKind::Mo,
                 due: Instant::now(),
+                answered: None,
             };
             self.shared
                 .deliveries
                 .send(delivery)
                 .await
                 .map_err(|_| SimulatorError::Stopped)?;
+        }
+        Ok(count)
+    }
+
+    /// Sends every held receipt (`[receipts] hold`) in the configured `order`, one at a
+    /// time: each goes out when the previous one was answered, so the ESME sees them in
+    /// that order. Returns how many were released once the last was answered (or could
+    /// not be sent).
+    pub async fn release_receipts(&self) -> Result<usize, SimulatorError> {
+        let mut held = {
+            let mut held = self.shared.held.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *held)
+        };
+        self.shared.stats.set_held(0);
+        if self.shared.cfg.receipts.order == ReceiptOrder::Reversed {
+            held.reverse();
+        }
+        let count = held.len();
+        for mut delivery in held {
+            let (tx, rx) = oneshot::channel();
+            delivery.answered = Some(tx);
+            delivery.due = Instant::now();
+            self.shared
+                .deliveries
+                .send(delivery)
+                .await
+                .map_err(|_| SimulatorError::Stopped)?;
+            // An error means the delivery was dropped (the simulator stops): go on, the
+            // channel says so on the next send.
+            let _ = rx.await;
         }
         Ok(count)
     }
@@ -263,6 +321,7 @@ pub async fn start(
         submits_seen: AtomicU64::new(0),
         references: AtomicU16::new(1),
         receivers: Mutex::new(Receivers::default()),
+        held: Mutex::new(Vec::new()),
         bound: Mutex::new(0),
         receivers_changed,
         deliveries: deliveries_tx,

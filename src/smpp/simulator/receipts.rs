@@ -9,20 +9,8 @@ use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
 use rusmpp::types::{COctetString, OctetString};
 use rusmpp::values::{EsmClass, MessageState, Npi, Ton};
 
-use crate::config::simulator::ReceiptMix;
-
-/// The final outcome a receipt reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReceiptOutcome {
-    /// DELIVRD.
-    Delivered,
-    /// UNDELIV.
-    Undeliverable,
-    /// EXPIRED.
-    Expired,
-    /// REJECTD.
-    Rejected,
-}
+pub use crate::config::simulator::ReceiptOutcome;
+use crate::config::simulator::{ReceiptMix, ReceiptsConfig};
 
 impl ReceiptOutcome {
     /// The `stat:` word.
@@ -140,11 +128,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// The Appendix B receipt text.
 pub fn receipt_text(
     message_id: &str,
-    outcome: ReceiptOutcome,
+    report: &ReceiptReport,
     submitted: SystemTime,
     done: SystemTime,
     original: &[u8],
 ) -> String {
+    let outcome = report.outcome;
     let dlvrd = if outcome == ReceiptOutcome::Delivered {
         "001"
     } else {
@@ -166,7 +155,7 @@ pub fn receipt_text(
         receipt_date(submitted),
         receipt_date(done),
         outcome.stat(),
-        outcome.err(),
+        report.err,
     )
 }
 
@@ -182,15 +171,57 @@ pub struct Submitted {
     pub destination: COctetString<1, 21>,
     /// The first octets of the submitted text.
     pub text: Vec<u8>,
+    /// Which part of a concatenated message it was (1-based; 1 when not split).
+    pub part: u8,
     /// When it was accepted.
     pub at: SystemTime,
 }
 
+/// What one receipt reports: its outcome and `err:` code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptReport {
+    /// The final state.
+    pub outcome: ReceiptOutcome,
+    /// The `err:` code.
+    pub err: String,
+}
+
+impl From<ReceiptOutcome> for ReceiptReport {
+    /// The outcome with its default `err:` code.
+    fn from(outcome: ReceiptOutcome) -> Self {
+        ReceiptReport {
+            outcome,
+            err: outcome.err().into(),
+        }
+    }
+}
+
+/// The report for part `part` of a submit to `destination`: the first rule covering it,
+/// or the next outcome of the weights.
+pub fn report_for(
+    cfg: &ReceiptsConfig,
+    picker: &OutcomePicker,
+    destination: &str,
+    part: u8,
+) -> ReceiptReport {
+    match cfg.rule_for(destination, part) {
+        Some(rule) => ReceiptReport {
+            outcome: rule.outcome,
+            err: rule
+                .err
+                .clone()
+                .unwrap_or_else(|| rule.outcome.err().into()),
+        },
+        None => picker.pick().into(),
+    }
+}
+
 /// The receipt deliver_sm for a submitted message.
-pub fn build(submitted: &Submitted, outcome: ReceiptOutcome) -> DeliverSm {
+pub fn build(submitted: &Submitted, report: &ReceiptReport) -> DeliverSm {
+    let outcome = report.outcome;
     let text = receipt_text(
         &submitted.message_id,
-        outcome,
+        report,
         submitted.at,
         SystemTime::now(),
         &submitted.text,
@@ -229,7 +260,8 @@ mod tests {
     #[test]
     fn text_follows_appendix_b() {
         let t = UNIX_EPOCH + Duration::from_secs(1_772_372_700);
-        let text = receipt_text("1a2b", ReceiptOutcome::Undeliverable, t, t, b"Hello there");
+        let report = ReceiptOutcome::Undeliverable.into();
+        let text = receipt_text("1a2b", &report, t, t, b"Hello there");
         assert_eq!(
             text,
             "id:1a2b sub:001 dlvrd:000 submit date:2603011345 done date:2603011345 \
@@ -259,5 +291,33 @@ mod tests {
         assert!(ReceiptOutcome::Expired.wanted_by(2));
         assert!(!ReceiptOutcome::Expired.wanted_by(3));
         assert!(!ReceiptOutcome::Delivered.wanted_by(0));
+    }
+
+    #[test]
+    fn a_rule_decides_the_parts_it_covers_and_the_weights_the_rest() {
+        let raw: crate::config::simulator::RawSimulator = toml::from_str(
+            r#"
+            [receipts]
+            delivered = 1
+            rejected = 1
+            [[receipts.rules]]
+            destination = "1415"
+            segments = [2]
+            outcome = "undeliverable"
+            err = "027"
+            "#,
+        )
+        .unwrap();
+        let cfg = crate::config::simulator::SimulatorConfig::try_from(raw)
+            .unwrap()
+            .receipts;
+        let picker = OutcomePicker::new(cfg.mix.clone());
+        let report = |destination, part| report_for(&cfg, &picker, destination, part);
+        let failing = report("+14155550123", 2);
+        assert_eq!(failing.outcome, ReceiptOutcome::Undeliverable);
+        assert_eq!(failing.err, "027");
+        // Not covered: the weights, in turn, with their default codes.
+        assert_eq!(report("+14155550123", 1), ReceiptOutcome::Delivered.into());
+        assert_eq!(report("+4420", 2), ReceiptOutcome::Rejected.into());
     }
 }

@@ -6,8 +6,10 @@ use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use rusmpp::pdus::{DataSmResp, SubmitSmResp};
+use rusmpp::tlvs::{Tlv, TlvValue};
 use rusmpp::types::COctetString;
 use rusmpp::{CommandStatus, Pdu};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::stats::Counter;
@@ -111,12 +113,17 @@ impl SmscHandler {
             Some(Pdu::SubmitSm(sm)) => {
                 let wants = u8::from(sm.registered_delivery);
                 let receipt = (wants & 0x03 != 0).then(|| {
-                    let text = sm.short_message().as_ref();
-                    let text = text[..text.len().min(RECEIPT_TEXT_OCTETS)].to_vec();
-                    (
-                        submitted(receipt_id, &sm.source_addr, &sm.destination_addr, text),
-                        wants,
-                    )
+                    let body = sm.short_message().as_ref();
+                    let part = part_of(u8::from(sm.esm_class), body, sm.tlvs());
+                    let text = body[..body.len().min(RECEIPT_TEXT_OCTETS)].to_vec();
+                    let submitted = submitted(
+                        receipt_id,
+                        &sm.source_addr,
+                        &sm.destination_addr,
+                        text,
+                        part,
+                    );
+                    (submitted, wants)
                 });
                 (
                     SubmitSmResp::builder().message_id(id).build().into(),
@@ -126,11 +133,13 @@ impl SmscHandler {
             Some(Pdu::DataSm(dm)) => {
                 let wants = u8::from(dm.registered_delivery);
                 let receipt = (wants & 0x03 != 0).then(|| {
+                    let part = part_of(u8::from(dm.esm_class), &[], dm.tlvs());
                     let submitted = submitted(
                         receipt_id,
                         &dm.source_addr,
                         &dm.destination_addr,
                         Vec::new(),
+                        part,
                     );
                     (submitted, wants)
                 });
@@ -138,33 +147,67 @@ impl SmscHandler {
             }
             _ => return responder.respond(CommandStatus::EsmeRsyserr, None),
         };
+        let mut receipt = receipt.and_then(|(submitted, wants)| self.receipt(&submitted, wants));
         let delay = self.shared.cfg.faults.response_delay;
-        if delay.is_zero() {
+        let answered = match &mut receipt {
+            Some(delivery) if self.shared.cfg.receipts.before_response => {
+                let (tx, rx) = oneshot::channel();
+                delivery.answered = Some(tx);
+                Some(rx)
+            }
+            _ => None,
+        };
+        if let Some(delivery) = receipt {
+            self.queue_receipt(delivery);
+        }
+        if delay.is_zero() && answered.is_none() {
             responder.respond(CommandStatus::EsmeRok, Some(response));
         } else {
-            // The session stays responsive; its inbound window bounds these tasks.
+            // The session stays responsive; its inbound window bounds these tasks. A
+            // receipt that is dropped instead of sent ends the wait too.
             tokio::spawn(async move {
+                if let Some(answered) = answered {
+                    let _ = answered.await;
+                }
                 tokio::time::sleep(delay).await;
                 responder.respond(CommandStatus::EsmeRok, Some(response));
             });
         }
-        if let Some((submitted, wants)) = receipt {
-            self.schedule_receipt(submitted, wants);
-        }
     }
 
-    fn schedule_receipt(&self, submitted: Submitted, registered_delivery: u8) {
-        let outcome = self.shared.outcomes.pick();
-        if !outcome.wanted_by(registered_delivery) {
-            return;
-        }
+    /// The receipt deliver_sm for a submit, when `registered_delivery` asks for its
+    /// outcome.
+    fn receipt(&self, submitted: &Submitted, registered_delivery: u8) -> Option<Delivery> {
         let cfg = &self.shared.cfg;
-        let delivery = Delivery {
-            pdu: receipts::build(&submitted, outcome),
-            kind: DeliveryKind::Receipt,
-            due: Instant::now() + cfg.faults.response_delay + cfg.receipts.delay,
+        let report = receipts::report_for(
+            &cfg.receipts,
+            &self.shared.outcomes,
+            submitted.destination.as_str(),
+            submitted.part,
+        );
+        if !report.outcome.wanted_by(registered_delivery) {
+            return None;
+        }
+        // A receipt sent before the response does not wait for the response's delay.
+        let after_response = if cfg.receipts.before_response {
+            std::time::Duration::ZERO
+        } else {
+            cfg.faults.response_delay
         };
-        if self.shared.deliveries.try_send(delivery).is_err() {
+        Some(Delivery {
+            pdu: receipts::build(submitted, &report),
+            kind: DeliveryKind::Receipt,
+            due: Instant::now() + after_response + cfg.receipts.delay,
+            answered: None,
+        })
+    }
+
+    /// Holds the receipt when `[receipts] hold` says so; queues it for the delivery task
+    /// otherwise. Receipts beyond the bounds are dropped and counted.
+    fn queue_receipt(&self, delivery: Delivery) {
+        if self.shared.cfg.receipts.hold {
+            self.shared.hold_receipt(delivery);
+        } else if self.shared.deliveries.try_send(delivery).is_err() {
             self.shared.stats.bump(Counter::ReceiptDropped);
         }
     }
@@ -182,14 +225,47 @@ fn submitted(
     source: &COctetString<1, 21>,
     destination: &COctetString<1, 21>,
     text: Vec<u8>,
+    part: u8,
 ) -> Submitted {
     Submitted {
         message_id: receipt_id,
         source: source.clone(),
         destination: destination.clone(),
         text,
+        part,
         at: SystemTime::now(),
     }
+}
+
+/// Which part of a concatenated message a submit carries (1-based; 1 when it is not
+/// split): the `sar_segment_seqnum` TLV, or the UDH's concatenation IE.
+fn part_of(esm_class: u8, short_message: &[u8], tlvs: &[Tlv]) -> u8 {
+    let sar = tlvs.iter().filter_map(Tlv::value).find_map(|v| match v {
+        TlvValue::SarSegmentSeqnum(n) => Some(*n),
+        _ => None,
+    });
+    if let Some(part) = sar {
+        return part;
+    }
+    const UDHI: u8 = 0x40;
+    if esm_class & UDHI != 0 {
+        return udh_part(short_message).unwrap_or(1);
+    }
+    1
+}
+
+/// The part number of a UDH's concatenation IE (IEI 0x00 or 0x08), if it has one.
+fn udh_part(user_data: &[u8]) -> Option<u8> {
+    let (&udhl, rest) = user_data.split_first()?;
+    let mut ies = rest.get(..usize::from(udhl))?;
+    while let [iei, len, rest @ ..] = ies {
+        let (value, next) = rest.split_at_checked(usize::from(*len))?;
+        match (*iei, value) {
+            (0x00, [_, _, part]) | (0x08, [_, _, _, part]) => return Some(*part),
+            _ => ies = next,
+        }
+    }
+    None
 }
 
 fn destination(pdu: Option<&Pdu>) -> &str {
@@ -245,5 +321,27 @@ impl Drop for SmscHandler {
     /// A connection dropped on purpose never reaches CLOSED; leave the registry anyway.
     fn drop(&mut self) {
         self.unregister();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_part_comes_from_the_udh_or_the_sar_tlvs() {
+        // UDH: port addressing IE first, then concatenation with an 8-bit reference.
+        let udh8 = [
+            0x0B, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x7A, 0x03, 0x02,
+        ];
+        assert_eq!(part_of(0x40, &udh8, &[]), 2);
+        let udh16 = [0x06, 0x08, 0x04, 0x01, 0x02, 0x03, 0x03, b'h'];
+        assert_eq!(part_of(0x40, &udh16, &[]), 3);
+        // Without the UDHI bit the same octets are text.
+        assert_eq!(part_of(0x00, &udh8, &[]), 1);
+        // A header that overruns the user data reads as a single part.
+        assert_eq!(part_of(0x40, &[0x05, 0x00, 0x03], &[]), 1);
+        let sar = [Tlv::from(TlvValue::SarSegmentSeqnum(4))];
+        assert_eq!(part_of(0x00, b"plain", &sar), 4);
     }
 }

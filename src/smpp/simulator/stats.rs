@@ -22,6 +22,7 @@ pub struct Stats {
     receipts_sent: AtomicU64,
     receipts_acked: AtomicU64,
     receipts_dropped: AtomicU64,
+    receipts_held: AtomicU64,
     mo_sent: AtomicU64,
     mo_acked: AtomicU64,
     deliveries_failed: AtomicU64,
@@ -58,6 +59,8 @@ pub struct StatsSnapshot {
     pub receipts_acked: u64,
     /// Receipts dropped because too many were pending.
     pub receipts_dropped: u64,
+    /// Receipts held right now, waiting to be released (`[receipts] hold`).
+    pub receipts_held: u64,
     /// MO parts sent as deliver_sm.
     pub mo_sent: u64,
     /// MO parts the ESME answered with ESME_ROK.
@@ -133,6 +136,12 @@ impl Stats {
         self.signal();
     }
 
+    /// Sets the number of receipts held.
+    pub fn set_held(&self, held: usize) {
+        self.receipts_held.store(held as u64, Ordering::Relaxed);
+        self.signal();
+    }
+
     /// Waits until the counters satisfy `done`, re-checking after every change.
     pub async fn wait_for(&self, done: impl Fn(&StatsSnapshot) -> bool) -> StatsSnapshot {
         self.waiters.fetch_add(1, Ordering::SeqCst);
@@ -163,6 +172,7 @@ impl Stats {
             receipts_sent: get(&self.receipts_sent),
             receipts_acked: get(&self.receipts_acked),
             receipts_dropped: get(&self.receipts_dropped),
+            receipts_held: get(&self.receipts_held),
             mo_sent: get(&self.mo_sent),
             mo_acked: get(&self.mo_acked),
             deliveries_failed: get(&self.deliveries_failed),

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::mo::{self, MoMessage};
 use super::{Delivery, DeliveryKind, Shared};
+use crate::config::simulator::MoConfig;
 
 /// Generates `mo.count` MO messages (unlimited when 0) at `mo.rate` per second.
 pub(super) async fn generate_mo(shared: Arc<Shared>, cancel: CancellationToken) {
@@ -21,9 +22,9 @@ pub(super) async fn generate_mo(shared: Arc<Shared>, cancel: CancellationToken) 
             _ = tick.tick() => {}
         }
         let message = MoMessage {
-            source: cfg.source.clone(),
+            source: mo_source(cfg, sent),
             destination: cfg.destination.clone(),
-            text: cfg.texts[(sent % cfg.texts.len() as u64) as usize].clone(),
+            text: mo_text(cfg, sent),
             encoding: cfg.encoding,
             concatenation: cfg.concatenation,
         };
@@ -40,6 +41,7 @@ pub(super) async fn generate_mo(shared: Arc<Shared>, cancel: CancellationToken) 
                 pdu,
                 kind: DeliveryKind::Mo,
                 due: Instant::now(),
+                answered: None,
             };
             tokio::select! {
                 () = cancel.cancelled() => return,
@@ -47,6 +49,25 @@ pub(super) async fn generate_mo(shared: Arc<Shared>, cancel: CancellationToken) 
             }
         }
         sent += 1;
+    }
+}
+
+/// The subscriber of the `n`th generated MO: `source` itself, or with several contacts
+/// `source` + `n` mod `contacts` (validation made sure the source is all digits then).
+fn mo_source(cfg: &MoConfig, n: u64) -> String {
+    match cfg.source.parse::<u64>() {
+        Ok(first) if cfg.contacts > 1 => (first + n % u64::from(cfg.contacts)).to_string(),
+        _ => cfg.source.clone(),
+    }
+}
+
+/// The text of the `n`th generated MO, numbered when asked so that no two are alike.
+fn mo_text(cfg: &MoConfig, n: u64) -> String {
+    let text = &cfg.texts[(n % cfg.texts.len() as u64) as usize];
+    if cfg.numbered_texts {
+        format!("{text} #{n}")
+    } else {
+        text.clone()
     }
 }
 
@@ -71,5 +92,48 @@ pub(super) async fn report_stats(shared: Arc<Shared>, cancel: CancellationToken)
             tracing::warn!(path = %path.display(), %err, "simulator stats file not written");
         }
         previous = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::simulator::SimulatorConfig;
+
+    fn mo_config(toml: &str) -> MoConfig {
+        SimulatorConfig::from_toml(std::path::Path::new("sim.toml"), toml)
+            .unwrap()
+            .mo
+    }
+
+    #[test]
+    fn one_contact_keeps_the_source_and_the_texts_as_written() {
+        let cfg = mo_config("[mo]\ntexts = [\"hi\", \"there\"]");
+        assert_eq!(mo_source(&cfg, 7), "14155550123");
+        assert_eq!(mo_text(&cfg, 0), "hi");
+        assert_eq!(mo_text(&cfg, 3), "there");
+    }
+
+    #[test]
+    fn several_contacts_take_turns_and_numbered_texts_differ() {
+        let cfg = mo_config(
+            "[mo]\nsource = \"14155550000\"\ncontacts = 3\nnumbered_texts = true\ntexts = [\"hi\"]",
+        );
+        let sources: Vec<String> = (0..4).map(|n| mo_source(&cfg, n)).collect();
+        assert_eq!(
+            sources,
+            ["14155550000", "14155550001", "14155550002", "14155550000"]
+        );
+        assert_eq!(mo_text(&cfg, 41), "hi #41");
+    }
+
+    #[test]
+    fn several_contacts_need_a_numeric_source() {
+        let err = SimulatorConfig::from_toml(
+            std::path::Path::new("sim.toml"),
+            "[mo]\nsource = \"ACME\"\ncontacts = 2",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("mo.contacts"), "{err}");
     }
 }

@@ -17,7 +17,8 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::SqliteStore;
 use crate::consent::{
-    ConsentError, ListQuery, MAX_LIST_PAGE, Scope, SuppressionList, SuppressionRecord,
+    ConsentChange, ConsentError, ConsentRequest, ListQuery, MAX_LIST_PAGE, Scope, SuppressionList,
+    SuppressionRecord,
 };
 use crate::number::SenderAddress;
 use crate::store::StoreError;
@@ -173,6 +174,30 @@ fn select_page(conn: &Connection, query: &ListQuery) -> rusqlite::Result<Vec<Sup
     ))?;
     let rows = select.query_map(params_from_iter(args), read_record)?;
     rows.collect()
+}
+
+/// Applies an MO keyword's change inside the caller's write (the MO's own, so the change
+/// and the message commit together); what changed, `None` when nothing did.
+pub(super) fn apply_request(
+    conn: &Connection,
+    request: &ConsentRequest,
+) -> Result<Option<ConsentChange>, StoreError> {
+    match request {
+        ConsentRequest::OptOut(record) => {
+            let row = OptOutRow::of(record).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            Ok(row
+                .insert_if_absent(conn)?
+                .then(|| ConsentChange::OptedOut(record.clone())))
+        }
+        ConsentRequest::OptIn { contact, scopes } => {
+            let mut removed = Vec::new();
+            for scope in scopes {
+                removed.extend(delete_one(conn, contact.as_str(), scope)?);
+            }
+            Ok((!removed.is_empty()).then_some(ConsentChange::OptedIn(removed)))
+        }
+        ConsentRequest::Nothing => Ok(None),
+    }
 }
 
 fn store_failed(error: StoreError) -> ConsentError {

@@ -1,6 +1,7 @@
 //! Conversations: (contact, business sender) → the open conversation. The first message
 //! with none open starts one (`chat.conversation.started`), linking the previous one
-//! so the core can show the history; closing is the core's decision.
+//! so the core can show the history; closing is the core's decision
+//! (`chat.conversation.closed`).
 
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::json;
@@ -53,11 +54,11 @@ pub(super) fn open_for(
         )
         .optional()?;
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO conversation (id, contact, sender, previous_id, started_unix_ms)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        (&id, contact, sender, &previous, now),
-    )?;
+    )?
+    .execute((&id, contact, sender, &previous, now))?;
     outbox::append(
         conn,
         NewEvent {
@@ -86,17 +87,36 @@ pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<Conversation>, S
         .optional()?)
 }
 
-/// Closes a conversation if open; the row as it is afterwards.
+/// Closes a conversation if open, appending `chat.conversation.closed` (the
+/// conversation's next sequence) in the same write; the row as it is afterwards. Closing
+/// a closed conversation changes nothing and emits nothing.
 pub(super) fn close(
     conn: &Connection,
     id: &str,
     now: UnixMs,
 ) -> Result<Option<Conversation>, StoreError> {
-    conn.execute(
-        "UPDATE conversation SET closed_unix_ms = ?2 WHERE id = ?1 AND closed_unix_ms IS NULL",
-        (id, now),
-    )?;
-    get(conn, id)
+    let closed = conn
+        .prepare_cached(
+            "UPDATE conversation SET closed_unix_ms = ?2 WHERE id = ?1 AND closed_unix_ms IS NULL",
+        )?
+        .execute((id, now))?;
+    let conversation = get(conn, id)?;
+    if let Some(c) = conversation.as_ref().filter(|_| closed == 1) {
+        outbox::append(
+            conn,
+            NewEvent {
+                ty: EventType::ConversationClosed,
+                conversation_id: c.id.clone(),
+                data: json!({
+                    "conversation_id": c.id,
+                    "contact": c.contact,
+                    "sender": c.sender,
+                    "closed_at": c.closed_at,
+                }),
+            },
+        )?;
+    }
+    Ok(conversation)
 }
 
 /// A contact's conversations, newest first.

@@ -2,82 +2,132 @@
 //! of their message ([`PendingParts`], so a restart loses no part a carrier was told is
 //! stored), the dedup keys that stop a redelivered MO from becoming a second chat
 //! message, and receipts nothing matches yet.
+//!
+//! An MO and what it carries commit together: its consent keyword's change with its
+//! event and reply, and the removal of the parts it was reassembled from. A crash
+//! before that write leaves none of it, so the carrier's redelivery of the
+//! unacknowledged MO (part) does it all exactly once.
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::json;
 
-use super::{SqliteStore, conversations, messages, outbox};
+use super::{SqliteStore, consent, conversations, messages, outbox};
 use crate::connector::{EventType, NewEvent};
+use crate::consent::ConsentEventKind;
 use crate::store::StoreError;
 use crate::store::model::{MoStored, NewMmsMo, NewMo, RawReceipt, UnixMs, now_ms};
 use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome};
 
-/// Stores an MO unless one of its dedup keys is already recorded.
+/// Stores an MO unless one of its dedup keys is already recorded, in one write with
+/// what it carries: its consent keyword's change (and then the consent event and the
+/// reply), and the removal of the parts it was reassembled from. Either way the parts
+/// it names are removed: a duplicate's are already in the stored message.
 pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoStored, StoreError> {
-    store_mo_with(conn, mo, None, now)
-}
-
-/// Stores an MO MMS unless one of its dedup keys is already recorded: the MO's row and
-/// events, its media in `chat.message.received`, and a `chat.media.rejected` per
-/// rejected part.
-pub(super) fn store_mms_mo(
-    conn: &Connection,
-    mms: &NewMmsMo,
-    now: UnixMs,
-) -> Result<MoStored, StoreError> {
-    let stored = store_mo_with(conn, &mms.mo, Some(mms), now)?;
-    if let MoStored::Stored { conversation_id } = &stored {
-        for rejected in &mms.rejected {
-            let mut data = rejected.clone();
-            data["message_id"] = json!(mms.mo.message_id);
-            data["from"] = json!(mms.mo.contact);
-            data["to"] = json!(mms.mo.sender);
-            outbox::append(
-                conn,
-                NewEvent {
-                    ty: EventType::MediaRejected,
-                    conversation_id: conversation_id.clone(),
-                    data,
-                },
-            )?;
-        }
+    if let Some(key) = &mo.pending_parts {
+        remove_parts(conn, key, mo)?;
     }
-    Ok(stored)
-}
-
-fn store_mo_with(
-    conn: &Connection,
-    mo: &NewMo,
-    mms: Option<&NewMmsMo>,
-    now: UnixMs,
-) -> Result<MoStored, StoreError> {
     for key in &mo.dedup_keys {
         if seen(conn, key, mo.dedup_since)? {
             return Ok(MoStored::Duplicate);
         }
     }
     let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
+    insert_mo(conn, mo, &conversation_id, None, now)?;
+    let consent = match &mo.consent {
+        Some(plan) => Some(plan.outcome(consent::apply_request(conn, &plan.request)?)),
+        None => None,
+    };
+    let consent = consent.unwrap_or_default();
+    if let Some(event) = &consent.event {
+        let ty = match event.kind {
+            ConsentEventKind::OptedOut => EventType::ContactOptedOut,
+            ConsentEventKind::OptedIn => EventType::ContactOptedIn,
+        };
+        outbox::append(
+            conn,
+            NewEvent {
+                ty,
+                conversation_id: conversation_id.clone(),
+                data: serde_json::to_value(event)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            },
+        )?;
+    }
+    if let Some(reply) = mo.reply.as_ref().filter(|_| consent.reply.is_some()) {
+        messages::insert_mt(conn, reply, now)?;
+    }
+    Ok(MoStored::Stored {
+        conversation_id,
+        consent_changed: consent.change.map(|c| c.kind()),
+    })
+}
+
+/// Stores an MO MMS unless one of its dedup keys is already recorded: the message row
+/// and `chat.message.received` with its media, and a `chat.media.rejected` per rejected
+/// part, in one write.
+pub(super) fn store_mms_mo(
+    conn: &Connection,
+    mms: &NewMmsMo,
+    now: UnixMs,
+) -> Result<MoStored, StoreError> {
+    let mo = &mms.mo;
+    for key in &mo.dedup_keys {
+        if seen(conn, key, mo.dedup_since)? {
+            return Ok(MoStored::Duplicate);
+        }
+    }
+    let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
+    insert_mo(conn, mo, &conversation_id, Some(mms), now)?;
+    for rejected in &mms.rejected {
+        let mut data = rejected.clone();
+        data["message_id"] = json!(mo.message_id);
+        data["from"] = json!(mo.contact);
+        data["to"] = json!(mo.sender);
+        outbox::append(
+            conn,
+            NewEvent {
+                ty: EventType::MediaRejected,
+                conversation_id: conversation_id.clone(),
+                data,
+            },
+        )?;
+    }
+    Ok(MoStored::Stored {
+        conversation_id,
+        consent_changed: None,
+    })
+}
+
+/// The message row, its dedup keys and `chat.message.received` (with the subject and
+/// media of an MMS).
+fn insert_mo(
+    conn: &Connection,
+    mo: &NewMo,
+    conversation_id: &str,
+    mms: Option<&NewMmsMo>,
+    now: UnixMs,
+) -> Result<(), StoreError> {
     let missing = serde_json::to_string(&mo.missing).unwrap_or_else(|_| "[]".into());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
             encoding, segments, status, reason, route, incomplete, missing,
             created_unix_ms, updated_unix_ms)
          VALUES (?1, ?2, 'mo', ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?12, ?12)",
-        rusqlite::params![
-            mo.message_id,
-            conversation_id,
-            mo.contact,
-            mo.sender,
-            mo.text,
-            mo.encoding,
-            mo.segments,
-            mo.unknown_destination.then_some("unknown_destination"),
-            mo.carrier,
-            mo.incomplete,
-            missing,
-            now,
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        mo.message_id,
+        conversation_id,
+        mo.contact,
+        mo.sender,
+        mo.text,
+        mo.encoding,
+        mo.segments,
+        mo.unknown_destination.then_some("unknown_destination"),
+        mo.carrier,
+        mo.incomplete,
+        missing,
+        now,
+    ])?;
     let mut remember = conn.prepare_cached(
         "INSERT OR REPLACE INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, ?2, ?3)",
     )?;
@@ -104,23 +154,24 @@ fn store_mo_with(
         conn,
         NewEvent {
             ty: EventType::MessageReceived,
-            conversation_id: conversation_id.clone(),
+            conversation_id: conversation_id.to_owned(),
             data: received,
         },
     )?;
-    for event in &mo.consent_events {
-        outbox::append(
-            conn,
-            NewEvent {
-                conversation_id: conversation_id.clone(),
-                ..event.clone()
-            },
-        )?;
+    Ok(())
+}
+
+/// Removes the parts `mo` was reassembled from (not a part of the same key that came
+/// after they were taken: it starts a message of its own).
+fn remove_parts(conn: &Connection, key: &PartKey, mo: &NewMo) -> Result<(), StoreError> {
+    let key = key_text(key).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut delete = conn.prepare_cached(
+        "DELETE FROM mo_pending_part WHERE part_key = ?1 AND seqnum = ?2 AND taken = 1",
+    )?;
+    for seqnum in (1..=mo.segments).filter(|n| !mo.missing.iter().any(|m| u32::from(*m) == *n)) {
+        delete.execute((&key, seqnum))?;
     }
-    if let Some(reply) = &mo.reply {
-        messages::insert_mt(conn, reply, now)?;
-    }
-    Ok(MoStored::Stored { conversation_id })
+    Ok(())
 }
 
 /// Whether `key` was recorded at or after `since`.
@@ -141,18 +192,18 @@ pub(super) fn store_receipt(
     r: &RawReceipt,
     now: UnixMs,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO unmatched_receipt (carrier, source, destination, short_message,
             receipted_message_id, received_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        (
-            &r.carrier,
-            &r.source,
-            &r.destination,
-            &r.short_message,
-            &r.receipted_message_id,
-            now,
-        ),
-    )?;
+    )?
+    .execute((
+        &r.carrier,
+        &r.source,
+        &r.destination,
+        &r.short_message,
+        &r.receipted_message_id,
+        now,
+    ))?;
     Ok(())
 }
 
@@ -166,23 +217,40 @@ fn key_text(key: &PartKey) -> Result<String, PendingError> {
 
 /// Parts live in `mo_pending_part`, one row per (message, part number); the primary key
 /// makes a second copy of a part a no-op, atomically.
+///
+/// `take` hands the parts out but keeps them, marked `taken`, until the MO write that
+/// uses them removes them ([`store_mo`] with `pending_parts`): the parts and the message
+/// they make leave and arrive in one commit. A part delivered again while its row is
+/// `taken` means that write never happened (a crash, or a store failure answered with
+/// a temporary error): the taken parts are held again and the put counts them, so the
+/// reassembler completes the message again from the durable parts instead of starting
+/// an incomplete one.
 impl PendingParts for SqliteStore {
     async fn put(&self, key: &PartKey, part: MoPart) -> Result<PutOutcome, PendingError> {
         let key = key_text(key)?;
         let seqnum = part.concat.map(|c| c.seqnum).unwrap_or(1);
         let body = serde_json::to_string(&part).map_err(pending_error)?;
         self.write(move |conn| {
-            let added = conn.execute(
-                "INSERT OR IGNORE INTO mo_pending_part (part_key, seqnum, part, created_unix_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                (&key, seqnum, &body, now_ms()),
+            let added = conn.prepare_cached("INSERT OR IGNORE INTO mo_pending_part (part_key, seqnum, part, created_unix_ms)
+                 VALUES (?1, ?2, ?3, ?4)")?.execute((&key, seqnum, &body, now_ms()),
             )?;
             if added == 0 {
-                return Ok(PutOutcome::Duplicate);
+                let revived = conn.execute(
+                    "UPDATE mo_pending_part SET taken = 0 WHERE part_key = ?1 AND taken = 1
+                       AND EXISTS (SELECT 1 FROM mo_pending_part
+                                   WHERE part_key = ?1 AND seqnum = ?2 AND taken = 1)",
+                    (&key, seqnum),
+                )?;
+                if revived == 0 {
+                    return Ok(PutOutcome::Duplicate);
+                }
             }
-            let held: i64 = conn.query_row(
-                "SELECT count(*) FROM mo_pending_part WHERE part_key = ?1",
-                [&key],
+            let held: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM mo_pending_part WHERE part_key = ?1 AND taken = 0",
+                )?
+                .query_row(
+                    [&key],
                 |r| r.get(0),
             )?;
             Ok(PutOutcome::Stored {
@@ -198,18 +266,18 @@ impl PendingParts for SqliteStore {
         let rows = self
             .write(move |conn| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT part FROM mo_pending_part WHERE part_key = ?1 ORDER BY seqnum",
+                    "UPDATE mo_pending_part SET taken = 1 WHERE part_key = ?1 RETURNING seqnum, part",
                 )?;
-                let rows: Vec<String> = stmt
-                    .query_map([&key], |r| r.get(0))?
+                let mut rows: Vec<(i64, String)> = stmt
+                    .query_map([&key], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
-                conn.execute("DELETE FROM mo_pending_part WHERE part_key = ?1", [&key])?;
+                rows.sort_by_key(|(seqnum, _)| *seqnum);
                 Ok(rows)
             })
             .await
             .map_err(pending_error)?;
         rows.iter()
-            .map(|r| serde_json::from_str(r).map_err(pending_error))
+            .map(|(_, r)| serde_json::from_str(r).map_err(pending_error))
             .collect()
     }
 

@@ -2,14 +2,14 @@
 //! with their status events, and the views the API shows.
 
 use rusqlite::{Connection, OptionalExtension, Row};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{conversations, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
 use crate::store::model::{
-    Direction, DueMt, MessageView, MtAccepted, MtAttempt, MtReceipt, NewMt, SegmentView,
-    SentSegment, UnixMs, rfc3339,
+    AttemptRecorded, Direction, DueMt, MessageView, MtAccepted, MtAttempt, MtReceipt, NewMt,
+    SegmentView, SentSegment, UnixMs, rfc3339,
 };
 
 /// Appends a `chat.message.status` event.
@@ -21,17 +21,43 @@ pub(super) fn status_event(
     reason: Option<&str>,
     sentence: Option<&str>,
 ) -> Result<(), StoreError> {
+    segment_status_event(
+        conn,
+        conversation_id,
+        message_id,
+        status,
+        reason,
+        sentence,
+        None,
+    )
+}
+
+/// A `chat.message.status` event; `segment` names the segment (0-based, as in the
+/// message's `segment_detail`) whose receipt decided a failure or expiry.
+pub(super) fn segment_status_event(
+    conn: &Connection,
+    conversation_id: &str,
+    message_id: &str,
+    status: &str,
+    reason: Option<&str>,
+    sentence: Option<&str>,
+    segment: Option<usize>,
+) -> Result<(), StoreError> {
+    let mut data = json!({
+        "message_id": message_id,
+        "status": status,
+        "reason": reason,
+        "message": sentence,
+    });
+    if let Some(segment) = segment {
+        data["segment"] = json!(segment);
+    }
     outbox::append(
         conn,
         NewEvent {
             ty: EventType::MessageStatus,
             conversation_id: conversation_id.to_owned(),
-            data: json!({
-                "message_id": message_id,
-                "status": status,
-                "reason": reason,
-                "message": sentence,
-            }),
+            data,
         },
     )?;
     Ok(())
@@ -44,25 +70,25 @@ pub(super) fn insert_mt(
     now: UnixMs,
 ) -> Result<MtReceipt, StoreError> {
     let conversation_id = conversations::open_for(conn, &mt.contact, &mt.sender, mt.origin, now)?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
             encoding, segments, status, route, reference, validity_deadline_unix_ms,
             next_attempt_unix_ms, created_unix_ms, updated_unix_ms)
          VALUES (?1, ?2, 'mt', ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?10, ?11, ?11, ?11)",
-        rusqlite::params![
-            mt.message_id,
-            conversation_id,
-            mt.sender,
-            mt.contact,
-            mt.text,
-            mt.encoding,
-            mt.segments,
-            mt.route,
-            mt.reference,
-            mt.validity_deadline,
-            now,
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        mt.message_id,
+        conversation_id,
+        mt.sender,
+        mt.contact,
+        mt.text,
+        mt.encoding,
+        mt.segments,
+        mt.route,
+        mt.reference,
+        mt.validity_deadline,
+        now,
+    ])?;
     let mut segment = conn.prepare_cached(
         "INSERT INTO segment (message_id, idx, state, updated_unix_ms) VALUES (?1, ?2, 'pending', ?3)",
     )?;
@@ -86,38 +112,54 @@ pub(super) fn insert_mt(
     })
 }
 
-/// The answer recorded under `key`.
-pub(super) fn idempotent_answer(conn: &Connection, key: &str) -> Result<Option<Value>, StoreError> {
-    let text: Option<String> = conn
+/// What the key says about a request whose canonical form hashes to `request_sha256`:
+/// the first answer again when it is the request the key answered, `KeyReused` when it
+/// is another, `None` when the key is new. A key recorded before hashes were kept, or a
+/// request given without one, cannot be compared and replays the first answer.
+pub(super) fn idempotent_answer(
+    conn: &Connection,
+    key: &str,
+    request_sha256: Option<&str>,
+) -> Result<Option<MtAccepted>, StoreError> {
+    let row: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT response FROM idempotency_key WHERE key = ?1",
+            "SELECT response, request_sha256 FROM idempotency_key WHERE key = ?1",
             [key],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()
+    let Some((response, answered)) = row else {
+        return Ok(None);
+    };
+    if let (Some(answered), Some(asked)) = (answered.as_deref(), request_sha256)
+        && answered != asked
+    {
+        return Ok(Some(MtAccepted::KeyReused));
+    }
+    let first = serde_json::from_str(&response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Some(MtAccepted::Replayed(first)))
 }
 
-/// Accepts an MT once per idempotency key.
+/// Accepts an MT once per idempotency key (and refuses the key for another request).
 pub(super) fn accept_mt(
     conn: &Connection,
     mt: &NewMt,
     now: UnixMs,
 ) -> Result<MtAccepted, StoreError> {
     if let Some(key) = &mt.idempotency_key
-        && let Some(first) = idempotent_answer(conn, key)?
+        && let Some(earlier) = idempotent_answer(conn, key, mt.request_sha256.as_deref())?
     {
-        return Ok(MtAccepted::Replayed(first));
+        return Ok(earlier);
     }
     let receipt = insert_mt(conn, mt, now)?;
     if let Some(key) = &mt.idempotency_key {
         let response =
             serde_json::to_string(&receipt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        conn.execute(
-            "INSERT INTO idempotency_key (key, response, created_unix_ms) VALUES (?1, ?2, ?3)",
-            (key, response, now),
-        )?;
+        conn.prepare_cached(
+            "INSERT INTO idempotency_key (key, response, created_unix_ms, request_sha256)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute((key, response, now, &mt.request_sha256))?;
     }
     Ok(MtAccepted::Stored(receipt))
 }
@@ -169,12 +211,12 @@ pub(super) fn due(
         .into_iter()
         .map(|mt| with_segments_done(conn, mt))
         .collect::<Result<Vec<_>, _>>()?;
-    let next: Option<UnixMs> = conn.query_row(
-        "SELECT min(next_attempt_unix_ms) FROM message
+    let next: Option<UnixMs> = conn
+        .prepare_cached(
+            "SELECT min(next_attempt_unix_ms) FROM message
          WHERE status = 'accepted' AND next_attempt_unix_ms > ?1",
-        [now],
-        |r| r.get(0),
-    )?;
+        )?
+        .query_row([now], |r| r.get(0))?;
     Ok((due, next))
 }
 
@@ -205,7 +247,7 @@ pub(super) fn record_attempt(
     accepted: &[SentSegment],
     attempt: &MtAttempt,
     now: UnixMs,
-) -> Result<(), StoreError> {
+) -> Result<AttemptRecorded, StoreError> {
     let mut segment = conn.prepare_cached(
         "UPDATE segment SET state = 'sent', carrier = ?3, carrier_message_id = ?4,
             updated_unix_ms = ?5 WHERE message_id = ?1 AND idx = ?2",
@@ -214,23 +256,22 @@ pub(super) fn record_attempt(
         segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
         receipts::index_segment(conn, &s.carrier, &s.carrier_message_id, message_id, s.index)?;
     }
-    let conversation_id: String = conn.query_row(
-        "SELECT conversation_id FROM message WHERE id = ?1",
-        [message_id],
-        |r| r.get(0),
-    )?;
+    let conversation_id: String = conn
+        .prepare_cached("SELECT conversation_id FROM message WHERE id = ?1")?
+        .query_row([message_id], |r| r.get(0))?;
     record_end(conn, &conversation_id, message_id, attempt, now)?;
+    let mut recorded = AttemptRecorded::default();
     for s in accepted {
-        receipts::match_parked(
+        recorded.parked_matched.extend(receipts::match_parked(
             conn,
             &s.carrier,
             &s.carrier_message_id,
             message_id,
             s.index,
             now,
-        )?;
+        )?);
     }
-    Ok(())
+    Ok(recorded)
 }
 
 fn record_end(
@@ -242,21 +283,19 @@ fn record_end(
 ) -> Result<(), StoreError> {
     // A receipt for a segment sent earlier may have settled the message while this
     // attempt was out (one segment failed): that status stands, and no second one follows.
-    let status: String = conn.query_row(
-        "SELECT status FROM message WHERE id = ?1",
-        [message_id],
-        |r| r.get(0),
-    )?;
+    let status: String = conn
+        .prepare_cached("SELECT status FROM message WHERE id = ?1")?
+        .query_row([message_id], |r| r.get(0))?;
     if status != "accepted" {
         return Ok(());
     }
     match attempt {
         MtAttempt::Sent => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE message SET status = 'sent', attempts = attempts + 1, updated_unix_ms = ?2,
                     reason = NULL, reason_message = NULL WHERE id = ?1",
-                (message_id, now),
-            )?;
+            )?
+            .execute((message_id, now))?;
             status_event(conn, conversation_id, message_id, "sent", None, None)
         }
         MtAttempt::Retry {
@@ -264,11 +303,11 @@ fn record_end(
             route,
             reason,
         } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE message SET attempts = attempts + 1, next_attempt_unix_ms = ?2,
                     route = ?3, reason = ?4, updated_unix_ms = ?5 WHERE id = ?1",
-                (message_id, next_attempt, route, reason, now),
-            )?;
+            )?
+            .execute((message_id, next_attempt, route, reason, now))?;
             Ok(())
         }
         MtAttempt::Final {
@@ -276,16 +315,16 @@ fn record_end(
             reason,
             sentence,
         } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE message SET status = ?2, attempts = attempts + 1, reason = ?3,
                     reason_message = ?4, updated_unix_ms = ?5 WHERE id = ?1",
-                (message_id, status, reason, sentence, now),
-            )?;
-            conn.execute(
+            )?
+            .execute((message_id, status, reason, sentence, now))?;
+            conn.prepare_cached(
                 "UPDATE segment SET state = ?2, updated_unix_ms = ?3
                  WHERE message_id = ?1 AND state = 'pending'",
-                (message_id, status, now),
-            )?;
+            )?
+            .execute((message_id, status, now))?;
             status_event(
                 conn,
                 conversation_id,
@@ -372,24 +411,26 @@ pub(super) fn transcript(
 
 /// Deletes keys and finished messages last changed before `before`.
 pub(super) fn purge(conn: &Connection, before: UnixMs) -> Result<usize, StoreError> {
-    let mut gone = conn.execute(
-        "DELETE FROM idempotency_key WHERE created_unix_ms < ?1",
-        [before],
-    )?;
-    gone += conn.execute("DELETE FROM mo_seen WHERE seen_unix_ms < ?1", [before])?;
-    gone += conn.execute(
-        "DELETE FROM segment_key WHERE message_id IN (SELECT id FROM message
+    let mut gone = conn
+        .prepare_cached("DELETE FROM idempotency_key WHERE created_unix_ms < ?1")?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached("DELETE FROM mo_seen WHERE seen_unix_ms < ?1")?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached(
+            "DELETE FROM segment_key WHERE message_id IN (SELECT id FROM message
             WHERE status <> 'accepted' AND updated_unix_ms < ?1)",
-        [before],
-    )?;
-    gone += conn.execute(
-        "DELETE FROM segment WHERE message_id IN (SELECT id FROM message
+        )?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached(
+            "DELETE FROM segment WHERE message_id IN (SELECT id FROM message
             WHERE status <> 'accepted' AND updated_unix_ms < ?1)",
-        [before],
-    )?;
-    gone += conn.execute(
-        "DELETE FROM message WHERE status <> 'accepted' AND updated_unix_ms < ?1",
-        [before],
-    )?;
+        )?
+        .execute([before])?;
+    gone += conn
+        .prepare_cached("DELETE FROM message WHERE status <> 'accepted' AND updated_unix_ms < ?1")?
+        .execute([before])?;
     Ok(gone)
 }

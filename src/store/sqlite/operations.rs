@@ -4,8 +4,9 @@
 use super::{SqliteStore, conversations, inbound, messages, receipts};
 use crate::store::model::now_ms;
 use crate::store::{
-    Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMmsMo, NewMo, NewMt,
-    RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError, UnixMs,
+    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMmsMo,
+    NewMo, NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError,
+    UnixMs,
 };
 
 impl Store for SqliteStore {
@@ -14,9 +15,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn idempotent_answer(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+    async fn idempotent_answer(
+        &self,
+        key: &str,
+        request_sha256: Option<&str>,
+    ) -> Result<Option<MtAccepted>, StoreError> {
         let key = key.to_owned();
-        self.read(move |c| messages::idempotent_answer(c, &key))
+        let asked = request_sha256.map(str::to_owned);
+        self.read(move |c| messages::idempotent_answer(c, &key, asked.as_deref()))
             .await
     }
 
@@ -38,7 +44,7 @@ impl Store for SqliteStore {
         message_id: String,
         accepted: Vec<SentSegment>,
         attempt: MtAttempt,
-    ) -> Result<(), StoreError> {
+    ) -> Result<AttemptRecorded, StoreError> {
         self.write(move |c| messages::record_attempt(c, &message_id, &accepted, &attempt, now_ms()))
             .await
     }
@@ -109,5 +115,7 @@ impl Store for SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod crash_windows;
 #[cfg(test)]
 mod tests;

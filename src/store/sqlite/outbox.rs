@@ -66,11 +66,11 @@ pub fn append(conn: &Connection, event: NewEvent) -> Result<ChatEvent, StoreErro
         .optional()?;
     let sequence = last.unwrap_or(0) + 1;
     let id = new_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO event_sequence (conversation_id, last) VALUES (?1, ?2)
          ON CONFLICT (conversation_id) DO UPDATE SET last = excluded.last",
-        (&event.conversation_id, sequence),
-    )?;
+    )?
+    .execute((&event.conversation_id, sequence))?;
     let now = SystemTime::now();
     let time = humantime::format_rfc3339_millis(now).to_string();
     let created = now
@@ -78,11 +78,9 @@ pub fn append(conn: &Connection, event: NewEvent) -> Result<ChatEvent, StoreErro
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     // The first pending event of its conversation is its head.
-    conn.execute(
-        "INSERT INTO outbox (event_id, conversation_id, sequence, type, time, data, created_unix_ms, head)
+    conn.prepare_cached("INSERT INTO outbox (event_id, conversation_id, sequence, type, time, data, created_unix_ms, head)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-                 NOT EXISTS (SELECT 1 FROM outbox WHERE conversation_id = ?2))",
-        (
+                 NOT EXISTS (SELECT 1 FROM outbox WHERE conversation_id = ?2))")?.execute((
             &id,
             &event.conversation_id,
             sequence,
@@ -147,16 +145,16 @@ pub fn followers(
 
 /// When the next head becomes due (milliseconds since 1970), if any event is pending.
 pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn.query_row(
-        "SELECT min(next_attempt_unix_ms) FROM outbox WHERE head = 1",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT min(next_attempt_unix_ms) FROM outbox WHERE head = 1")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// How many events wait in the outbox.
 pub fn depth(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM outbox")?
+        .query_row([], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Removes acknowledged events (in the order given, which for one conversation is its
@@ -204,14 +202,15 @@ pub fn failed(
 /// Moves a pending event to the dead letters; its conversation's next event becomes
 /// the head. False when the event is no longer pending.
 pub fn dead_letter(conn: &Connection, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
-    let moved = conn.execute(
-        "INSERT INTO outbox_dead (event_id, conversation_id, sequence, type, time, data,
+    let moved = conn
+        .prepare_cached(
+            "INSERT INTO outbox_dead (event_id, conversation_id, sequence, type, time, data,
                                   attempts, last_error, created_unix_ms, dead_unix_ms)
          SELECT event_id, conversation_id, sequence, type, time, data,
                 attempts, last_error, created_unix_ms, ?2
          FROM outbox WHERE event_id = ?1",
-        (event_id, now_ms),
-    )?;
+        )?
+        .execute((event_id, now_ms))?;
     if moved == 0 {
         return Ok(false);
     }
@@ -262,11 +261,10 @@ pub fn replay(conn: &Connection, event_id: &str) -> Result<bool, StoreError> {
     let Some(conversation) = back else {
         return Ok(false);
     };
-    conn.execute("DELETE FROM outbox_dead WHERE event_id = ?1", [event_id])?;
-    conn.execute(
-        "UPDATE outbox SET head = 0 WHERE conversation_id = ?1 AND head = 1",
-        [&conversation],
-    )?;
+    conn.prepare_cached("DELETE FROM outbox_dead WHERE event_id = ?1")?
+        .execute([event_id])?;
+    conn.prepare_cached("UPDATE outbox SET head = 0 WHERE conversation_id = ?1 AND head = 1")?
+        .execute([&conversation])?;
     promote_head(conn, &conversation)?;
     Ok(true)
 }

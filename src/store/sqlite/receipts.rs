@@ -8,13 +8,13 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::messages::status_event;
+use super::messages::segment_status_event;
 use crate::receipts::{
     ChatState, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport, SegmentState, apply,
     best_match, index_keys, lookup_keys,
 };
 use crate::store::StoreError;
-use crate::store::model::{ReceiptApplied, ReceiptUpdate, UnixMs};
+use crate::store::model::{ParkedMatch, ReceiptApplied, ReceiptUpdate, UnixMs};
 
 /// Indexes a segment's carrier id under all its readings.
 pub(super) fn index_segment(
@@ -84,11 +84,9 @@ pub(super) fn apply_receipt(
             update.learner.record(m.form);
             let c = &found[m.index];
             let chat_changed = apply_to_segment(conn, &c.message_id, c.index, &update.report, now)?;
-            let contact: String = conn.query_row(
-                "SELECT to_addr FROM message WHERE id = ?1",
-                [&c.message_id],
-                |r| r.get(0),
-            )?;
+            let contact: String = conn
+                .prepare_cached("SELECT to_addr FROM message WHERE id = ?1")?
+                .query_row([&c.message_id], |r| r.get(0))?;
             return Ok(ReceiptApplied::Matched {
                 message_id: c.message_id.clone(),
                 contact,
@@ -103,19 +101,19 @@ pub(super) fn apply_receipt(
 
 fn park(conn: &Connection, update: &ReceiptUpdate, now: UnixMs) -> Result<(), StoreError> {
     let ids = serde_json::to_string(&update.ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO parked_receipt (carrier, ids, format, message_state, intermediate, reason,
             received_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        (
-            &update.carrier,
-            ids,
-            update.format.as_str(),
-            update.report.state.message_state(),
-            update.report.intermediate,
-            update.report.reason.map(ReasonCode::as_str),
-            now,
-        ),
-    )?;
+    )?
+    .execute((
+        &update.carrier,
+        ids,
+        update.format.as_str(),
+        update.report.state.message_state(),
+        update.report.intermediate,
+        update.report.reason.map(ReasonCode::as_str),
+        now,
+    ))?;
     let receipt = conn.last_insert_rowid();
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO parked_receipt_key (carrier, key, receipt) VALUES (?1, ?2, ?3)",
@@ -184,7 +182,7 @@ fn parked_for(
 }
 
 /// Matches the parked receipts that name a carrier id just recorded for segment
-/// `index` of `message_id`, in receipt order; how many matched.
+/// `index` of `message_id`, in receipt order; what matched, and how.
 pub(super) fn match_parked(
     conn: &Connection,
     carrier: &str,
@@ -192,17 +190,23 @@ pub(super) fn match_parked(
     message_id: &str,
     index: u32,
     now: UnixMs,
-) -> Result<usize, StoreError> {
-    let mut matched = 0;
+) -> Result<Vec<ParkedMatch>, StoreError> {
+    let mut matched = Vec::new();
     for p in parked_for(conn, carrier, &index_keys(carrier_id))? {
-        let names = p
+        let form = p
             .ids
             .iter()
-            .any(|id| best_match(id, [carrier_id], p.format, None).is_some());
-        if names {
-            apply_to_segment(conn, message_id, index, &p.report, now)?;
-            conn.execute("DELETE FROM parked_receipt WHERE id = ?1", [p.id])?;
-            matched += 1;
+            .find_map(|id| best_match(id, [carrier_id], p.format, None))
+            .map(|m| m.form);
+        if let Some(form) = form {
+            let chat_changed = apply_to_segment(conn, message_id, index, &p.report, now)?;
+            conn.prepare_cached("DELETE FROM parked_receipt WHERE id = ?1")?
+                .execute([p.id])?;
+            matched.push(ParkedMatch {
+                carrier: carrier.to_owned(),
+                form,
+                chat_changed,
+            });
         }
     }
     Ok(matched)
@@ -210,10 +214,9 @@ pub(super) fn match_parked(
 
 /// Deletes receipts parked before `before`; how many.
 pub(super) fn expire_parked(conn: &Connection, before: UnixMs) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "DELETE FROM parked_receipt WHERE received_unix_ms < ?1",
-        [before],
-    )?)
+    Ok(conn
+        .prepare_cached("DELETE FROM parked_receipt WHERE received_unix_ms < ?1")?
+        .execute([before])?)
 }
 
 /// The segment states of a message, as receipts left them.
@@ -275,33 +278,34 @@ fn apply_to_segment(
     if step.segment_changed {
         let json =
             serde_json::to_string(&step.segment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE segment SET state = ?3, receipt_state = ?4, updated_unix_ms = ?5
              WHERE message_id = ?1 AND idx = ?2",
-            (message_id, index, segment_word(&step.segment), json, now),
-        )?;
+        )?
+        .execute((message_id, index, segment_word(&step.segment), json, now))?;
     }
     if !step.chat.changed {
         return Ok(false);
     }
     let state = step.chat.state;
-    let reason = match state {
-        ChatState::Failed { reason, .. } => Some(reason.as_str()),
-        ChatState::Expired { .. } => Some(ReasonCode::Expired.as_str()),
-        ChatState::Sent | ChatState::Delivered => None,
+    let (reason, segment) = match state {
+        ChatState::Failed { reason, segment } => (Some(reason.as_str()), Some(segment)),
+        ChatState::Expired { segment } => (Some(ReasonCode::Expired.as_str()), Some(segment)),
+        ChatState::Sent | ChatState::Delivered => (None, None),
     };
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE message SET status = ?2, reason = ?3, reason_message = ?4, updated_unix_ms = ?5
          WHERE id = ?1",
-        (message_id, state.as_str(), reason, state.sentence(), now),
-    )?;
-    status_event(
+    )?
+    .execute((message_id, state.as_str(), reason, state.sentence(), now))?;
+    segment_status_event(
         conn,
         &conversation_id,
         message_id,
         state.as_str(),
         reason,
         state.sentence(),
+        segment,
     )?;
     Ok(true)
 }

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use crate::config::Synchronous;
-use crate::connector::{EventType, NewEvent};
 use crate::store::model::now_ms;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MoStored, MtAccepted, MtAttempt, NewMo, NewMt, SentSegment, Store};
@@ -28,6 +27,7 @@ fn mt(id: &str, key: Option<&str>, segments: u32) -> NewMt {
         route: "sim".into(),
         validity_deadline: now_ms() + 60_000,
         idempotency_key: key.map(str::to_owned),
+        request_sha256: key.map(|k| format!("sha256 of the request under {k}")),
         origin: "mt",
     }
 }
@@ -46,8 +46,9 @@ fn mo(id: &str, text: &str, key: &str) -> NewMo {
         dedup_keys: vec![key.into()],
         dedup_since: now_ms() - 60_000,
         unknown_destination: false,
-        consent_events: Vec::new(),
+        consent: None,
         reply: None,
+        pending_parts: None,
     }
 }
 
@@ -80,6 +81,23 @@ async fn an_mt_opens_a_conversation_once_and_a_key_answers_the_first_time_again(
         MtAccepted::Replayed(serde_json::to_value(&first).unwrap())
     );
     assert!(store.message("m2".into()).await.unwrap().is_none());
+    // The same key with another request: refused, nothing stored.
+    let mut other = mt("m4", Some("k"), 1);
+    other.request_sha256 = Some("another request".into());
+    assert_eq!(store.accept_mt(other).await.unwrap(), MtAccepted::KeyReused);
+    assert!(store.message("m4".into()).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .idempotent_answer("k", Some("another request"))
+            .await
+            .unwrap(),
+        Some(MtAccepted::KeyReused)
+    );
+    let same = mt("m5", Some("k"), 1).request_sha256;
+    assert!(matches!(
+        store.idempotent_answer("k", same.as_deref()).await.unwrap(),
+        Some(MtAccepted::Replayed(_))
+    ));
     let MtAccepted::Stored(second) = store.accept_mt(mt("m3", None, 1)).await.unwrap() else {
         panic!("no key stores");
     };
@@ -186,43 +204,12 @@ async fn an_mo_seen_within_the_window_is_a_duplicate_and_later_is_new() {
 }
 
 #[tokio::test]
-async fn an_mo_carries_its_consent_event_and_reply_in_its_conversation() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let mut stop = mo("a", "STOP", "single:stop");
-    stop.consent_events.push(NewEvent {
-        ty: EventType::ContactOptedOut,
-        conversation_id: String::new(),
-        data: serde_json::json!({"keyword": "STOP"}),
-    });
-    stop.reply = Some(mt("r", None, 1));
-    let MoStored::Stored { conversation_id } = store.store_mo(stop).await.unwrap() else {
-        panic!("stored");
-    };
-    let transcript = store
-        .transcript(conversation_id.clone(), None, 10)
-        .await
-        .unwrap();
-    let ids: Vec<_> = transcript.iter().map(|m| m.message_id.as_str()).collect();
-    assert_eq!(ids, ["a", "r"]);
-    let types: Vec<_> = events(&store).await.into_iter().map(|e| e.0).collect();
-    assert_eq!(
-        types,
-        [
-            "chat.conversation.started",
-            "chat.message.received",
-            "chat.contact.opted_out",
-            "chat.message.status"
-        ]
-    );
-}
-
-#[tokio::test]
 async fn a_closed_conversation_is_followed_by_a_new_one_linked_to_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let MoStored::Stored {
         conversation_id: first,
+        ..
     } = store.store_mo(mo("a", "1", "k1")).await.unwrap()
     else {
         panic!("stored");
@@ -235,6 +222,7 @@ async fn a_closed_conversation_is_followed_by_a_new_one_linked_to_it() {
     assert!(closed.closed_at.is_some());
     let MoStored::Stored {
         conversation_id: second,
+        ..
     } = store.store_mo(mo("b", "2", "k2")).await.unwrap()
     else {
         panic!("stored");
@@ -254,6 +242,49 @@ async fn a_closed_conversation_is_followed_by_a_new_one_linked_to_it() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn closing_appends_one_closed_event_after_the_conversations_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let MtAccepted::Stored(sent) = store.accept_mt(mt("m1", None, 1)).await.unwrap() else {
+        panic!("stored");
+    };
+    let id = sent.conversation_id;
+    let closed = store.close_conversation(id.clone()).await.unwrap().unwrap();
+    // Closing again changes nothing and emits nothing.
+    let again = store.close_conversation(id.clone()).await.unwrap().unwrap();
+    assert_eq!(again, closed);
+    let of_conversation = store
+        .read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT type, sequence, data FROM outbox WHERE conversation_id = ?1
+                 ORDER BY sequence",
+            )?;
+            let rows = stmt.query_map([&id], |r| {
+                let data: String = r.get(2)?;
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, data))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap();
+    let types: Vec<(&str, i64)> = of_conversation
+        .iter()
+        .map(|(t, n, _)| (t.as_str(), *n))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("chat.conversation.started", 1),
+            ("chat.message.status", 2),
+            ("chat.conversation.closed", 3),
+        ]
+    );
+    let data: serde_json::Value = serde_json::from_str(&of_conversation[2].2).unwrap();
+    assert_eq!(data["conversation_id"], closed.id.as_str());
+    assert_eq!(data["closed_at"], closed.closed_at.unwrap().as_str());
 }
 
 #[tokio::test]
@@ -299,7 +330,8 @@ async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
     let store = open(dir.path());
     assert_eq!(store.keys().await.unwrap(), vec![key.clone()]);
     assert_eq!(store.take(&key).await.unwrap(), vec![part]);
-    assert!(store.keys().await.unwrap().is_empty());
+    // Taken parts stay until the MO made of them is stored (see `crash_windows`).
+    assert_eq!(store.keys().await.unwrap(), vec![key]);
 }
 
 #[tokio::test]
@@ -317,5 +349,5 @@ async fn purging_keeps_unsent_messages_and_removes_finished_ones() {
     assert_eq!(gone, 5);
     assert!(store.message("done".into()).await.unwrap().is_none());
     assert!(store.message("waiting".into()).await.unwrap().is_some());
-    assert!(store.idempotent_answer("k1").await.unwrap().is_none());
+    assert!(store.idempotent_answer("k1", None).await.unwrap().is_none());
 }

@@ -8,7 +8,9 @@ use crate::config::Synchronous;
 use crate::receipts::{FormLearner, IdForm, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport};
 use crate::store::model::now_ms;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{MtAttempt, NewMt, ReceiptApplied, ReceiptUpdate, SentSegment, Store};
+use crate::store::{
+    MtAttempt, NewMt, ParkedMatch, ReceiptApplied, ReceiptUpdate, SentSegment, Store,
+};
 
 fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(&dir.join("db"), Synchronous::Full, 8, "t").unwrap()
@@ -27,6 +29,7 @@ async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
             route: "sim".into(),
             validity_deadline: now_ms() + 60_000,
             idempotency_key: None,
+            request_sha256: None,
             origin: "mt",
         })
         .await
@@ -228,4 +231,71 @@ async fn a_receipt_after_reopening_finds_the_segment_recorded_before() {
             Some(sentence)
         )]
     );
+}
+
+#[tokio::test]
+async fn recording_an_id_reports_the_form_its_parked_receipt_matched_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    // The receipt says 6699 (decimal) for the submit id 1a2b (hex), before 1a2b is known.
+    store
+        .apply_receipt(update("6699", ReceiptState::Undeliverable, &learner))
+        .await
+        .unwrap();
+    sent_mt_only(&store, "m1", 2).await;
+    let accepted = vec![
+        SentSegment {
+            index: 0,
+            carrier: "sim".into(),
+            carrier_message_id: "1a2a".into(),
+        },
+        SentSegment {
+            index: 1,
+            carrier: "sim".into(),
+            carrier_message_id: "1a2b".into(),
+        },
+    ];
+    let recorded = store
+        .record_mt_attempt("m1".into(), accepted, MtAttempt::Sent)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded.parked_matched,
+        [ParkedMatch {
+            carrier: "sim".into(),
+            form: IdForm::HexToDecimal,
+            chat_changed: true,
+        }]
+    );
+    // The store itself learns nothing: the caller's learner is told.
+    assert_eq!(learner.last(), None);
+    let view = store.message("m1".into()).await.unwrap().unwrap();
+    let states: Vec<&str> = view
+        .segment_detail
+        .iter()
+        .map(|s| s.state.as_str())
+        .collect();
+    assert_eq!(states, ["sent", "failed"]);
+}
+
+/// An MT of `segments` parts accepted, none sent yet.
+async fn sent_mt_only(store: &SqliteStore, id: &str, segments: u32) {
+    store
+        .accept_mt(NewMt {
+            message_id: id.into(),
+            contact: "+14155550123".into(),
+            sender: "+18005550100".into(),
+            text: "hello".into(),
+            encoding: "gsm7".into(),
+            segments,
+            reference: 7,
+            route: "sim".into(),
+            validity_deadline: now_ms() + 60_000,
+            idempotency_key: None,
+            request_sha256: None,
+            origin: "mt",
+        })
+        .await
+        .unwrap();
 }
