@@ -56,7 +56,8 @@ pub struct Endpoint<S> {
 }
 
 /// The endpoint's routes: any path takes a POST (carriers are configured with a URL
-/// each; the path carries no meaning in MM7).
+/// each; the path carries no meaning in MM7). The body is taken raw, without axum's
+/// default size cap: the codec bounds it while reading, by `[mms]` limits.
 pub fn router<S: Store>(endpoint: Arc<Endpoint<S>>) -> Router {
     Router::new().fallback(handle::<S>).with_state(endpoint)
 }
@@ -73,53 +74,25 @@ async fn handle<S: Store>(
     }
     let started = Instant::now();
     let config = e.config.borrow().clone();
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let carrier = match identify(&config.mms.carriers, peer.ip(), authorization) {
-        Ok(c) => c.carrier.clone(),
-        Err(AuthError::Unauthorized) => {
-            metrics::refused("unauthorized");
-            return (
-                HttpStatus::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"smsbridge MM7\"")],
-            )
-                .into_response();
-        }
-        Err(AuthError::AddressNotAllowed) => {
-            metrics::refused("address_not_allowed");
-            return HttpStatus::FORBIDDEN.into_response();
-        }
+    let carrier = match carrier_of(&config, peer, &headers) {
+        Ok(carrier) => carrier,
+        Err(error) => return refusal(error),
     };
-    let mms = &config.mms;
-    let Ok(Ok(_slot)) = tokio::time::timeout(mms.request_timeout, e.slots.acquire()).await else {
+    let Ok(Ok(_slot)) = tokio::time::timeout(config.mms.request_timeout, e.slots.acquire()).await
+    else {
         metrics::refused("busy");
         return fault(None, None, Status::new(StatusCode::SERVICE_UNAVAILABLE));
     };
     let limits = limits_of(&config);
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let read = read_request(
-        &content_type,
-        body.into_data_stream(),
-        limits,
-        XmlLimits::default(),
-    );
-    let request = match tokio::time::timeout(mms.request_timeout, read).await {
-        Ok(Ok(request)) => request,
-        Ok(Err(error)) => {
+    let request = match read(&config, &headers, body, limits).await {
+        Some(Ok(request)) => request,
+        Some(Err(error)) => {
             debug!(carrier, %error, "unreadable MM7 request");
             metrics::refused(error.label());
-            return fault(
-                None,
-                None,
-                Status::new(error.status()).with_details(error.to_string()),
-            );
+            let status = Status::new(error.status()).with_details(error.to_string());
+            return fault(None, None, status);
         }
-        Err(_) => {
+        None => {
             metrics::refused("timeout");
             return HttpStatus::REQUEST_TIMEOUT.into_response();
         }
@@ -137,6 +110,55 @@ async fn handle<S: Store>(
     };
     metrics::request(&carrier, operation, status, started.elapsed().as_secs_f64());
     response
+}
+
+/// The carrier posting, by its credentials and address.
+fn carrier_of(config: &Config, peer: SocketAddr, headers: &HeaderMap) -> Result<String, AuthError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    identify(&config.mms.carriers, peer.ip(), authorization).map(|c| c.carrier.clone())
+}
+
+/// The answer to a request that matches no carrier.
+fn refusal(error: AuthError) -> Response {
+    match error {
+        AuthError::Unauthorized => {
+            metrics::refused("unauthorized");
+            (
+                HttpStatus::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"smsbridge MM7\"")],
+            )
+                .into_response()
+        }
+        AuthError::AddressNotAllowed => {
+            metrics::refused("address_not_allowed");
+            HttpStatus::FORBIDDEN.into_response()
+        }
+    }
+}
+
+/// Reads the body within the limits and the request timeout (`None` when the timeout
+/// passed first).
+async fn read(
+    config: &Config,
+    headers: &HeaderMap,
+    body: Body,
+    limits: MultipartLimits,
+) -> Option<Result<Mm7Request, Mm7Error>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let read = read_request(
+        content_type,
+        body.into_data_stream(),
+        limits,
+        XmlLimits::default(),
+    );
+    tokio::time::timeout(config.mms.request_timeout, read)
+        .await
+        .ok()
 }
 
 impl<S: Store> Endpoint<S> {

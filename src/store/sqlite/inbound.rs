@@ -72,7 +72,7 @@ fn store_mo_with(
         }
     }
     let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
-    insert_mo(conn, mo, mms, &conversation_id, now)?;
+    insert_mo(conn, mo, &conversation_id, mms, now)?;
     let consent = match &mo.consent {
         Some(plan) => Some(plan.outcome(consent::apply_request(conn, &plan.request)?)),
         None => None,
@@ -107,8 +107,8 @@ fn store_mo_with(
 fn insert_mo(
     conn: &Connection,
     mo: &NewMo,
-    mms: Option<&NewMmsMo>,
     conversation_id: &str,
+    mms: Option<&NewMmsMo>,
     now: UnixMs,
 ) -> Result<(), StoreError> {
     let missing = serde_json::to_string(&mo.missing).unwrap_or_else(|_| "[]".into());
