@@ -60,6 +60,21 @@ impl MsgIdFormat {
         }
     }
 
+    /// The format to match with once a carrier's receipts have settled on `settled`
+    /// (see [`FormLearner::settled`]): `auto` narrows to the forced format that accepts
+    /// that form, so a receipt that beat its submit's response is parked until its own
+    /// id appears instead of matching another segment's id by some other reading (a
+    /// decimal id read as hex names a different message). A forced format stays as it
+    /// is; `folded` has no narrower format and keeps `auto`.
+    pub fn narrowed(self, settled: Option<IdForm>) -> Self {
+        match (self, settled) {
+            (Self::Auto, Some(IdForm::Exact)) => Self::Exact,
+            (Self::Auto, Some(IdForm::HexToDecimal)) => Self::Dec,
+            (Self::Auto, Some(IdForm::DecimalToHex)) => Self::Hex,
+            (format, _) => format,
+        }
+    }
+
     /// The forms this format accepts, in the order they are tried.
     fn forms(self) -> &'static [IdForm] {
         use IdForm::*;
@@ -306,6 +321,9 @@ impl FormOrder {
     }
 }
 
+/// Matches in one form after which a carrier counts as settled on it.
+pub const SETTLED_AFTER: u64 = 16;
+
 /// One carrier's memory of how its receipt ids matched: the last form goes first next
 /// time. Lock-free; share it across the carrier's binds.
 #[derive(Debug, Default)]
@@ -343,6 +361,22 @@ impl FormLearner {
     /// allows it) first.
     pub fn order(&self, format: MsgIdFormat) -> FormOrder {
         FormOrder::of(format, self.last())
+    }
+
+    /// The form this carrier's receipts have settled on: at least [`SETTLED_AFTER`]
+    /// matches in it, and the other forms together fewer than one in [`SETTLED_AFTER`]
+    /// of those (a stray tolerant match early on does not keep it unsettled).
+    pub fn settled(&self) -> Option<IdForm> {
+        let counts = self.counts();
+        let (form, top) = counts.iter().copied().max_by_key(|(_, n)| *n)?;
+        let others: u64 = counts.iter().map(|(_, n)| n).sum::<u64>() - top;
+        (top >= SETTLED_AFTER && others.saturating_mul(SETTLED_AFTER) <= top).then_some(form)
+    }
+
+    /// `format` as this carrier's receipts are matched now: see
+    /// [`MsgIdFormat::narrowed`].
+    pub fn narrow(&self, format: MsgIdFormat) -> MsgIdFormat {
+        format.narrowed(self.settled())
     }
 }
 
@@ -490,6 +524,41 @@ mod tests {
         let order: Vec<_> = learner.order(MsgIdFormat::Auto).iter().copied().collect();
         assert_eq!(order[0], IdForm::DecimalToHex);
         assert_eq!(order.len(), 4);
+    }
+
+    #[test]
+    fn auto_narrows_once_the_carrier_settles_on_a_form() {
+        let learner = FormLearner::new();
+        learner.record(IdForm::DecimalToHex);
+        for _ in 0..SETTLED_AFTER - 1 {
+            learner.record(IdForm::Exact);
+        }
+        assert_eq!(learner.settled(), None, "too few matches yet");
+        assert_eq!(learner.narrow(MsgIdFormat::Auto), MsgIdFormat::Auto);
+        learner.record(IdForm::Exact);
+        assert_eq!(learner.settled(), Some(IdForm::Exact));
+        assert_eq!(learner.narrow(MsgIdFormat::Auto), MsgIdFormat::Exact);
+        // A forced format is the operator's word.
+        assert_eq!(learner.narrow(MsgIdFormat::Hex), MsgIdFormat::Hex);
+        // Mixed forms never settle.
+        let mixed = FormLearner::new();
+        for _ in 0..SETTLED_AFTER {
+            mixed.record(IdForm::Exact);
+            mixed.record(IdForm::HexToDecimal);
+        }
+        assert_eq!(mixed.settled(), None);
+        assert_eq!(
+            MsgIdFormat::Auto.narrowed(Some(IdForm::HexToDecimal)),
+            MsgIdFormat::Dec
+        );
+        assert_eq!(
+            MsgIdFormat::Auto.narrowed(Some(IdForm::DecimalToHex)),
+            MsgIdFormat::Hex
+        );
+        assert_eq!(
+            MsgIdFormat::Auto.narrowed(Some(IdForm::Folded)),
+            MsgIdFormat::Auto
+        );
     }
 
     #[test]

@@ -50,8 +50,8 @@ pub use aggregate::{Aggregate, ChatState, SegmentReport, SegmentState, Step, agg
 pub use date::ReceiptTime;
 pub use fields::{BodyError, NetworkError, ReceiptCommand, ReceiptFields, ReceiptTlvs, tag};
 pub use id::{
-    FormLearner, FormLearners, IdForm, IdMatch, MAX_ID_LEN, MsgIdFormat, UnknownMsgIdFormat,
-    best_match, canonical_keys, index_keys, lookup_keys,
+    FormLearner, FormLearners, IdForm, IdMatch, MAX_ID_LEN, MsgIdFormat, SETTLED_AFTER,
+    UnknownMsgIdFormat, best_match, canonical_keys, index_keys, lookup_keys,
 };
 pub use parse::{
     ErrorCode, ParseError, RawForm, Receipt, ReceiptKind, Source, Sources, UnparsedReceipt,

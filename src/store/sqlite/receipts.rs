@@ -77,10 +77,14 @@ pub(super) fn apply_receipt(
     update: &ReceiptUpdate,
     now: UnixMs,
 ) -> Result<ReceiptApplied, StoreError> {
+    // Once the carrier's receipts settled on a form, only that form matches (and a
+    // parked receipt keeps it): under load a receipt often beats the write of its
+    // submit's id, and a tolerant reading would then name another segment.
+    let format = update.learner.narrow(update.format);
     for id in &update.ids {
-        let found = candidates(conn, &update.carrier, &lookup_keys(id, update.format))?;
+        let found = candidates(conn, &update.carrier, &lookup_keys(id, format))?;
         let ids = found.iter().map(|c| c.carrier_id.as_str());
-        if let Some(m) = best_match(id, ids, update.format, Some(&update.learner)) {
+        if let Some(m) = best_match(id, ids, format, Some(&update.learner)) {
             update.learner.record(m.form);
             let c = &found[m.index];
             let chat_changed = apply_to_segment(conn, &c.message_id, c.index, &update.report, now)?;
@@ -95,11 +99,17 @@ pub(super) fn apply_receipt(
             });
         }
     }
-    park(conn, update, now)?;
+    park(conn, update, format, now)?;
     Ok(ReceiptApplied::Parked)
 }
 
-fn park(conn: &Connection, update: &ReceiptUpdate, now: UnixMs) -> Result<(), StoreError> {
+/// Keeps a receipt nothing matches yet, to be matched in `format` when its id appears.
+fn park(
+    conn: &Connection,
+    update: &ReceiptUpdate,
+    format: MsgIdFormat,
+    now: UnixMs,
+) -> Result<(), StoreError> {
     let ids = serde_json::to_string(&update.ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.prepare_cached(
         "INSERT INTO parked_receipt (carrier, ids, format, message_state, intermediate, reason,
@@ -108,7 +118,7 @@ fn park(conn: &Connection, update: &ReceiptUpdate, now: UnixMs) -> Result<(), St
     .execute((
         &update.carrier,
         ids,
-        update.format.as_str(),
+        format.as_str(),
         update.report.state.message_state(),
         update.report.intermediate,
         update.report.reason.map(ReasonCode::as_str),
@@ -119,7 +129,7 @@ fn park(conn: &Connection, update: &ReceiptUpdate, now: UnixMs) -> Result<(), St
         "INSERT OR IGNORE INTO parked_receipt_key (carrier, key, receipt) VALUES (?1, ?2, ?3)",
     )?;
     for id in &update.ids {
-        for key in lookup_keys(id, update.format) {
+        for key in lookup_keys(id, format) {
             insert.execute((&update.carrier, key, receipt))?;
         }
     }

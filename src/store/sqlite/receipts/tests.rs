@@ -184,6 +184,43 @@ async fn a_receipt_before_its_id_is_parked_and_matched_when_the_id_is_recorded()
 }
 
 #[tokio::test]
+async fn a_settled_carrier_parks_a_receipt_another_reading_would_misplace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    for n in 0..crate::receipts::SETTLED_AFTER {
+        let carrier_id = format!("{}", 1000 + n);
+        sent_mt(&store, &format!("warm{n}"), &[&carrier_id]).await;
+        let applied = store
+            .apply_receipt(update(&carrier_id, ReceiptState::Delivered, &learner))
+            .await
+            .unwrap();
+        assert!(matches!(
+            applied,
+            ReceiptApplied::Matched {
+                form: IdForm::Exact,
+                ..
+            }
+        ));
+    }
+    // "291" is recorded; the receipt for "123" (whose submit response is not recorded
+    // yet) must not take it: 0x123 = 291 is another message.
+    sent_mt(&store, "other", &["291"]).await;
+    let early = store
+        .apply_receipt(update("123", ReceiptState::Delivered, &learner))
+        .await
+        .unwrap();
+    assert_eq!(early, ReceiptApplied::Parked);
+    sent_mt(&store, "mine", &["123"]).await;
+    let status = |id: &'static str| {
+        let store = store.clone();
+        async move { store.message(id.into()).await.unwrap().unwrap().status }
+    };
+    assert_eq!(status("mine").await, "delivered");
+    assert_eq!(status("other").await, "sent");
+}
+
+#[tokio::test]
 async fn unmatched_receipts_expire() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
