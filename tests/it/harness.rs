@@ -13,6 +13,31 @@ use serde_json::Value;
 /// threshold: a healthy run takes a fraction of it.
 pub const HANG: Duration = Duration::from_secs(90);
 
+/// A loopback port for a config that names its ports (a simulator, a dead carrier, an
+/// MM7 listener). Ports are handed out in turn from below the kernel's ephemeral range,
+/// so no socket bound to port 0 — by this test process or a daemon under test — can take
+/// one between this call and the daemon's bind; each is checked free when handed out.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    // Start where another run of the suite (its pid) is unlikely to be.
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id() % SPAN,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..SPAN {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN);
+}
+
 /// The path of the built binary.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_smsbridge")

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 
 use serde_json::Value;
 
+use crate::harness::free_port;
 use crate::harness::{Daemon, HANG, binary, http_get, http_get_with};
 
 fn metric(text: &str, series: &str) -> Option<f64> {
@@ -258,15 +259,6 @@ fn run_exits_2_on_a_bad_config_and_1_when_it_cannot_listen() {
     let (code, _, err) = smsbridge(&["run", "--config", cfg.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
-}
-
-/// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn carrier(name: &str, port: u16) -> String {

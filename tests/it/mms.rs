@@ -18,6 +18,7 @@ use smsbridge::config::Secret;
 use smsbridge::mms::media::UrlSigner;
 use smsbridge::mms::mm7::{XmlLimits, parse_document, response_status};
 
+use crate::harness::free_port;
 use crate::harness::{Daemon, HANG};
 
 const URL_SECRET: &str = "media-url-secret-0123456789";
@@ -95,14 +96,6 @@ impl Receiver {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn config(receiver: &Receiver) -> String {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::harness::Daemon;
+use crate::harness::free_port;
 use crate::pipeline::{events, get, poll, send_mt, wait_status};
 
 /// MMS-capable toll-free sender.
@@ -29,14 +30,6 @@ const REJECTED_CONTACT: &str = "+14155550166";
 const OVERSIZED: usize = 300 * 1024;
 /// The route's limit for toll-free senders.
 const TOLL_FREE_LIMIT: usize = 100 * 1024;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/mms/media")

@@ -11,6 +11,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::connector::{Receiver, core_config, env as webhook_env};
+pub(crate) use crate::harness::free_port;
 use crate::harness::{Daemon, HANG, Reply, http};
 
 pub(crate) const SENDER: &str = "+18005550100";
@@ -18,15 +19,6 @@ pub(crate) const CONTACT: &str = "+14155550123";
 
 /// Receipts held back (far beyond any test), so a message stays `sent`.
 const NO_RECEIPTS: &str = "delay = \"24h\"";
-
-/// A loopback port that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start() -> Daemon {
     start_with_faults("")

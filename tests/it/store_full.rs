@@ -10,20 +10,13 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::harness::free_port;
 use crate::harness::{Daemon, HANG, Reply, http};
 
 const SENDER: &str = "+18005550100";
 const CONTACT: &str = "+14155550123";
 /// Small enough that a few dozen long MTs fill it.
 const LIMIT: u64 = 512 * 1024;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn config(sim_port: u16, dead_port: u16, limit: u64) -> String {
     format!(
