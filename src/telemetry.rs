@@ -145,3 +145,16 @@ pub fn init_tracing(log: &Log) -> LogReload {
     let _ = result;
     LogReload(handle)
 }
+
+/// An error and its causes on one line, for logs and error answers (reqwest's own
+/// message leaves out the cause: "error sending request" without "connection refused").
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

@@ -13,6 +13,7 @@ use super::event::ChatEvent;
 use super::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use super::{ConnectorError, DeliveryError};
 use crate::config::{Core, CoreDelivery, EventLog, Secret};
+use crate::telemetry::error_chain;
 
 /// One event per request.
 pub const CLOUDEVENT_JSON: &str = "application/cloudevents+json";
@@ -147,18 +148,6 @@ fn classify(e: reqwest::Error) -> DeliveryError {
     } else {
         DeliveryError::Other(error_chain(&e))
     }
-}
-
-/// The error and its causes on one line (reqwest's own message omits the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// CloudEvents as JSON lines, appended to a file (or written to stdout) and flushed per

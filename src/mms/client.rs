@@ -17,6 +17,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode};
 
 use crate::config::Mmsc;
+use crate::telemetry::error_chain;
 
 /// What the client needs of a finished SubmitReq body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,18 +174,6 @@ impl Mm7Client {
 
 fn no_answer_within(timeout: Duration) -> ClientError {
     ClientError::NoAnswer(format!("nothing complete within {timeout:?}"))
-}
-
-/// An error and its sources on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use reqwest::{Client, StatusCode, Url, redirect};
 use super::media::{MediaPolicy, Rejection};
 use super::mm7::BodyPart;
 use crate::store::MediaRef;
+use crate::telemetry::error_chain;
 
 /// Redirects followed at most.
 const MAX_REDIRECTS: usize = 5;
@@ -291,18 +292,6 @@ fn redacted(url: &Url) -> String {
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
     shown.to_string()
-}
-
-/// An error and its sources on one line (reqwest's own message omits the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
