@@ -29,6 +29,7 @@ use crate::connector::sink::Sink;
 use crate::connector::{Outbox, source_of};
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
+use crate::flow::mt_queue::MtQueue;
 use crate::flow::outbound::Dispatcher;
 use crate::flow::receipts::ReceiptFlow;
 use crate::flow::{self, FlowOptions};
@@ -146,7 +147,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
             store.clone(),
             carriers.clone(),
             config_rx.clone(),
-            flows.wake.clone(),
+            flows.queue.clone(),
             outbox.clone(),
             flows.options.clone(),
             flows.mo.receipts().learners(),
@@ -253,7 +254,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 struct Flows {
     mo: Arc<MoFlow<SqliteStore>>,
     intake: MtIntake<SqliteStore>,
-    wake: Arc<tokio::sync::Notify>,
+    queue: Arc<MtQueue>,
     options: FlowOptions,
 }
 
@@ -270,7 +271,7 @@ impl Flows {
         };
         let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
         let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
-        let wake = Arc::new(tokio::sync::Notify::new());
+        let queue = MtQueue::new(config.messages.in_flight);
         // Filled by the receipts flow; its size is fixed at start.
         let unreachable: Arc<dyn UnreachableMemory> = Arc::new(BoundedUnreachableMemory::new(
             config.numbers.unreachable_capacity,
@@ -280,7 +281,7 @@ impl Flows {
             live.clone(),
             consent.clone(),
             references.clone(),
-            wake.clone(),
+            queue.waker(),
             ReceiptFlow::new(
                 store.clone(),
                 live.clone(),
@@ -296,14 +297,14 @@ impl Flows {
             consent,
             unreachable,
             references,
-            dispatcher: wake.clone(),
+            dispatcher: queue.clone(),
             events: outbox.clone(),
             options: options.clone(),
         };
         Ok(Flows {
             mo,
             intake,
-            wake,
+            queue,
             options,
         })
     }

@@ -27,6 +27,7 @@ mod service;
 pub mod simulator;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -107,6 +108,28 @@ pub struct Config {
     pub messages: Messages,
     /// The embedded carrier simulator, when the file asks for one.
     pub simulator: Option<simulator::SimulatorConfig>,
+    /// The sender inventory, built once on first use.
+    inventory: InventoryOnce,
+}
+
+/// The sender inventory built from `senders` the first time it is asked for: every
+/// MT, MO and segment count looks senders up, and building it parses every number.
+/// A config is not changed after it is loaded (a reload builds a new one), so the
+/// inventory stays true.
+#[derive(Clone, Default)]
+struct InventoryOnce(std::sync::OnceLock<Result<Arc<SenderInventory>, SenderError>>);
+
+impl PartialEq for InventoryOnce {
+    /// Derived from `senders`, which the comparison of configs already covers.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for InventoryOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InventoryOnce")
+    }
 }
 
 impl Config {
@@ -137,8 +160,11 @@ impl Config {
     }
 
     /// The senders as the numbers module looks them up.
-    pub fn sender_inventory(&self) -> Result<SenderInventory, SenderError> {
-        sender_inventory(&self.senders)
+    pub fn sender_inventory(&self) -> Result<Arc<SenderInventory>, SenderError> {
+        self.inventory
+            .0
+            .get_or_init(|| sender_inventory(&self.senders).map(Arc::new))
+            .clone()
     }
 
     /// The carrier named `name`.
@@ -176,6 +202,7 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
         instance,
         carriers,
         senders,
+        inventory: InventoryOnce::default(),
     }
 }
 

@@ -5,16 +5,17 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::FlowOptions;
 use super::mms_outbound::{MediaRoute, media_route, mmsc_of, text_with_links};
+use super::mt_queue::MtQueue;
 use crate::config::Config;
 use crate::connector::{Outbox, new_id};
 use crate::consent::{ConsentPolicy, SuppressionList};
 use crate::number::{Reason, UnreachableMemory};
 use crate::store::model::now_ms;
-use crate::store::{MediaRef, MtAccepted, NewMt, Store, StoreError};
+use crate::store::{DueMt, MediaRef, MtAccepted, NewMt, Store, StoreError};
 use crate::text::{MAX_CHARACTERS, ReferenceAllocator, nfc, plan_with_reference};
 
 /// An MT as the caller asked for it (fields already read from JSON).
@@ -129,8 +130,8 @@ pub struct MtIntake<S> {
     pub consent: Arc<ConsentPolicy>,
     pub unreachable: Arc<dyn UnreachableMemory>,
     pub references: Arc<ReferenceAllocator>,
-    /// Woken after each accepted MT so the dispatcher picks it up at once.
-    pub dispatcher: Arc<Notify>,
+    /// Where accepted MTs are handed to the dispatcher.
+    pub dispatcher: Arc<MtQueue>,
     /// Told when a write appended chat events.
     pub events: Outbox,
     pub options: FlowOptions,
@@ -148,12 +149,26 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             }
         }
         let mt = self.prepare(request).await?;
+        // Claimed before it is written, so that no listing of the store starts it
+        // while it is being handed over.
+        let claim = self.dispatcher.claim_new(&mt.message_id);
+        let due = claim.as_ref().map(|_| due_of(&mt));
         // Checked again in the write: a request with the same key may have come between.
         match self.store.accept_mt(mt).await? {
             MtAccepted::KeyReused => Err(MtRefused::IdempotencyKeyReused),
             accepted => {
                 self.events.notify();
-                self.dispatcher.notify_one();
+                match (claim, due, &accepted) {
+                    (Some(claim), Some(mut due), MtAccepted::Stored(stored)) => {
+                        due.conversation_id = stored.conversation_id.clone();
+                        claim.hand_over(due)
+                    }
+                    // A replay stored nothing new; an unclaimed MT waits for a listing.
+                    (claim, _, _) => {
+                        drop(claim);
+                        self.dispatcher.wake();
+                    }
+                }
                 Ok(accepted)
             }
         }
@@ -286,6 +301,24 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             .or_else(|| conversation.as_ref().map(|c| c.contact.clone()))
             .ok_or(MtRefused::Incomplete("give `to` or `conversation_id`"))?;
         Ok((from, to))
+    }
+}
+
+/// The MT as the dispatcher takes it, before any attempt.
+fn due_of(mt: &NewMt) -> DueMt {
+    DueMt {
+        message_id: mt.message_id.clone(),
+        // Known once the write has opened or found the conversation.
+        conversation_id: String::new(),
+        contact: mt.contact.clone(),
+        sender: mt.sender.clone(),
+        text: mt.text.clone(),
+        reference: mt.reference,
+        route: mt.route.clone(),
+        validity_deadline: mt.validity_deadline,
+        attempts: 0,
+        segments_done: Vec::new(),
+        media: mt.media.clone(),
     }
 }
 

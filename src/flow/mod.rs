@@ -26,6 +26,7 @@ pub mod inbound;
 pub mod metrics;
 pub mod mms_inbound;
 pub mod mms_outbound;
+pub mod mt_queue;
 pub mod outbound;
 pub mod receipts;
 

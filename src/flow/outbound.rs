@@ -10,17 +10,18 @@
 //! sentence. At most `concurrency` MTs are in flight; the loop stops taking new work when
 //! the drain token fires and the attempts in flight finish.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusmpp::CommandStatus;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
 use super::mms_outbound::{self, MmsSubmitter};
+use super::mt_queue::MtQueue;
 use super::receipts;
 use super::{FlowOptions, metrics};
 use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitRequest};
@@ -35,22 +36,30 @@ use crate::text::plan_with_reference;
 /// How long the loop waits when nothing is due and nothing wakes it.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
 
+/// Where an MT to attempt came from.
+#[derive(Debug, Clone, Copy)]
+enum Fresh {
+    /// Handed over by the API just after it was written.
+    HandedOver,
+    /// Listed from the store.
+    Listed,
+}
+
 /// Moves accepted MTs to the carriers.
 pub struct Dispatcher<S> {
     store: S,
     carriers: Arc<Carriers>,
     config: watch::Receiver<Arc<Config>>,
-    wake: Arc<Notify>,
+    queue: Arc<MtQueue>,
     events: Outbox,
     options: FlowOptions,
     learners: FormLearners,
-    in_flight: Mutex<HashSet<String>>,
     /// Where MTs with media go; `None` when no MM7 client runs.
     mms: Option<Arc<dyn MmsSubmitter>>,
 }
 
 impl<S: Store> Dispatcher<S> {
-    /// A dispatcher; `wake` is notified by whoever stores a new MT. Receipts that came
+    /// A dispatcher; new MTs reach it through `queue`. Receipts that came
     /// before their submit's response and match when it is recorded teach `learners`
     /// (the receipts flow's) their id form. MTs with media fail until [`Self::with_mms`]
     /// gives it an MMS submitter.
@@ -58,7 +67,7 @@ impl<S: Store> Dispatcher<S> {
         store: S,
         carriers: Arc<Carriers>,
         config: watch::Receiver<Arc<Config>>,
-        wake: Arc<Notify>,
+        queue: Arc<MtQueue>,
         events: Outbox,
         options: FlowOptions,
         learners: FormLearners,
@@ -67,11 +76,10 @@ impl<S: Store> Dispatcher<S> {
             store,
             carriers,
             config,
-            wake,
+            queue,
             events,
             options,
             learners,
-            in_flight: Mutex::new(HashSet::new()),
             mms: None,
         }
     }
@@ -82,65 +90,125 @@ impl<S: Store> Dispatcher<S> {
         self
     }
 
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        // Inserts and removes only: a poisoned set is still consistent.
-        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Runs until `drain` fires; attempts go on `tracker` so a drain waits for them.
     pub async fn run(self: Arc<Self>, drain: CancellationToken, tracker: TaskTracker) {
+        let Some(mut handed) = self.queue.take_receiver() else {
+            warn!("a dispatcher is already running; this one stops");
+            return;
+        };
         let slots = Arc::new(Semaphore::new(self.options.concurrency.max(1)));
         let batch = self.options.concurrency.max(1) * 2;
+        let mut list_now = true;
+        let mut next_listing = Instant::now();
         loop {
-            let wait = match self.store.due_mts(now_ms(), batch).await {
-                Ok((due, next)) => {
-                    for mt in due {
-                        if !self.in_flight().insert(mt.message_id.clone()) {
-                            continue;
-                        }
-                        // Cancel-safe: a permit not yet granted is simply not taken.
-                        let permit = tokio::select! {
-                            _ = drain.cancelled() => return,
-                            permit = slots.clone().acquire_owned() => permit,
-                        };
-                        let Ok(permit) = permit else { return };
-                        let me = self.clone();
-                        tracker.spawn(async move {
-                            let id = mt.message_id.clone();
-                            me.attempt(mt).await;
-                            me.in_flight().remove(&id);
-                            drop(permit);
-                            me.wake.notify_one();
-                        });
-                    }
-                    next.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64))
-                        .unwrap_or(IDLE_WAIT)
-                        .min(IDLE_WAIT)
-                }
-                Err(error) => {
-                    warn!(%error, "cannot read the MTs due; trying again");
-                    self.options.retry_min
-                }
-            };
-            // Each arm is cancel-safe: Notify keeps one pending wake-up for the next wait.
+            // Under a steady hand-over the timer arm may not win a turn for a while.
+            if list_now || Instant::now() >= next_listing {
+                let (wait, again) = match self.list(batch, &slots, &drain, &tracker).await {
+                    Some(listed) => listed,
+                    None => return,
+                };
+                next_listing = Instant::now() + wait;
+                list_now = again;
+            }
+            // Each arm is cancel-safe: Notify keeps one pending wake-up for the next
+            // wait, and a received MT is started before the next wait.
             tokio::select! {
                 _ = drain.cancelled() => return,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+                Some(mt) = handed.recv() => {
+                    if !self.start(mt, Fresh::HandedOver, &slots, &drain, &tracker).await {
+                        return;
+                    }
+                }
+                _ = self.queue.woken() => list_now = true,
+                _ = tokio::time::sleep_until(next_listing) => list_now = true,
             }
         }
     }
 
-    /// One attempt at one MT, recorded in the store.
-    async fn attempt(&self, listed: DueMt) {
-        // The list may predate the commit of an attempt that just ended: read it again.
-        let mt = match self.store.due_mt(listed.message_id.clone(), now_ms()).await {
-            Ok(Some(mt)) => mt,
-            Ok(None) => return,
-            Err(error) => {
-                warn!(%error, message = %listed.message_id, "cannot re-read a due MT");
-                return;
+    /// Starts the MTs due in the store. Returns how long until the next one falls due
+    /// and whether to list again at once (the list was full and moved), or `None`
+    /// when the drain fired.
+    async fn list(
+        self: &Arc<Self>,
+        batch: usize,
+        slots: &Arc<Semaphore>,
+        drain: &CancellationToken,
+        tracker: &TaskTracker,
+    ) -> Option<(Duration, bool)> {
+        match self.store.due_mts(now_ms(), batch).await {
+            Ok((due, next)) => {
+                let full = due.len() >= batch;
+                let mut started = false;
+                for mt in due {
+                    if !self.queue.claim_listed(&mt.message_id) {
+                        continue;
+                    }
+                    started = true;
+                    if !self.start(mt, Fresh::Listed, slots, drain, tracker).await {
+                        return None;
+                    }
+                }
+                let wait = next
+                    .map(|at| Duration::from_millis((at - now_ms()).max(0) as u64))
+                    .unwrap_or(IDLE_WAIT)
+                    .min(IDLE_WAIT);
+                Some((wait, full && started))
             }
+            Err(error) => {
+                warn!(%error, "cannot read the MTs due; trying again");
+                Some((self.options.retry_min, false))
+            }
+        }
+    }
+
+    /// Starts an attempt at `mt`, claimed already, once a slot is free; false when the
+    /// drain fired first (the MT stays in the store for the next start).
+    async fn start(
+        self: &Arc<Self>,
+        mt: DueMt,
+        fresh: Fresh,
+        slots: &Arc<Semaphore>,
+        drain: &CancellationToken,
+        tracker: &TaskTracker,
+    ) -> bool {
+        // Cancel-safe: a permit not yet granted is simply not taken.
+        let permit = tokio::select! {
+            _ = drain.cancelled() => None,
+            permit = slots.clone().acquire_owned() => permit.ok(),
+        };
+        let Some(permit) = permit else {
+            self.queue.release(&mt.message_id);
+            return false;
+        };
+        let me = self.clone();
+        tracker.spawn(async move {
+            let id = mt.message_id.clone();
+            let retry = me.attempt(mt, fresh).await;
+            me.queue.release(&id);
+            drop(permit);
+            if retry {
+                // Its next attempt may be due before the listing the loop planned.
+                me.queue.wake();
+            }
+        });
+        true
+    }
+
+    /// One attempt at one MT, recorded in the store; true when it is to be retried.
+    async fn attempt(&self, listed: DueMt, fresh: Fresh) -> bool {
+        let mt = match fresh {
+            // Written just now and claimed before it was: nobody has attempted it.
+            Fresh::HandedOver => listed,
+            // The list may predate the commit of an attempt that just ended: read it
+            // again.
+            Fresh::Listed => match self.store.due_mt(listed.message_id.clone(), now_ms()).await {
+                Ok(Some(mt)) => mt,
+                Ok(None) => return false,
+                Err(error) => {
+                    warn!(%error, message = %listed.message_id, "cannot re-read a due MT");
+                    return false;
+                }
+            },
         };
         let (accepted, outcome) = self.submit(&mt).await;
         let result = match &outcome {
@@ -170,6 +238,7 @@ impl<S: Store> Dispatcher<S> {
         };
         receipts::learn_parked(&self.learners, &recorded.parked_matched);
         self.events.notify();
+        matches!(outcome, MtAttempt::Retry { .. })
     }
 
     async fn submit(&self, mt: &DueMt) -> (Vec<SentSegment>, MtAttempt) {

@@ -140,7 +140,7 @@ fn list_failed(error: ConsentError) -> ApiError {
     }
 }
 
-fn inventory(config: &Config) -> Result<SenderInventory, ApiError> {
+fn inventory(config: &Config) -> Result<std::sync::Arc<SenderInventory>, ApiError> {
     config.sender_inventory().map_err(|e| {
         error!(error = %e, "the configured senders do not make an inventory");
         ApiError::new(
@@ -200,7 +200,7 @@ fn filter(
         .map(|c| input::contact(&config.numbers.policy, c, "contact"))
         .transpose()?;
     let scope = match sender {
-        Some(text) => Some(any_scope(&inventory(config)?, text)?),
+        Some(text) => Some(any_scope(&*inventory(config)?, text)?),
         None => None,
     };
     Ok((contact, scope))
@@ -330,7 +330,7 @@ pub(crate) async fn add(
     let config = api.config();
     let record = SuppressionRecord {
         contact: input::contact(&config.numbers.policy, &new.contact, "contact")?,
-        scope: configured_scope(&inventory(&config)?, &new.sender)?,
+        scope: configured_scope(&*inventory(&config)?, &new.sender)?,
         keyword: new.keyword.map(|k| k.trim().to_owned()),
         source: source_of(new.source.as_deref(), &new.who)?,
         at: match new.at.as_deref() {
@@ -391,7 +391,7 @@ fn pair_of(
     let Path((contact, sender)) = path.map_err(input::path_rejected)?;
     let config = api.config();
     let contact = input::contact(&config.numbers.policy, &contact, "contact")?;
-    let scope = any_scope(&inventory(&config)?, &sender)?;
+    let scope = any_scope(&*inventory(&config)?, &sender)?;
     Ok((contact, scope))
 }
 

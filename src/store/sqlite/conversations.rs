@@ -35,23 +35,21 @@ pub(super) fn open_for(
     now: UnixMs,
 ) -> Result<String, StoreError> {
     let open: Option<String> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM conversation
              WHERE contact = ?1 AND sender = ?2 AND closed_unix_ms IS NULL",
-            (contact, sender),
-            |r| r.get(0),
-        )
+        )?
+        .query_row((contact, sender), |r| r.get(0))
         .optional()?;
     if let Some(id) = open {
         return Ok(id);
     }
     let previous: Option<String> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM conversation WHERE contact = ?1 AND sender = ?2
              ORDER BY started_unix_ms DESC, id DESC LIMIT 1",
-            (contact, sender),
-            |r| r.get(0),
-        )
+        )?
+        .query_row((contact, sender), |r| r.get(0))
         .optional()?;
     let id = new_id();
     conn.prepare_cached(
@@ -79,11 +77,8 @@ pub(super) fn open_for(
 /// One conversation by id.
 pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<Conversation>, StoreError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM conversation WHERE id = ?1"),
-            [id],
-            conversation,
-        )
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM conversation WHERE id = ?1"))?
+        .query_row([id], conversation)
         .optional()?)
 }
 

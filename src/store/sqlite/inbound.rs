@@ -181,11 +181,8 @@ fn remove_parts(conn: &Connection, key: &PartKey, mo: &NewMo) -> Result<(), Stor
 /// Whether `key` was recorded at or after `since`.
 pub(super) fn seen(conn: &Connection, key: &str, since: UnixMs) -> Result<bool, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM mo_seen WHERE key = ?1 AND seen_unix_ms >= ?2",
-            (key, since),
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM mo_seen WHERE key = ?1 AND seen_unix_ms >= ?2")?
+        .query_row((key, since), |_| Ok(()))
         .optional()?
         .is_some())
 }

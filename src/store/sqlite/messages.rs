@@ -123,11 +123,8 @@ pub(super) fn idempotent_answer(
     request_sha256: Option<&str>,
 ) -> Result<Option<MtAccepted>, StoreError> {
     let row: Option<(String, Option<String>)> = conn
-        .query_row(
-            "SELECT response, request_sha256 FROM idempotency_key WHERE key = ?1",
-            [key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT response, request_sha256 FROM idempotency_key WHERE key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((response, answered)) = row else {
         return Ok(None);
@@ -249,14 +246,11 @@ pub(super) fn due_one(
     now: UnixMs,
 ) -> Result<Option<DueMt>, StoreError> {
     let found = conn
-        .query_row(
-            &format!(
-                "SELECT {DUE_COLUMNS} FROM message
+        .prepare_cached(&format!(
+            "SELECT {DUE_COLUMNS} FROM message
                  WHERE id = ?1 AND status = 'accepted' AND next_attempt_unix_ms <= ?2"
-            ),
-            (id, now),
-            due_mt,
-        )
+        ))?
+        .query_row((id, now), due_mt)
         .optional()?;
     found.map(|mt| with_segments_done(conn, mt)).transpose()
 }
@@ -405,11 +399,8 @@ fn segments(conn: &Connection, message_id: &str) -> Result<Vec<SegmentView>, Sto
 /// One message with its segment detail.
 pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<MessageView>, StoreError> {
     let found = conn
-        .query_row(
-            &format!("SELECT {VIEW_COLUMNS} FROM message WHERE id = ?1"),
-            [id],
-            view,
-        )
+        .prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM message WHERE id = ?1"))?
+        .query_row([id], view)
         .optional()?;
     let Some(mut message) = found else {
         return Ok(None);

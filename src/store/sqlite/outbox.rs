@@ -58,11 +58,8 @@ pub fn now_unix_ms() -> i64 {
 /// number of its conversation.
 pub fn append(conn: &Connection, event: NewEvent) -> Result<ChatEvent, StoreError> {
     let last: Option<i64> = conn
-        .query_row(
-            "SELECT last FROM event_sequence WHERE conversation_id = ?1",
-            [&event.conversation_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT last FROM event_sequence WHERE conversation_id = ?1")?
+        .query_row([&event.conversation_id], |r| r.get(0))
         .optional()?;
     let sequence = last.unwrap_or(0) + 1;
     let id = new_id();
@@ -164,11 +161,10 @@ pub fn delivered(conn: &Connection, event_ids: &[String]) -> Result<usize, Store
     let mut removed = 0;
     for id in event_ids {
         let gone: Option<(String, bool)> = conn
-            .query_row(
+            .prepare_cached(
                 "DELETE FROM outbox WHERE event_id = ?1 RETURNING conversation_id, head",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((conversation, was_head)) = gone {
             removed += 1;
@@ -248,15 +244,14 @@ pub fn dead_letters(
 /// letter.
 pub fn replay(conn: &Connection, event_id: &str) -> Result<bool, StoreError> {
     let back: Option<String> = conn
-        .query_row(
+        .prepare_cached(
             "INSERT INTO outbox (event_id, conversation_id, sequence, type, time, data,
                                  created_unix_ms, head)
              SELECT event_id, conversation_id, sequence, type, time, data, ?2, 0
              FROM outbox_dead WHERE event_id = ?1
              RETURNING conversation_id",
-            (event_id, now_unix_ms()),
-            |r| r.get(0),
-        )
+        )?
+        .query_row((event_id, now_unix_ms()), |r| r.get(0))
         .optional()?;
     let Some(conversation) = back else {
         return Ok(false);

@@ -274,11 +274,10 @@ fn apply_to_segment(
     now: UnixMs,
 ) -> Result<bool, StoreError> {
     let Some((conversation_id, status)) = conn
-        .query_row(
-            "SELECT conversation_id, status FROM message WHERE id = ?1",
-            [message_id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-        )
+        .prepare_cached("SELECT conversation_id, status FROM message WHERE id = ?1")?
+        .query_row([message_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
         .optional()?
     else {
         return Ok(false);
