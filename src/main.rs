@@ -9,6 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use smsbridge::config::Config;
 
+/// mimalloc instead of the C library's allocator: the hot paths allocate many small,
+/// short-lived buffers (request bodies, rows, events), and glibc's malloc spent a
+/// tenth of the gateway's CPU on them under load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// smsbridge: a bridge between SMS/MMS carriers and a contact-center core.
 #[derive(Parser)]
 #[command(name = "smsbridge", version = smsbridge::VERSION, about)]

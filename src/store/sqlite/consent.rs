@@ -251,7 +251,7 @@ impl SuppressionList for SqliteStore {
         let scopes = scopes.to_vec();
         async move {
             store
-                .read(move |conn| {
+                .read_point(move |conn| {
                     for scope in &scopes {
                         if let Some(found) = select_one(conn, &contact, scope)? {
                             return Ok(Some(found));

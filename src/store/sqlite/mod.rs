@@ -322,6 +322,28 @@ impl SqliteStore {
         .await
     }
 
+    /// Runs a point read (an indexed lookup of one row or a few: microseconds from the
+    /// page cache) on an idle reader connection, on the calling task's thread: handing
+    /// such a read to the blocking pool and back costs more than the read itself. When
+    /// every reader is busy it waits on the blocking pool as [`Self::read`] does. Longer
+    /// reads (listings, exports) use `read`.
+    pub async fn read_point<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let first = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..READERS {
+            let conn = match self.inner.readers[(first + i) % READERS].try_lock() {
+                Ok(conn) => conn,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => continue,
+            };
+            return work(&conn);
+        }
+        self.read(work).await
+    }
+
     /// Runs a query on a reader connection (on the blocking pool).
     pub async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where

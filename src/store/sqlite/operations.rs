@@ -22,7 +22,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<MtAccepted>, StoreError> {
         let key = key.to_owned();
         let asked = request_sha256.map(str::to_owned);
-        self.read(move |c| messages::idempotent_answer(c, &key, asked.as_deref()))
+        self.read_point(move |c| messages::idempotent_answer(c, &key, asked.as_deref()))
             .await
     }
 
@@ -35,7 +35,7 @@ impl Store for SqliteStore {
     }
 
     async fn due_mt(&self, message_id: String, now: UnixMs) -> Result<Option<DueMt>, StoreError> {
-        self.read(move |c| messages::due_one(c, &message_id, now))
+        self.read_point(move |c| messages::due_one(c, &message_id, now))
             .await
     }
 
@@ -60,7 +60,7 @@ impl Store for SqliteStore {
     }
 
     async fn mo_seen(&self, key: String, since: UnixMs) -> Result<bool, StoreError> {
-        self.read(move |c| inbound::seen(c, &key, since)).await
+        self.read_point(move |c| inbound::seen(c, &key, since)).await
     }
 
     async fn store_unmatched_receipt(&self, receipt: RawReceipt) -> Result<(), StoreError> {
@@ -79,11 +79,11 @@ impl Store for SqliteStore {
     }
 
     async fn message(&self, id: String) -> Result<Option<MessageView>, StoreError> {
-        self.read(move |c| messages::get(c, &id)).await
+        self.read_point(move |c| messages::get(c, &id)).await
     }
 
     async fn conversation(&self, id: String) -> Result<Option<Conversation>, StoreError> {
-        self.read(move |c| conversations::get(c, &id)).await
+        self.read_point(move |c| conversations::get(c, &id)).await
     }
 
     async fn close_conversation(&self, id: String) -> Result<Option<Conversation>, StoreError> {
