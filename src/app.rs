@@ -32,6 +32,7 @@ use crate::flow::inbound::MoFlow;
 use crate::flow::outbound::Dispatcher;
 use crate::flow::receipts::ReceiptFlow;
 use crate::flow::{self, FlowOptions};
+use crate::mms::media::MediaPurge;
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator::{self, SimulatorHandle};
 use crate::store::Store;
@@ -158,17 +159,23 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let mo = flows.mo.clone();
     let stop = drain.clone();
     work.spawn(async move { mo.receipts().run_expiry(stop).await });
+    let media = crate::mms::open_media(&config, api_addr).context("cannot open the media store")?;
     work.spawn(purge(
         store.clone(),
         config.store.retention,
         config.store.purge_interval,
+        media.as_ref().map(|m| {
+            MediaPurge::new(
+                m.store.clone(),
+                config.mms.media_grace,
+                config.mms.media_purge_batch,
+            )
+        }),
         drain.clone(),
     ));
 
-    let media_routes = start_mms(
-        &config, &config_rx, &outbox, &flows, api_addr, &drain, &work,
-    )
-    .await?;
+    let media_routes =
+        start_mms(&config, &config_rx, &outbox, &flows, media, &drain, &work).await?;
     let api_router = api::router(
         &config.api,
         api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()).merge(
@@ -316,13 +323,13 @@ async fn start_mms(
     live: &watch::Receiver<Arc<Config>>,
     outbox: &Outbox,
     flows: &Flows,
-    api_addr: std::net::SocketAddr,
+    media: Option<crate::mms::Media>,
     drain: &CancellationToken,
     work: &TaskTracker,
 ) -> anyhow::Result<axum::Router> {
-    if !config.mms.enabled {
+    let Some(media) = media else {
         return Ok(axum::Router::new());
-    }
+    };
     let parts = crate::mms::MmsParts {
         store: outbox.store().clone(),
         live: live.clone(),
@@ -333,7 +340,7 @@ async fn start_mms(
             outbox.store().clone(),
             outbox.clone(),
         )),
-        api_addr,
+        media,
     };
     let service = crate::mms::start(config, parts, drain.clone(), work)
         .await
@@ -369,11 +376,13 @@ fn api_routes(
     }
 }
 
-/// Deletes what is past the retention (keys, finished messages), every `interval`.
+/// Deletes what is past the retention (keys, finished messages), then the media files
+/// no message names any more, every `interval`.
 async fn purge(
     store: SqliteStore,
     retention: std::time::Duration,
     interval: std::time::Duration,
+    mut media: Option<MediaPurge>,
     stop: CancellationToken,
 ) {
     loop {
@@ -387,6 +396,19 @@ async fn purge(
             Ok(n) if n > 0 => info!(rows = n, "purged state past its retention"),
             Ok(_) => {}
             Err(e) => warn!(error = %e, "cannot purge state past its retention"),
+        }
+        let Some(media) = media.as_mut() else {
+            continue;
+        };
+        match media.round(&store).await {
+            Ok(p) if p.files > 0 => info!(
+                files = p.files,
+                bytes = p.bytes,
+                examined = p.examined,
+                "purged media files no message names any more"
+            ),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "cannot purge the media store"),
         }
     }
 }
@@ -579,6 +601,8 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             m.url_secret.clone(),
             m.url_ttl,
             m.max_concurrent_requests,
+            m.media_grace,
+            m.media_purge_batch,
         )
     };
     if mms_at_start(&old.mms) != mms_at_start(&new.mms) {

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::connector::{Outbox, new_id};
 use crate::number::{E164, MoDestination};
 use crate::store::model::now_ms;
-use crate::store::{MoStored, NewMmsMo, NewMo, Store};
+use crate::store::{MoStored, NewMmsMo, NewMo, Store, StoredMedia};
 
 /// An MO MMS as the endpoint hands it over.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +40,8 @@ pub struct MmsDelivery {
     pub media: Vec<serde_json::Value>,
     /// `{reason, message, content_type, size, filename}` per rejected part.
     pub rejected: Vec<serde_json::Value>,
+    /// The accepted parts' files in the media store (the same parts as `media`).
+    pub files: Vec<StoredMedia>,
 }
 
 /// What became of an MO MMS.
@@ -125,6 +127,7 @@ impl<S: Store> MmsMoFlow<S> {
                 subject: mms.subject,
                 media: mms.media,
                 rejected: mms.rejected,
+                files: mms.files,
             })
             .await;
         match stored {

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 use smsbridge::config::Secret;
-use smsbridge::mms::media::UrlSigner;
+use smsbridge::mms::media::{MediaStore, UrlSigner};
 use smsbridge::mms::mm7::{XmlLimits, parse_document, response_status};
 
 use crate::harness::free_port;
@@ -503,4 +503,102 @@ fn mms_metrics_are_exported() {
     ] {
         assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
+}
+
+/// Sets a media file's modification time `ago` back.
+fn age_file(path: &std::path::Path, ago: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - ago)
+        .unwrap();
+}
+
+/// The daemon's store, opened beside it (WAL lets a second process write).
+fn database(d: &Daemon) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(d.dir.path().join("smsbridge.db")).unwrap();
+    conn.busy_timeout(HANG).unwrap();
+    conn
+}
+
+#[test]
+fn retention_deletes_a_media_file_with_its_last_message_only() {
+    let receiver = Receiver::start(200);
+    let mut d = Daemon::start(
+        &format!(
+            "{}\n[store]\nretention = \"1h\"\npurge_interval = \"1s\"\n",
+            config(&receiver)
+        ),
+        &[],
+    );
+    let rt = &receiver.rt;
+    // The old message: a photo, a chart and a GIF. The new one: the same photo and a
+    // vCard.
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel5-photos", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel6-attachments", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    let received = receiver.wait_for("chat.message.received", 2);
+    let old_id = received
+        .iter()
+        .find(|e| e["data"]["subject"] == "Photos")
+        .unwrap()["data"]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = |name: &str| {
+        let hash = MediaStore::hash(&std::fs::read(fixture_path(name)).unwrap());
+        d.dir.path().join("media").join(&hash[..2]).join(hash)
+    };
+    let (photo, chart, wave) = (file("photo.jpg"), file("chart.png"), file("wave.gif"));
+    let stored: Vec<PathBuf> = walk(&d.dir.path().join("media"));
+    assert_eq!(stored.len(), 4, "{stored:?}");
+    assert!(photo.exists() && chart.exists() && wave.exists());
+
+    // Two hours pass for everything, and the old message was last changed that long
+    // ago: past the retention (1h) and the media grace (1h).
+    let db = database(&d);
+    db.execute("UPDATE media_record SET since_unix_ms = 0", [])
+        .unwrap();
+    for path in &stored {
+        age_file(path, Duration::from_secs(7200));
+    }
+    db.execute(
+        "UPDATE message SET updated_unix_ms = updated_unix_ms - 7200000 WHERE id = ?1",
+        [&old_id],
+    )
+    .unwrap();
+
+    let purged = d.wait_for_message("purged media files no message names any more");
+    assert_eq!(purged["files"], 2, "{purged}");
+    assert!(
+        !chart.exists() && !wave.exists(),
+        "the old message's own files go"
+    );
+    assert!(photo.exists(), "the photo the new message shares stays");
+    assert_eq!(walk(&d.dir.path().join("media")).len(), 2, "and the vCard");
+    let (_, metrics) = crate::harness::http_get(d.admin, "/metrics");
+    assert!(
+        metrics.contains("smsbridge_mms_media_purged_total 2"),
+        "{metrics}"
+    );
+}
+
+/// The files under `dir`, at any depth.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
