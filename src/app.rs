@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
-use crate::api::{self, numbers::NumbersApi, optouts::OptOutsApi};
+use crate::api::{self, media::MediaLinks, numbers::NumbersApi, optouts::OptOutsApi};
 use crate::carrier::{Carriers, PoolOptions, SubmitPolicy};
 use crate::config::Config;
 use crate::connector::delivery::{self, Delivery};
@@ -174,11 +174,20 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         drain.clone(),
     ));
 
+    let links = MediaLinks::new(media.as_ref().map(|m| m.signer.clone()));
     let media_routes =
         start_mms(&config, &config_rx, &outbox, &flows, media, &drain, &work).await?;
     let api_router = api::router(
         &config.api,
-        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()).merge(
+        api_routes(
+            &config,
+            &config_rx,
+            &outbox,
+            &flows,
+            simulator.clone(),
+            links,
+        )
+        .merge(
             mmsc.clone()
                 .map(api::simulator::mms_routes)
                 .unwrap_or_default(),
@@ -356,14 +365,15 @@ fn api_routes(
     outbox: &Outbox,
     flows: &Flows,
     simulator: Option<SimulatorHandle>,
+    links: MediaLinks,
 ) -> axum::Router {
     let store = outbox.store();
     let numbers = NumbersApi::new(live.clone(), flows.intake.unreachable.clone());
     let optouts = OptOutsApi::new(store.clone(), live.clone());
     let routes = api::numbers::routes(numbers)
         .merge(api::optouts::routes(optouts))
-        .merge(api::messages::routes(flows.intake.clone()))
-        .merge(api::conversations::routes(store.clone()))
+        .merge(api::messages::routes(flows.intake.clone(), links.clone()))
+        .merge(api::conversations::routes(store.clone(), links))
         .merge(api::openapi::routes())
         .merge(api::segments::routes(live.clone()))
         .merge(api::events::routes(

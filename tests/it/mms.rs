@@ -602,3 +602,89 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// An API GET with the test token; the JSON answer.
+fn api_get(d: &Daemon, path: &str) -> Value {
+    let reply = crate::harness::http(d.api, "GET", path, &[("Authorization", "Bearer tok")], b"");
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    reply.json()
+}
+
+/// The `expires` of a signed media URL.
+fn expires_of(url: &str) -> u64 {
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("expires="))
+        .expect("a signed URL has an expiry")
+        .parse()
+        .unwrap()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn the_transcript_and_the_message_show_media_with_freshly_signed_links() {
+    let receiver = Receiver::start(200);
+    let d = start(&receiver);
+    let rt = &receiver.rt;
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel5-photos", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    let event = receiver.wait_for("chat.message.received", 1)[0].clone();
+    let conversation = event["subject"].as_str().unwrap();
+    let message_id = event["data"]["message_id"].as_str().unwrap();
+    // The default url_ttl: a week from the answer.
+    let ttl = 7 * 86_400;
+
+    let asked_at = unix_now();
+    let transcript = api_get(&d, &format!("/v1/conversations/{conversation}/messages"));
+    let message = &transcript["messages"][0];
+    assert_eq!(message["message_id"], message_id);
+    assert_eq!(message["direction"], "mo");
+    let shown = api_get(&d, &format!("/v1/messages/{message_id}"));
+    for view in [message, &shown] {
+        let media = view["media"].as_array().unwrap();
+        let names: Vec<(&str, &str)> = media
+            .iter()
+            .map(|m| {
+                (
+                    m["content_type"].as_str().unwrap(),
+                    m["filename"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("image/jpeg", "photo.jpg"),
+                ("image/png", "chart.png"),
+                ("image/gif", "wave.gif")
+            ]
+        );
+        for (m, fixture) in media.iter().zip(["photo.jpg", "chart.png", "wave.gif"]) {
+            let url = m["url"].as_str().unwrap();
+            assert!(
+                expires_of(url) >= asked_at + ttl,
+                "signed when asked: {url}"
+            );
+            let (status, ct, body) = get(rt, url);
+            assert_eq!(status, 200, "{url}");
+            assert_eq!(ct.as_deref(), m["content_type"].as_str());
+            let bytes = std::fs::read(fixture_path(fixture)).unwrap();
+            assert_eq!(body, bytes);
+            assert_eq!(m["size"], bytes.len());
+        }
+    }
+    // The document describes the media of a message.
+    let doc = api_get(&d, "/v1/openapi.json");
+    let media = &doc["components"]["schemas"]["MessageMedia"]["properties"];
+    for field in ["url", "content_type", "size", "filename"] {
+        assert!(media.get(field).is_some(), "{field} in {media}");
+    }
+    assert!(media.get("hash").is_none(), "{media}");
+}
