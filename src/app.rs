@@ -26,7 +26,7 @@ use crate::carrier::{Carriers, PoolOptions, SubmitPolicy};
 use crate::config::Config;
 use crate::connector::delivery::{self, Delivery};
 use crate::connector::sink::Sink;
-use crate::connector::{Outbox, source_of};
+use crate::connector::{MediaLinkSigner, Outbox, source_of};
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
 use crate::flow::outbound::Dispatcher;
@@ -73,7 +73,6 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");
     let outbox = Outbox::new(store.clone());
-    start_delivery(&config, &outbox, &drain, &shutdown, &work).await?;
     // Routes read the configuration in force from here; a reload replaces it.
     let config = Arc::new(config);
     let (config_tx, config_rx) = watch::channel(config.clone());
@@ -160,6 +159,12 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let stop = drain.clone();
     work.spawn(async move { mo.receipts().run_expiry(stop).await });
     let media = crate::mms::open_media(&config, api_addr).context("cannot open the media store")?;
+    // Delivery starts once the media signer exists: events carrying media links are
+    // signed afresh at each attempt. Events stored meanwhile wait in the outbox.
+    let links = media
+        .as_ref()
+        .map(|m| Arc::new(m.signer.clone()) as Arc<dyn MediaLinkSigner>);
+    start_delivery(&config, &outbox, links, &drain, &shutdown, &work).await?;
     work.spawn(purge(
         store.clone(),
         config.store.retention,
@@ -428,6 +433,7 @@ async fn purge(
 async fn start_delivery(
     config: &Config,
     outbox: &Outbox,
+    links: Option<Arc<dyn MediaLinkSigner>>,
     drain: &CancellationToken,
     shutdown: &CancellationToken,
     work: &TaskTracker,
@@ -438,6 +444,10 @@ async fn start_delivery(
     info!(sink = sink.name(), "delivering chat events");
     let settings = delivery::Settings::new(&config.core, &sink);
     let task = Delivery::new(outbox.clone(), sink, settings);
+    let task = match links {
+        Some(signer) => task.with_media_links(signer),
+        None => task,
+    };
     work.spawn(task.run(drain.clone(), shutdown.clone()));
     Ok(())
 }

@@ -688,3 +688,65 @@ fn the_transcript_and_the_message_show_media_with_freshly_signed_links() {
     }
     assert!(media.get("hash").is_none(), "{media}");
 }
+
+/// The parts of a signed media URL: (hash, content type, expires, sig).
+fn signed_parts(url: &str) -> (String, String, u64, String) {
+    let (path, query) = url.split_once('?').unwrap();
+    let hash = path.rsplit('/').next().unwrap().to_owned();
+    let value = |key: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    (
+        hash,
+        value("ct").replace("%2F", "/"),
+        value("expires").parse().unwrap(),
+        value("sig"),
+    )
+}
+
+#[test]
+fn media_links_are_signed_when_delivered_so_a_long_outage_does_not_kill_them() {
+    const TTL: u64 = 2;
+    let receiver = Receiver::start(503);
+    let config = config(&receiver).replace(
+        "url_secret = ",
+        &format!("url_ttl = \"{TTL}s\"\nurl_secret = "),
+    );
+    let d = Daemon::start(&config, &[]);
+    let rt = &receiver.rt;
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel5-photos", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    // Links signed when the MMS was stored expired by `stored_by + TTL`; the core stays
+    // down past that.
+    let stored_by = unix_now();
+    while unix_now() <= stored_by + TTL {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let back_at = unix_now();
+    receiver.status.store(200, Ordering::SeqCst);
+
+    let event = receiver.wait_for("chat.message.received", 1)[0].clone();
+    let signer = UrlSigner::new(Secret::new(URL_SECRET), &format!("http://{}", d.api), TTL);
+    let media = event["data"]["media"].as_array().unwrap();
+    assert_eq!(media.len(), 3);
+    for m in media {
+        let url = m["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("http://{}/v1/media/", d.api)),
+            "{url}"
+        );
+        let (hash, ct, expires, sig) = signed_parts(url);
+        assert_eq!(ct, m["content_type"].as_str().unwrap());
+        assert!(
+            expires >= back_at + TTL,
+            "valid for the TTL from delivery, not from storage: {url}"
+        );
+        assert_eq!(signer.verify(&hash, &ct, expires, &sig, expires), Ok(()));
+    }
+}
