@@ -355,6 +355,8 @@ async fn start_mms(
             outbox.clone(),
         )),
         media,
+        keywords: flows.mo.keywords().clone(),
+        dispatcher: flows.wake.clone(),
     };
     let service = crate::mms::start(config, parts, drain.clone(), work)
         .await

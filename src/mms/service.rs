@@ -27,6 +27,7 @@ use super::report_sink::Mm7ReportSink;
 use crate::config::{Config, MmsTls};
 use crate::connector::Outbox;
 use crate::flow::FlowOptions;
+use crate::flow::keywords::ConsentKeywords;
 use crate::flow::mms_inbound::MmsMoFlow;
 use crate::store::Store;
 
@@ -102,6 +103,10 @@ pub struct MmsParts<S> {
     pub reports: Arc<dyn Mm7ReportSink>,
     /// The media store and signer ([`open_media`]).
     pub media: Media,
+    /// How consent keywords are read (as in SMS).
+    pub keywords: ConsentKeywords,
+    /// The MT dispatcher's wake-up, for keyword replies.
+    pub dispatcher: Arc<tokio::sync::Notify>,
 }
 
 /// Starts the MM7 listener on `tracker` until `drain` fires; the media route for the
@@ -117,7 +122,14 @@ pub async fn start<S: Store>(
         store: media,
         signer,
     } = parts.media;
-    let flow = MmsMoFlow::new(parts.store, parts.live.clone(), parts.outbox, parts.options);
+    let flow = MmsMoFlow::new(
+        parts.store,
+        parts.live.clone(),
+        parts.outbox,
+        parts.options,
+        parts.keywords,
+        parts.dispatcher,
+    );
     let endpoint = Arc::new(Endpoint {
         config: parts.live,
         flow,

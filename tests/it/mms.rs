@@ -750,3 +750,140 @@ fn media_links_are_signed_when_delivered_so_a_long_outage_does_not_kill_them() {
         assert_eq!(signer.verify(&hash, &ct, expires, &sig, expires), Ok(()));
     }
 }
+
+/// A daemon whose embedded simulators play the carrier: the SMSC takes the SMS replies,
+/// the MMSC sends DeliverReqs to the MM7 endpoint. Events go to `events.jsonl`.
+fn start_with_simulators() -> Daemon {
+    let (smsc, mmsc, endpoint) = (free_port(), free_port(), free_port());
+    Daemon::start(
+        &format!(
+            r#"
+[core]
+delivery = "log"
+event_log = "events.jsonl"
+
+[mms]
+enabled = true
+listen = "127.0.0.1:{endpoint}"
+url_secret = "{URL_SECRET}"
+
+[simulator]
+listen = "127.0.0.1:{smsc}"
+
+[simulator.mmsc]
+listen = "127.0.0.1:{mmsc}"
+gateway_username = "{MM7_USER}"
+gateway_password = "{MM7_PASSWORD}"
+
+[[carriers]]
+name = "sim"
+host = "127.0.0.1"
+port = {smsc}
+system_id = "gw"
+password = "pw"
+[carriers.mm7]
+username = "{MM7_USER}"
+password = "{MM7_PASSWORD}"
+
+[[senders]]
+number = "+18005550100"
+kind = "toll_free"
+routes = ["sim"]
+mms = true
+"#
+        ),
+        &[],
+    )
+}
+
+/// Has the simulated MMSC deliver an MO MMS with `text` and a photo; its MM7 status.
+fn mms_from_customer(d: &Daemon, text: &str) -> u64 {
+    let reply = crate::harness::http(
+        d.api,
+        "POST",
+        "/v1/simulator/mms",
+        &[
+            ("Authorization", "Bearer tok"),
+            ("Content-Type", "application/json"),
+        ],
+        serde_json::json!({
+            "from": "+14155550123",
+            "to": "+18005550100",
+            "text": text,
+            "files": ["photo.jpg"],
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    reply.json()["status"].as_u64().unwrap()
+}
+
+#[test]
+fn stop_and_start_in_an_mms_are_honoured_as_in_an_sms() {
+    use crate::pipeline::{events, poll, send_mt, sim_stats};
+    let d = start_with_simulators();
+    let event = |ty: &'static str| {
+        poll(ty, || {
+            events(&d).into_iter().find(|e| e.0 == ty).map(|e| e.3)
+        })
+    };
+
+    assert_eq!(mms_from_customer(&d, "Stop"), 1000);
+    let opted_out = event("chat.contact.opted_out");
+    assert_eq!(opted_out["contact"], "+14155550123");
+    assert_eq!(opted_out["sender"], "+18005550100");
+    assert_eq!(opted_out["keyword"], "STOP");
+    let received = event("chat.message.received");
+    assert_eq!(received["text"], "Stop");
+    assert_eq!(received["media"].as_array().unwrap().len(), 1);
+    // The confirmation goes back as an SMS, once.
+    poll("the confirmation submitted", || {
+        (sim_stats(&d)["submits"] == 1).then_some(())
+    });
+    let optouts = api_get(&d, "/v1/optouts?contact=%2B14155550123");
+    assert_eq!(optouts["optouts"][0]["source"], "mms", "{optouts}");
+    let conversation = opted_out_conversation(&d);
+    let transcript = api_get(&d, &format!("/v1/conversations/{conversation}/messages"));
+    let kinds: Vec<(&str, &str)> = transcript["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap(),
+                m["encoding"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("mo", "mms"), ("mt", "gsm7")], "{transcript}");
+    let refused = send_mt(
+        &d,
+        serde_json::json!({"from": "+18005550100", "to": "+14155550123", "text": "deal!"}),
+        None,
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "opted_out");
+
+    assert_eq!(mms_from_customer(&d, "START"), 1000);
+    let opted_in = event("chat.contact.opted_in");
+    assert_eq!(opted_in["keyword"], "START");
+    poll("the START confirmation submitted", || {
+        (sim_stats(&d)["submits"] == 2).then_some(())
+    });
+    let allowed = send_mt(
+        &d,
+        serde_json::json!({"from": "+18005550100", "to": "+14155550123", "text": "welcome back"}),
+        None,
+    );
+    assert_eq!(allowed.status, 202, "{}", allowed.body);
+}
+
+/// The conversation of the opt-out event.
+fn opted_out_conversation(d: &Daemon) -> String {
+    crate::pipeline::events(d)
+        .into_iter()
+        .find(|e| e.0 == "chat.contact.opted_out")
+        .map(|e| e.1)
+        .unwrap()
+}
