@@ -12,6 +12,10 @@
 //! for a while, and the check and the removal happen under the same lock as the put's
 //! look-up, so a put either finds the file and refreshes it before the purge looks, or
 //! finds it gone and writes it again.
+//!
+//! The rest of the crate uses the store through four operations only — [`MediaStore::put`],
+//! [`MediaStore::read`], [`MediaStore::list_after`] and [`MediaStore::remove_if_idle`] —
+//! and never its paths.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -113,8 +117,22 @@ impl MediaStore {
             .map_err(io::Error::other)?
     }
 
-    /// The file named `hash`, when `hash` is a SHA-256 hex and the file exists.
-    pub fn path_of(&self, hash: &str) -> Option<PathBuf> {
+    /// The content named `hash`; `None` when there is no such file (or `hash` is not a
+    /// SHA-256 hex).
+    pub async fn read(&self, hash: &str) -> io::Result<Option<bytes::Bytes>> {
+        let Some(path) = self.path_of(hash) else {
+            return Ok(None);
+        };
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes.into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Where the file named `hash` is (whether or not it exists), when `hash` is a
+    /// SHA-256 hex.
+    fn path_of(&self, hash: &str) -> Option<PathBuf> {
         is_hash(hash).then(|| self.dir.join(&hash[..2]).join(hash))
     }
 
