@@ -21,18 +21,19 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
-use crate::api::{self, numbers::NumbersApi, optouts::OptOutsApi};
+use crate::api::{self, media::MediaLinks, numbers::NumbersApi, optouts::OptOutsApi};
 use crate::carrier::{Carriers, PoolOptions, SubmitPolicy};
 use crate::config::Config;
 use crate::connector::delivery::{self, Delivery};
 use crate::connector::sink::Sink;
-use crate::connector::{Outbox, source_of};
+use crate::connector::{MediaLinkSigner, Outbox, source_of};
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
 use crate::flow::mt_queue::MtQueue;
 use crate::flow::outbound::Dispatcher;
 use crate::flow::receipts::ReceiptFlow;
 use crate::flow::{self, FlowOptions};
+use crate::mms::media::MediaPurge;
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator::{self, SimulatorHandle};
 use crate::store::Store;
@@ -73,7 +74,6 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let store = open_store(&config).await?;
     info!(path = %store.path().display(), "store open");
     let outbox = Outbox::new(store.clone());
-    start_delivery(&config, &outbox, &drain, &shutdown, &work).await?;
     // Routes read the configuration in force from here; a reload replaces it.
     let config = Arc::new(config);
     let (config_tx, config_rx) = watch::channel(config.clone());
@@ -159,20 +159,41 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let mo = flows.mo.clone();
     let stop = drain.clone();
     work.spawn(async move { mo.receipts().run_expiry(stop).await });
+    let media = crate::mms::open_media(&config, api_addr).context("cannot open the media store")?;
+    // Delivery starts once the media signer exists: events carrying media links are
+    // signed afresh at each attempt. Events stored meanwhile wait in the outbox.
+    let links = media
+        .as_ref()
+        .map(|m| Arc::new(m.signer.clone()) as Arc<dyn MediaLinkSigner>);
+    start_delivery(&config, &outbox, links, &drain, &shutdown, &work).await?;
     work.spawn(purge(
         store.clone(),
         config.store.retention,
         config.store.purge_interval,
+        media.as_ref().map(|m| {
+            MediaPurge::new(
+                m.store.clone(),
+                config.mms.media_grace,
+                config.mms.media_purge_batch,
+            )
+        }),
         drain.clone(),
     ));
 
-    let media_routes = start_mms(
-        &config, &config_rx, &outbox, &flows, api_addr, &drain, &work,
-    )
-    .await?;
+    let links = MediaLinks::new(media.as_ref().map(|m| m.signer.clone()));
+    let media_routes =
+        start_mms(&config, &config_rx, &outbox, &flows, media, &drain, &work).await?;
     let api_router = api::router(
         &config.api,
-        api_routes(&config, &config_rx, &outbox, &flows, simulator.clone()).merge(
+        api_routes(
+            &config,
+            &config_rx,
+            &outbox,
+            &flows,
+            simulator.clone(),
+            links,
+        )
+        .merge(
             mmsc.clone()
                 .map(api::simulator::mms_routes)
                 .unwrap_or_default(),
@@ -317,13 +338,13 @@ async fn start_mms(
     live: &watch::Receiver<Arc<Config>>,
     outbox: &Outbox,
     flows: &Flows,
-    api_addr: std::net::SocketAddr,
+    media: Option<crate::mms::Media>,
     drain: &CancellationToken,
     work: &TaskTracker,
 ) -> anyhow::Result<axum::Router> {
-    if !config.mms.enabled {
+    let Some(media) = media else {
         return Ok(axum::Router::new());
-    }
+    };
     let parts = crate::mms::MmsParts {
         store: outbox.store().clone(),
         live: live.clone(),
@@ -334,7 +355,9 @@ async fn start_mms(
             outbox.store().clone(),
             outbox.clone(),
         )),
-        api_addr,
+        media,
+        keywords: flows.mo.keywords().clone(),
+        dispatcher: flows.wake.clone(),
     };
     let service = crate::mms::start(config, parts, drain.clone(), work)
         .await
@@ -350,14 +373,15 @@ fn api_routes(
     outbox: &Outbox,
     flows: &Flows,
     simulator: Option<SimulatorHandle>,
+    links: MediaLinks,
 ) -> axum::Router {
     let store = outbox.store();
     let numbers = NumbersApi::new(live.clone(), flows.intake.unreachable.clone());
     let optouts = OptOutsApi::new(store.clone(), live.clone());
     let routes = api::numbers::routes(numbers)
         .merge(api::optouts::routes(optouts))
-        .merge(api::messages::routes(flows.intake.clone()))
-        .merge(api::conversations::routes(store.clone()))
+        .merge(api::messages::routes(flows.intake.clone(), links.clone()))
+        .merge(api::conversations::routes(store.clone(), links))
         .merge(api::openapi::routes())
         .merge(api::segments::routes(live.clone()))
         .merge(api::events::routes(
@@ -370,11 +394,13 @@ fn api_routes(
     }
 }
 
-/// Deletes what is past the retention (keys, finished messages), every `interval`.
+/// Deletes what is past the retention (keys, finished messages), then the media files
+/// no message names any more, every `interval`.
 async fn purge(
     store: SqliteStore,
     retention: std::time::Duration,
     interval: std::time::Duration,
+    mut media: Option<MediaPurge>,
     stop: CancellationToken,
 ) {
     loop {
@@ -389,6 +415,19 @@ async fn purge(
             Ok(_) => {}
             Err(e) => warn!(error = %e, "cannot purge state past its retention"),
         }
+        let Some(media) = media.as_mut() else {
+            continue;
+        };
+        match media.round(&store).await {
+            Ok(p) if p.files > 0 => info!(
+                files = p.files,
+                bytes = p.bytes,
+                examined = p.examined,
+                "purged media files no message names any more"
+            ),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "cannot purge the media store"),
+        }
     }
 }
 
@@ -397,6 +436,7 @@ async fn purge(
 async fn start_delivery(
     config: &Config,
     outbox: &Outbox,
+    links: Option<Arc<dyn MediaLinkSigner>>,
     drain: &CancellationToken,
     shutdown: &CancellationToken,
     work: &TaskTracker,
@@ -407,6 +447,10 @@ async fn start_delivery(
     info!(sink = sink.name(), "delivering chat events");
     let settings = delivery::Settings::new(&config.core, &sink);
     let task = Delivery::new(outbox.clone(), sink, settings);
+    let task = match links {
+        Some(signer) => task.with_media_links(signer),
+        None => task,
+    };
     work.spawn(task.run(drain.clone(), shutdown.clone()));
     Ok(())
 }
@@ -580,6 +624,8 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             m.url_secret.clone(),
             m.url_ttl,
             m.max_concurrent_requests,
+            m.media_grace,
+            m.media_purge_batch,
         )
     };
     if mms_at_start(&old.mms) != mms_at_start(&new.mms) {

@@ -1,33 +1,35 @@
 //! Conversations: `POST /v1/conversations/{id}/close` (the core ends it, and
 //! `chat.conversation.closed` follows; the contact's next MO opens a new one linked to
 //! it), `GET /v1/conversations/{id}/messages` (the
-//! transcript, both directions with statuses, paged by `after` + `limit`) and
+//! transcript, both directions with statuses and media, paged by `after` + `limit`) and
 //! `GET /v1/conversations?contact=…` (a contact's conversations, newest first).
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::on;
-use axum::{Json, Router};
-use serde::Deserialize;
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::media::MediaLinks;
 use super::openapi::DocumentedRoutes;
 use super::{ApiError, ErrorBody, input};
-use crate::store::{Conversation, Store, StoreError};
+use crate::store::{Conversation, MessageView, Store, StoreError};
 
 /// Largest page of a transcript or a conversation list.
 const MAX_PAGE: usize = 500;
 /// Page size when none is asked for.
 const DEFAULT_PAGE: usize = 100;
 
-/// The conversation routes.
-pub fn routes<S: Store>(store: S) -> Router {
+/// The conversation routes; `links` signs the transcript's media links.
+pub fn routes<S: Store>(store: S, links: MediaLinks) -> Router {
     DocumentedRoutes::new()
         .route("list_conversations", |m| on(m, list::<S>))
         .route("close_conversation", |m| on(m, close::<S>))
         .route("get_transcript", |m| on(m, transcript::<S>))
         .with_state(store)
+        .layer(Extension(links))
 }
 
 fn unavailable(e: StoreError) -> ApiError {
@@ -87,8 +89,7 @@ pub(crate) struct TranscriptParams {
     tag = "conversations",
     params(("id" = String, Path, description = "the conversation id"), TranscriptParams),
     responses(
-        (status = 200, description = "`{conversation, messages, next_after}`; `next_after` \
-            is the `after` of the next page, null on the last", body = Object),
+        (status = 200, description = "a page of the transcript", body = Transcript),
         (status = 400, description = "bad_request", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 503, description = "overloaded", body = ErrorBody),
@@ -96,27 +97,41 @@ pub(crate) struct TranscriptParams {
 )]
 pub(crate) async fn transcript<S: Store>(
     State(store): State<S>,
+    Extension(links): Extension<MediaLinks>,
     id: Result<Path<String>, PathRejection>,
     params: Result<Query<TranscriptParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Transcript>, ApiError> {
     let Path(id) = id.map_err(input::path_rejected)?;
     let params = input::query(params)?;
     let limit = page(params.limit)?;
     let Some(conversation) = store.conversation(id.clone()).await.map_err(unavailable)? else {
         return Err(ApiError::not_found(format!("no conversation {id}")));
     };
-    let messages = store
+    let mut messages = store
         .transcript(id, params.after, limit)
         .await
         .map_err(unavailable)?;
-    let next = (messages.len() == limit)
+    for message in &mut messages {
+        links.sign(message);
+    }
+    let next_after = (messages.len() == limit)
         .then(|| messages.last().map(|m| m.message_id.clone()))
         .flatten();
-    Ok(Json(json!({
-        "conversation": conversation,
-        "messages": messages,
-        "next_after": next,
-    })))
+    Ok(Json(Transcript {
+        conversation,
+        messages,
+        next_after,
+    }))
+}
+
+/// A page of a transcript.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Transcript {
+    conversation: Conversation,
+    /// Both directions, oldest first; media with freshly signed links.
+    messages: Vec<MessageView>,
+    /// The `after` of the next page; null on the last.
+    next_after: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -14,11 +14,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::on;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ErrorBody;
+use super::media::MediaLinks;
 use super::openapi::DocumentedRoutes;
 use super::{ApiError, input};
 use crate::consent::SuppressionList;
@@ -48,12 +49,13 @@ pub(crate) struct SendBody {
     media: Vec<MediaRef>,
 }
 
-/// The message routes.
-pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>) -> Router {
+/// The message routes; `links` signs the media links of `GET /v1/messages/{id}`.
+pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>, links: MediaLinks) -> Router {
     DocumentedRoutes::new()
         .route("send_message", |m| on(m, send::<S>))
         .route("get_message", |m| on(m, show::<S>))
         .with_state(intake)
+        .layer(Extension(links))
 }
 
 /// Sends an MT: validated, stored, then submitted to the sender's carrier.
@@ -179,7 +181,7 @@ fn refused_error(refused: &MtRefused) -> ApiError {
     }
 }
 
-/// A message's state and per-segment detail.
+/// A message's state, per-segment detail and media (with freshly signed links).
 #[utoipa::path(
     get,
     path = "/v1/messages/{id}",
@@ -194,14 +196,16 @@ fn refused_error(refused: &MtRefused) -> ApiError {
 )]
 pub(crate) async fn show<S: Store + SuppressionList>(
     State(intake): State<MtIntake<S>>,
+    Extension(links): Extension<MediaLinks>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<MessageView>, ApiError> {
     let Path(id) = id.map_err(input::path_rejected)?;
-    intake
+    let mut message = intake
         .store
         .message(id.clone())
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string()))?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no message {id}")))
+        .ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
+    links.sign(&mut message);
+    Ok(Json(message))
 }

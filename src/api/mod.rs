@@ -17,6 +17,8 @@
 //! | [`segments`] | `POST /v1/segments`: the compose box's preview (encoding, segments, what is left) |
 //! | [`openapi`] | `GET /v1/openapi.json`: the OpenAPI 3.1 document of these routes |
 //! | [`simulator`] | demo only, with the embedded simulator: `POST /v1/simulator/mo`, stats |
+//!
+//! [`media`] signs the links to media-store files in the message views.
 
 use std::sync::Arc;
 
@@ -34,6 +36,7 @@ use crate::config::{Api, Secret};
 pub mod conversations;
 pub mod events;
 mod input;
+pub mod media;
 pub mod messages;
 pub mod numbers;
 pub mod openapi;

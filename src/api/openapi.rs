@@ -24,7 +24,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use super::{ErrorBody, ErrorDetail, conversations, events, messages, numbers, optouts, segments};
 use crate::number::{NumberCheck, NumberClass, Reason};
 use crate::store::model::{Direction, SegmentView};
-use crate::store::{Conversation, MediaRef, MessageView, MtReceipt};
+use crate::store::{Conversation, MediaRef, MessageMedia, MessageView, MtReceipt};
 
 /// The document's source: the annotated handlers and the types they use.
 #[derive(OpenApi)]
@@ -57,6 +57,8 @@ use crate::store::{Conversation, MediaRef, MessageView, MtReceipt};
         segments::Preview,
         MtReceipt,
         MessageView,
+        MessageMedia,
+        conversations::Transcript,
         SegmentView,
         Direction,
         Conversation,

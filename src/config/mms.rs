@@ -34,6 +34,10 @@ pub struct RawMms {
     pub url_ttl: Option<String>,
     /// How long fetching one attachment of an MT MMS from the core may take.
     pub fetch_timeout: Option<String>,
+    /// A media file named by no message is deleted only once it was not put for this.
+    pub media_grace: Option<String>,
+    /// Media files the purge looks at per round.
+    pub media_purge_batch: Option<usize>,
 }
 
 /// `[mms.tls]` as written in the file.
@@ -113,6 +117,11 @@ pub struct Mms {
     pub carriers: Vec<CarrierMm7>,
     /// How long fetching one attachment of an MT MMS from the core may take.
     pub fetch_timeout: Duration,
+    /// A media file named by no message is deleted only once it was not put for this
+    /// long (longer than any gap between writing a file and committing its message).
+    pub media_grace: Duration,
+    /// Media files the purge looks at per round (each `[store] purge_interval`).
+    pub media_purge_batch: usize,
 }
 
 /// `[mms.tls]`, validated.
@@ -280,7 +289,7 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms, state_dir: &Path) -> Mms
             &path.key("url_ttl"),
             r.url_ttl.as_deref(),
             Duration::from_secs(7 * 86_400),
-            Duration::from_secs(60),
+            Duration::from_secs(1),
             Duration::from_secs(365 * 86_400),
         ),
         carriers: Vec::new(),
@@ -290,6 +299,20 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms, state_dir: &Path) -> Mms
             Duration::from_secs(30),
             Duration::from_millis(100),
             Duration::from_secs(600),
+        ),
+        media_grace: c.duration(
+            &path.key("media_grace"),
+            r.media_grace.as_deref(),
+            Duration::from_secs(3_600),
+            Duration::from_secs(60),
+            Duration::from_secs(30 * 86_400),
+        ),
+        media_purge_batch: c.range(
+            &path.key("media_purge_batch"),
+            r.media_purge_batch,
+            10_000,
+            1,
+            1_000_000,
         ),
     }
 }

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::backoff::retry_delay;
+use super::links::{self, MediaLinkSigner};
 use super::metrics::*;
 use super::sink::Sink;
 use super::{DeliveryError, Outbox};
@@ -60,6 +61,8 @@ pub struct Delivery {
     /// The conversations of each delivery in flight, by task.
     in_flight: HashMap<Id, Vec<String>>,
     busy: HashSet<String>,
+    /// Signs media links afresh before each attempt (MMS enabled).
+    links: Option<Arc<dyn MediaLinkSigner>>,
 }
 
 impl Delivery {
@@ -71,7 +74,14 @@ impl Delivery {
             tasks: JoinSet::new(),
             in_flight: HashMap::new(),
             busy: HashSet::new(),
+            links: None,
         }
+    }
+
+    /// Media links in events are signed afresh by `signer` before each attempt.
+    pub fn with_media_links(mut self, signer: Arc<dyn MediaLinkSigner>) -> Self {
+        self.links = Some(signer);
+        self
     }
 
     /// Delivers until `shutdown`, or until `drain` and nothing is left to deliver.
@@ -180,8 +190,12 @@ impl Delivery {
             .collect();
         self.busy.extend(conversations.iter().cloned());
         let sink = self.sink.clone();
+        let links = self.links.clone();
         let handle = self.tasks.spawn(async move {
-            let batch: Vec<_> = events.iter().map(|p| p.event.clone()).collect();
+            let mut batch: Vec<_> = events.iter().map(|p| p.event.clone()).collect();
+            if let Some(signer) = &links {
+                links::refresh(signer, &mut batch);
+            }
             let started = Instant::now();
             let result = sink.deliver(&batch).await;
             let label = result.as_ref().map_or_else(|e| e.label(), |_| "ok");

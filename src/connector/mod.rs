@@ -14,11 +14,13 @@
 //! | log | JSON lines appended to a file or stdout (demos) |
 //!
 //! An event still undelivered after `[core] max_age` moves to the dead letters, which
-//! the admin API lists and replays.
+//! the admin API lists and replays. An event's media links are signed afresh at each
+//! delivery attempt ([`links`]).
 
 pub mod backoff;
 pub mod delivery;
 pub mod event;
+pub mod links;
 pub mod metrics;
 pub mod signature;
 pub mod sink;
@@ -31,6 +33,7 @@ use tokio::sync::Notify;
 use crate::store::sqlite::SqliteStore;
 
 pub use event::{ChatEvent, EventType, NewEvent, new_id, source_of};
+pub use links::MediaLinkSigner;
 
 /// The outbox as the flows and the delivery task share it: the store that holds the
 /// events and the signal that new ones are there. Cheap to clone.

@@ -2,7 +2,7 @@
 //!
 //! Columns, with this header line: `contact,sender,keyword,source,at`.
 //! `contact` is E.164; `sender` a sender address in canonical form or `brand:NAME`;
-//! `keyword` may be empty; `source` says on whose word (`sms`, `admin:jane`, `import`);
+//! `keyword` may be empty; `source` says on whose word (`sms`, `mms`, `admin:jane`, `import`);
 //! `at` is RFC 3339 (`2026-03-01T12:00:00Z`, offsets such as `+02:00` accepted).
 //! Import checks every row and reports bad rows by line number, at most
 //! [`MAX_REPORTED_ROWS`] of them, and imports nothing if any row is bad.

@@ -223,6 +223,16 @@ impl KeywordPlan {
     }
 }
 
+impl KeywordPlan {
+    /// The plan with its opt-out recorded as coming by `source` (`sms`, `mms`).
+    pub fn with_source(mut self, source: &str) -> KeywordPlan {
+        if let ConsentRequest::OptOut(record) = &mut self.request {
+            record.source = source.to_owned();
+        }
+        self
+    }
+}
+
 impl ConsentPolicy {
     /// What an MO from `contact` to `sender` that arrived at `at` asks of consent, if it
     /// is a keyword. Writes nothing: the caller applies the plan.

@@ -45,8 +45,8 @@ pub use profile::{
     ProfileOverrides, Replies,
 };
 pub use suppression::{
-    ListQuery, MAX_LIST_PAGE, MAX_SOURCE_CHARS, MemorySuppressionList, SOURCE_SMS, Scope,
-    SuppressionList, SuppressionRecord,
+    ListQuery, MAX_LIST_PAGE, MAX_SOURCE_CHARS, MemorySuppressionList, SOURCE_MMS, SOURCE_SMS,
+    Scope, SuppressionList, SuppressionRecord,
 };
 
 /// Errors of the consent module.

@@ -19,6 +19,8 @@ use crate::number::{E164, SenderAddress};
 
 /// The source recorded for an opt-out or opt-in that came by SMS keyword.
 pub const SOURCE_SMS: &str = "sms";
+/// The source recorded for an opt-out or opt-in that came by keyword in an MMS.
+pub const SOURCE_MMS: &str = "mms";
 /// The longest source text ("admin:jane.doe@example.com").
 pub const MAX_SOURCE_CHARS: usize = 128;
 /// The most records one [`SuppressionList::list`] call returns.
@@ -81,7 +83,7 @@ pub struct SuppressionRecord {
     pub scope: Scope,
     /// The keyword that did it (`STOP`), if any: admin additions may have none.
     pub keyword: Option<String>,
-    /// On whose word: `sms` for a keyword, `admin:<who>`, `import`, …
+    /// On whose word: `sms` or `mms` for a keyword, `admin:<who>`, `import`, …
     pub source: String,
     /// When.
     pub at: SystemTime,

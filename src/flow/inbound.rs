@@ -12,7 +12,6 @@
 //! `unknown_destination`.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use rusmpp::Pdu;
 use rusmpp::tlvs::{Tlv, TlvValue};
@@ -20,19 +19,20 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::keywords::ConsentKeywords;
 use super::receipts::ReceiptFlow;
 use super::{FlowOptions, metrics};
 use crate::carrier::{BoxFuture, InboundConsumer, InboundMessage, InboundVerdict};
 use crate::config::Config;
 use crate::connector::{Outbox, new_id};
 use crate::consent::metrics as consent_metrics;
-use crate::consent::{ConsentPolicy, SuppressionList};
-use crate::number::{E164, MoDestination, Sender};
+use crate::consent::{ConsentPolicy, SOURCE_SMS, SuppressionList};
+use crate::number::{E164, MoDestination};
 use crate::store::model::now_ms;
-use crate::store::{MoStored, NewMo, NewMt, RawReceipt, Store};
+use crate::store::{MoStored, NewMo, RawReceipt, Store};
 use crate::text::{
     self, Accepted, MoPart, PartKey, PendingParts, Reassembled, Reassembler, ReferenceAllocator,
-    RouteProfile, Sar, plan_with_reference,
+    RouteProfile, Sar,
 };
 
 /// Reassembled messages whose timeout passed, waiting to be stored.
@@ -107,9 +107,8 @@ fn delivered(pdu: &Pdu) -> Option<Delivered> {
 pub struct MoFlow<S: PendingParts> {
     store: S,
     config: watch::Receiver<Arc<Config>>,
-    consent: Arc<ConsentPolicy>,
+    keywords: ConsentKeywords,
     reassembler: Arc<Reassembler<S>>,
-    references: Arc<ReferenceAllocator>,
     dispatcher: Arc<Notify>,
     events: Outbox,
     options: FlowOptions,
@@ -133,13 +132,13 @@ where
     ) -> Arc<Self> {
         let reassembler = Arc::new(Reassembler::new(store.clone(), Default::default()));
         let events = receipts.outbox().clone();
+        let keywords = ConsentKeywords::new(consent, references, options.validity);
         Arc::new(MoFlow {
             receipts,
             store,
             config,
-            consent,
+            keywords,
             reassembler,
-            references,
             dispatcher,
             events,
             options,
@@ -149,6 +148,11 @@ where
     /// The receipts flow this flow hands receipts to.
     pub fn receipts(&self) -> &ReceiptFlow<S> {
         &self.receipts
+    }
+
+    /// How this flow reads consent keywords (the MO MMS flow reads them the same way).
+    pub fn keywords(&self) -> &ConsentKeywords {
+        &self.keywords
     }
 
     /// Re-arms the timeouts of parts stored before a restart and stores, incomplete,
@@ -273,7 +277,8 @@ where
             MoDestination::Ours(sender) => {
                 mo.sender = sender.address().as_str().to_owned();
                 if let Some(contact) = &contact_e164 {
-                    self.plan_consent(&config, contact, sender, &mut mo);
+                    self.keywords
+                        .plan(&config, contact, sender, SOURCE_SMS, &mut mo);
                 }
             }
             MoDestination::NotOurs(_) => mo.unknown_destination = true,
@@ -308,52 +313,6 @@ where
                 retry_later()
             }
         }
-    }
-
-    /// Decides the keywords; the change, its event and the reply ride with the MO's write.
-    fn plan_consent(&self, config: &Config, contact: &E164, sender: &Sender, mo: &mut NewMo) {
-        let Some(plan) = self
-            .consent
-            .plan_mo(contact, sender, &mo.text, SystemTime::now())
-        else {
-            return;
-        };
-        if let Some(text) = &plan.reply {
-            mo.reply = self.reply_mt(config, contact, sender, text);
-        }
-        mo.consent = Some(plan);
-    }
-
-    /// A consent reply as an MT on the sender's first configured route.
-    fn reply_mt(
-        &self,
-        config: &Config,
-        contact: &E164,
-        sender: &Sender,
-        text: &str,
-    ) -> Option<NewMt> {
-        let route = sender
-            .routes()
-            .in_order()
-            .find(|r| config.carrier(r).is_some())?
-            .to_owned();
-        let reference = self.references.next(contact.as_str());
-        let plan = plan_with_reference(text, &RouteProfile::default(), reference).ok()?;
-        Some(NewMt {
-            message_id: new_id(),
-            contact: contact.as_str().to_owned(),
-            sender: sender.address().as_str().to_owned(),
-            text: text.to_owned(),
-            encoding: plan.encoding.as_str().to_owned(),
-            segments: plan.segments as u32,
-            reference,
-            route,
-            validity_deadline: now_ms() + self.options.validity.as_millis() as i64,
-            idempotency_key: None,
-            request_sha256: None,
-            origin: "consent",
-            media: Vec::new(),
-        })
     }
 }
 

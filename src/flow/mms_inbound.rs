@@ -7,20 +7,24 @@
 //! A relay delivering the same MMS again (our DeliverRsp was lost) is recognised by its
 //! `LinkedID` (or, without one, its `TransactionID`) within the MO dedup window and
 //! stored once. An MMS to a number we do not serve is stored and reported with the
-//! reason `unknown_destination`, as for SMS. Consent keywords are not read from MMS:
-//! handsets send STOP as SMS.
+//! reason `unknown_destination`, as for SMS. A text that is a consent keyword (STOP,
+//! START, HELP) is honoured as in an SMS ([`super::keywords`]): the change, its event
+//! and the SMS reply ride with the MMS's write.
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tracing::warn;
 
+use super::keywords::ConsentKeywords;
 use super::{FlowOptions, metrics};
 use crate::config::Config;
 use crate::connector::{Outbox, new_id};
+use crate::consent::SOURCE_MMS;
+use crate::consent::metrics as consent_metrics;
 use crate::number::{E164, MoDestination};
 use crate::store::model::now_ms;
-use crate::store::{MoStored, NewMmsMo, NewMo, Store};
+use crate::store::{MoStored, NewMmsMo, NewMo, Store, StoredMedia};
 
 /// An MO MMS as the endpoint hands it over.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +44,8 @@ pub struct MmsDelivery {
     pub media: Vec<serde_json::Value>,
     /// `{reason, message, content_type, size, filename}` per rejected part.
     pub rejected: Vec<serde_json::Value>,
+    /// The accepted parts' files in the media store (the same parts as `media`).
+    pub files: Vec<StoredMedia>,
 }
 
 /// What became of an MO MMS.
@@ -59,21 +65,29 @@ pub struct MmsMoFlow<S> {
     config: watch::Receiver<Arc<Config>>,
     events: Outbox,
     options: FlowOptions,
+    keywords: ConsentKeywords,
+    /// Woken when a keyword's reply is queued.
+    dispatcher: Arc<Notify>,
 }
 
 impl<S: Store> MmsMoFlow<S> {
-    /// The flow over `store`, announcing its events on `events`.
+    /// The flow over `store`, announcing its events on `events`, reading keywords as
+    /// `keywords` says and waking `dispatcher` for their replies.
     pub fn new(
         store: S,
         config: watch::Receiver<Arc<Config>>,
         events: Outbox,
         options: FlowOptions,
+        keywords: ConsentKeywords,
+        dispatcher: Arc<Notify>,
     ) -> Arc<Self> {
         Arc::new(MmsMoFlow {
             store,
             config,
             events,
             options,
+            keywords,
+            dispatcher,
         })
     }
 
@@ -88,17 +102,20 @@ impl<S: Store> MmsMoFlow<S> {
             .recipients
             .iter()
             .find_map(|r| match inventory.destination_of_mo(r) {
-                MoDestination::Ours(sender) => Some(sender.address().as_str().to_owned()),
+                MoDestination::Ours(sender) => Some(sender),
                 MoDestination::NotOurs(_) => None,
             });
         let unknown_destination = ours.is_none();
         let sender = ours
+            .map(|s| s.address().as_str().to_owned())
             .or_else(|| mms.recipients.first().cloned())
             .unwrap_or_default();
-        let contact = e164_of(&mms.sender)
+        let contact_e164 = e164_of(&mms.sender);
+        let contact = contact_e164
+            .as_ref()
             .map(|e| e.as_str().to_owned())
             .unwrap_or_else(|| mms.sender.clone());
-        let mo = NewMo {
+        let mut mo = NewMo {
             message_id: new_id(),
             dedup_keys: vec![format!(
                 "mms:{}:{}:{}",
@@ -118,6 +135,10 @@ impl<S: Store> MmsMoFlow<S> {
             pending_parts: None,
             reply: None,
         };
+        if let (Some(sender), Some(contact)) = (ours, &contact_e164) {
+            self.keywords
+                .plan(&config, contact, sender, SOURCE_MMS, &mut mo);
+        }
         let stored = self
             .store
             .store_mms_mo(NewMmsMo {
@@ -125,11 +146,19 @@ impl<S: Store> MmsMoFlow<S> {
                 subject: mms.subject,
                 media: mms.media,
                 rejected: mms.rejected,
+                files: mms.files,
             })
             .await;
         match stored {
-            Ok(MoStored::Stored { .. }) => {
+            Ok(MoStored::Stored {
+                consent_changed, ..
+            }) => {
                 self.events.notify();
+                if let Some(kind) = consent_changed {
+                    consent_metrics::consent_changed(kind);
+                }
+                // A keyword's reply may have been queued with the message.
+                self.dispatcher.notify_one();
                 metrics::inbound(
                     "mms",
                     if unknown_destination {

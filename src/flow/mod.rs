@@ -6,6 +6,7 @@
 //! | [`accept`] | an MT request → validated, planned and stored (`202`), or refused with a stable code |
 //! | [`outbound`] | the dispatcher: stored MTs → carrier submits → `sent` / retry / `failed` / `expired` |
 //! | [`inbound`] | the [`crate::carrier::InboundConsumer`]: deliver_sm → decode, reassemble, consent, store, ROK |
+//! | [`keywords`] | STOP/START/HELP in an MO (SMS or MMS): the consent change and the SMS reply its write carries |
 //! | [`mms_inbound`] | an MO MMS read by the MM7 endpoint → conversation, store with its media, events |
 //! | [`mms_outbound`] | an MT with media: MMS route or fallback; the dispatcher's MMS attempt; DeliveryReportReq → status |
 //! | [`receipts`] | receipts → parsed, matched to their segment (or parked), one chat status per change, ROK |
@@ -23,6 +24,7 @@ use crate::consent::{
 
 pub mod accept;
 pub mod inbound;
+pub mod keywords;
 pub mod metrics;
 pub mod mms_inbound;
 pub mod mms_outbound;

@@ -40,7 +40,7 @@ use super::mm7::{
 use super::report_sink::Mm7ReportSink;
 use crate::config::Config;
 use crate::flow::mms_inbound::{MmsDelivery, MmsMoFlow, MmsVerdict};
-use crate::store::Store;
+use crate::store::{Store, StoredMedia};
 
 /// Longest file name kept from a part's headers.
 const MAX_FILENAME: usize = 255;
@@ -246,6 +246,12 @@ impl<S: Store> Endpoint<S> {
                         "size": size,
                         "filename": filename,
                     }));
+                    parts.files.push(StoredMedia {
+                        hash,
+                        content_type: essence,
+                        size: size as u64,
+                        filename,
+                    });
                 }
                 Err(rejection) => {
                     metrics::media_rejected(carrier, rejection.as_str());
@@ -289,6 +295,7 @@ struct Parts {
     text: Vec<String>,
     media: Vec<serde_json::Value>,
     rejected: Vec<serde_json::Value>,
+    files: Vec<StoredMedia>,
 }
 
 fn delivery(carrier: &str, req: &DeliverReq, parts: Parts) -> MmsDelivery {
@@ -308,6 +315,7 @@ fn delivery(carrier: &str, req: &DeliverReq, parts: Parts) -> MmsDelivery {
         text: parts.text.join("\n"),
         media: parts.media,
         rejected: parts.rejected,
+        files: parts.files,
     }
 }
 

@@ -25,6 +25,10 @@ pub const MEDIA_BYTES: &str = "smsbridge_mms_media_stored_bytes_total";
 pub const MEDIA_FETCHES: &str = "smsbridge_mms_media_fetches_total";
 /// Counter, delivery reports received, by MMStatus (`carrier`, `mm_status`).
 pub const DELIVERY_REPORTS: &str = "smsbridge_mms_delivery_reports_total";
+/// Counter, media files the media purge deleted (no message names them any more).
+pub const MEDIA_PURGED: &str = "smsbridge_mms_media_purged_total";
+/// Counter, bytes the media purge freed.
+pub const MEDIA_PURGED_BYTES: &str = "smsbridge_mms_media_purged_bytes_total";
 
 /// Registers descriptions and units with the installed recorder.
 pub fn describe() {
@@ -48,6 +52,15 @@ pub fn describe() {
     describe_counter!(
         DELIVERY_REPORTS,
         "MM7 delivery reports received, by MMStatus"
+    );
+    describe_counter!(
+        MEDIA_PURGED,
+        "Media files deleted because no message names them any more"
+    );
+    describe_counter!(
+        MEDIA_PURGED_BYTES,
+        Unit::Bytes,
+        "Bytes freed in the media store by the media purge"
     );
 }
 
@@ -88,4 +101,10 @@ pub fn delivery_report(carrier: &str, mm_status: &str) {
     };
     counter!(DELIVERY_REPORTS, "carrier" => carrier.to_owned(), "mm_status" => mm_status)
         .increment(1);
+}
+
+/// Files the media purge deleted, with their bytes.
+pub fn media_purged(files: u64, bytes: u64) {
+    counter!(MEDIA_PURGED).increment(files);
+    counter!(MEDIA_PURGED_BYTES).increment(bytes);
 }

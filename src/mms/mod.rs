@@ -8,7 +8,7 @@
 //! | [`auth`] | which carrier is posting (basic auth, allow lists) |
 //! | [`media`] | part validation, the media store, signed media URLs and their route |
 //! | [`report_sink`] | [`Mm7ReportSink`]: where DeliveryReportReqs go (the MT MMS side implements it) |
-//! | [`service`] | starting it all: media store, signer, MO MMS flow, the MM7 listener (TLS optional) |
+//! | [`service`] | starting it all: media store and signer ([`open_media`]), MO MMS flow, the MM7 listener (TLS optional) |
 //! | [`metrics`] | `smsbridge_mms_…` metric names |
 //! | [`fetch`] | MT MMS: the attachments the core serves, fetched with limits |
 //! | [`submit`] | MT MMS: SubmitReq (with SMIL when needed) out, SubmitRsp in |
@@ -30,4 +30,4 @@ pub mod simulator;
 pub mod submit;
 
 pub use report_sink::{LoggingReportSink, Mm7ReportSink, ReportSinkError};
-pub use service::{MmsError, MmsParts, MmsService, start};
+pub use service::{Media, MmsError, MmsParts, MmsService, open_media, start};

@@ -27,6 +27,7 @@ use super::report_sink::Mm7ReportSink;
 use crate::config::{Config, MmsTls};
 use crate::connector::Outbox;
 use crate::flow::FlowOptions;
+use crate::flow::keywords::ConsentKeywords;
 use crate::flow::mms_inbound::MmsMoFlow;
 use crate::store::Store;
 
@@ -64,6 +65,35 @@ pub struct MmsService {
     pub local_addr: SocketAddr,
 }
 
+/// The media store and the signer of its URLs, shared by the MM7 endpoint, the media
+/// route, the API's message views, event delivery and the media purge.
+#[derive(Clone)]
+pub struct Media {
+    pub store: MediaStore,
+    pub signer: UrlSigner,
+}
+
+/// Opens the media store and builds the URL signer of `[mms]`; `None` when MMS is
+/// disabled. `api_addr` is the API listener's bound address: media URLs point there
+/// unless `[mms] media_base_url` says otherwise.
+pub fn open_media(config: &Config, api_addr: SocketAddr) -> Result<Option<Media>, MmsError> {
+    let mms = &config.mms;
+    if !mms.enabled {
+        return Ok(None);
+    }
+    let store = MediaStore::open(&mms.media_dir).map_err(|source| MmsError::MediaDir {
+        path: mms.media_dir.clone(),
+        source,
+    })?;
+    let secret = mms.url_secret.clone().ok_or(MmsError::NoSecret)?;
+    let base_url = mms
+        .media_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{api_addr}"));
+    let signer = UrlSigner::new(secret, &base_url, mms.url_ttl.as_secs());
+    Ok(Some(Media { store, signer }))
+}
+
 /// What the MMS side is built from.
 pub struct MmsParts<S> {
     pub store: S,
@@ -71,9 +101,12 @@ pub struct MmsParts<S> {
     pub outbox: Outbox,
     pub options: FlowOptions,
     pub reports: Arc<dyn Mm7ReportSink>,
-    /// The API listener's bound address: media URLs point there unless
-    /// `[mms] media_base_url` says otherwise.
-    pub api_addr: SocketAddr,
+    /// The media store and signer ([`open_media`]).
+    pub media: Media,
+    /// How consent keywords are read (as in SMS).
+    pub keywords: ConsentKeywords,
+    /// The MT dispatcher's wake-up, for keyword replies.
+    pub dispatcher: Arc<tokio::sync::Notify>,
 }
 
 /// Starts the MM7 listener on `tracker` until `drain` fires; the media route for the
@@ -85,17 +118,18 @@ pub async fn start<S: Store>(
     tracker: &TaskTracker,
 ) -> Result<MmsService, MmsError> {
     let mms = &config.mms;
-    let media = MediaStore::open(&mms.media_dir).map_err(|source| MmsError::MediaDir {
-        path: mms.media_dir.clone(),
-        source,
-    })?;
-    let secret = mms.url_secret.clone().ok_or(MmsError::NoSecret)?;
-    let base_url = mms
-        .media_base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", parts.api_addr));
-    let signer = UrlSigner::new(secret, &base_url, mms.url_ttl.as_secs());
-    let flow = MmsMoFlow::new(parts.store, parts.live.clone(), parts.outbox, parts.options);
+    let Media {
+        store: media,
+        signer,
+    } = parts.media;
+    let flow = MmsMoFlow::new(
+        parts.store,
+        parts.live.clone(),
+        parts.outbox,
+        parts.options,
+        parts.keywords,
+        parts.dispatcher,
+    );
     let endpoint = Arc::new(Endpoint {
         config: parts.live,
         flow,

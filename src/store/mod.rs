@@ -8,15 +8,16 @@
 //! Every operation that changes state also appends the chat events it causes, in the
 //! same transaction: an event exists exactly when its change does.
 
+use std::collections::HashSet;
 use std::future::Future;
 
 pub mod model;
 pub mod sqlite;
 
 pub use model::{
-    AttemptRecorded, Conversation, DueMt, MediaRef, MessageView, MoStored, MtAccepted, MtAttempt,
-    MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt, ReceiptApplied, ReceiptUpdate,
-    SentSegment, UnixMs,
+    AttemptRecorded, Conversation, DueMt, MediaRef, MessageMedia, MessageView, MoStored,
+    MtAccepted, MtAttempt, MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt,
+    ReceiptApplied, ReceiptUpdate, SentSegment, StoredMedia, UnixMs,
 };
 
 /// What the flows and the API ask of durable state.
@@ -141,9 +142,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<MessageView>, StoreError>> + Send;
 
     /// Deletes what retention no longer keeps: idempotency keys, MO dedup keys, and
-    /// finished messages (every status but `accepted`) with their segments, last changed
-    /// before `before`; how many rows went.
+    /// finished messages (every status but `accepted`) with their segments and their
+    /// media records, last changed before `before`; how many rows went. The files
+    /// themselves go with the media purge ([`crate::mms::media::sweep`]).
     fn purge(&self, before: UnixMs) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Of `hashes` (media-store file names), those some stored message still names.
+    fn media_in_use(
+        &self,
+        hashes: Vec<String>,
+    ) -> impl Future<Output = Result<HashSet<String>, StoreError>> + Send;
+
+    /// Since when the store records which messages name which media files: a file last
+    /// written before then may belong to a message stored without that record.
+    fn media_recorded_since(&self) -> impl Future<Output = Result<UnixMs, StoreError>> + Send;
 }
 
 /// Why the store cannot do what was asked.

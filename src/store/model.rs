@@ -61,6 +61,60 @@ pub struct MediaRef {
     pub filename: Option<String>,
 }
 
+/// A file a message has in the media store: an MO MMS part as received (or an MT
+/// attachment kept there). The media purge keeps a file while a message names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMedia {
+    /// The file's SHA-256 (lower-case hex), its name in the media store.
+    pub hash: String,
+    /// Its media type, lower case, without parameters.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The name the sender gave it.
+    pub filename: Option<String>,
+}
+
+/// An attachment as the API shows it: `{url, content_type, size, filename}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MessageMedia {
+    /// For a file in the media store, a signed link valid for `[mms] url_ttl` from the
+    /// moment of the answer; for an MT attachment not kept there, the URL the core
+    /// gave. Null when the media store is not served (`[mms] enabled = false`).
+    pub url: Option<String>,
+    pub content_type: Option<String>,
+    /// Bytes; null when not known (an MT attachment not kept in the media store).
+    pub size: Option<u64>,
+    pub filename: Option<String>,
+    /// The file's name in the media store, from which the API signs `url`.
+    #[serde(skip)]
+    pub hash: Option<String>,
+}
+
+impl From<StoredMedia> for MessageMedia {
+    fn from(m: StoredMedia) -> Self {
+        MessageMedia {
+            url: None,
+            content_type: Some(m.content_type),
+            size: Some(m.size),
+            filename: m.filename,
+            hash: Some(m.hash),
+        }
+    }
+}
+
+impl From<MediaRef> for MessageMedia {
+    fn from(m: MediaRef) -> Self {
+        MessageMedia {
+            url: Some(m.url),
+            content_type: m.content_type,
+            size: None,
+            filename: m.filename,
+            hash: None,
+        }
+    }
+}
+
 /// An MT the API (or the consent flow) accepted, ready to be made durable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMt {
@@ -224,6 +278,9 @@ pub struct NewMmsMo {
     pub media: Vec<serde_json::Value>,
     /// `{reason, message, content_type, size, filename}` per rejected part.
     pub rejected: Vec<serde_json::Value>,
+    /// The accepted parts' files in the media store, in message order (the same parts
+    /// as `media`), recorded with the message.
+    pub files: Vec<StoredMedia>,
 }
 
 /// What storing an MO did.
@@ -270,9 +327,9 @@ pub struct MessageView {
     pub updated_at: String,
     /// Per-segment detail (MT only; empty for MO).
     pub segment_detail: Vec<SegmentView>,
-    /// An MT MMS's attachments.
+    /// The message's attachments (MO and MT MMS), in message order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub media: Vec<MediaRef>,
+    pub media: Vec<MessageMedia>,
 }
 
 /// One MT segment as the API shows it.

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 use smsbridge::config::Secret;
-use smsbridge::mms::media::UrlSigner;
+use smsbridge::mms::media::{MediaStore, UrlSigner};
 use smsbridge::mms::mm7::{XmlLimits, parse_document, response_status};
 
 use crate::harness::free_port;
@@ -503,4 +503,387 @@ fn mms_metrics_are_exported() {
     ] {
         assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
+}
+
+/// Sets a media file's modification time `ago` back.
+fn age_file(path: &std::path::Path, ago: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - ago)
+        .unwrap();
+}
+
+/// The daemon's store, opened beside it (WAL lets a second process write).
+fn database(d: &Daemon) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(d.dir.path().join("smsbridge.db")).unwrap();
+    conn.busy_timeout(HANG).unwrap();
+    conn
+}
+
+#[test]
+fn retention_deletes_a_media_file_with_its_last_message_only() {
+    let receiver = Receiver::start(200);
+    let mut d = Daemon::start(
+        &format!(
+            "{}\n[store]\nretention = \"1h\"\npurge_interval = \"1s\"\n",
+            config(&receiver)
+        ),
+        &[],
+    );
+    let rt = &receiver.rt;
+    // The old message: a photo, a chart and a GIF. The new one: the same photo and a
+    // vCard.
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel5-photos", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel6-attachments", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    let received = receiver.wait_for("chat.message.received", 2);
+    let old_id = received
+        .iter()
+        .find(|e| e["data"]["subject"] == "Photos")
+        .unwrap()["data"]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = |name: &str| {
+        let hash = MediaStore::hash(&std::fs::read(fixture_path(name)).unwrap());
+        d.dir.path().join("media").join(&hash[..2]).join(hash)
+    };
+    let (photo, chart, wave) = (file("photo.jpg"), file("chart.png"), file("wave.gif"));
+    let stored: Vec<PathBuf> = walk(&d.dir.path().join("media"));
+    assert_eq!(stored.len(), 4, "{stored:?}");
+    assert!(photo.exists() && chart.exists() && wave.exists());
+
+    // Two hours pass for everything, and the old message was last changed that long
+    // ago: past the retention (1h) and the media grace (1h).
+    let db = database(&d);
+    db.execute("UPDATE media_record SET since_unix_ms = 0", [])
+        .unwrap();
+    for path in &stored {
+        age_file(path, Duration::from_secs(7200));
+    }
+    db.execute(
+        "UPDATE message SET updated_unix_ms = updated_unix_ms - 7200000 WHERE id = ?1",
+        [&old_id],
+    )
+    .unwrap();
+
+    let purged = d.wait_for_message("purged media files no message names any more");
+    assert_eq!(purged["files"], 2, "{purged}");
+    assert!(
+        !chart.exists() && !wave.exists(),
+        "the old message's own files go"
+    );
+    assert!(photo.exists(), "the photo the new message shares stays");
+    assert_eq!(walk(&d.dir.path().join("media")).len(), 2, "and the vCard");
+    let (_, metrics) = crate::harness::http_get(d.admin, "/metrics");
+    assert!(
+        metrics.contains("smsbridge_mms_media_purged_total 2"),
+        "{metrics}"
+    );
+}
+
+/// The files under `dir`, at any depth.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// An API GET with the test token; the JSON answer.
+fn api_get(d: &Daemon, path: &str) -> Value {
+    let reply = crate::harness::http(d.api, "GET", path, &[("Authorization", "Bearer tok")], b"");
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    reply.json()
+}
+
+/// The `expires` of a signed media URL.
+fn expires_of(url: &str) -> u64 {
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("expires="))
+        .expect("a signed URL has an expiry")
+        .parse()
+        .unwrap()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn the_transcript_and_the_message_show_media_with_freshly_signed_links() {
+    let receiver = Receiver::start(200);
+    let d = start(&receiver);
+    let rt = &receiver.rt;
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel5-photos", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    let event = receiver.wait_for("chat.message.received", 1)[0].clone();
+    let conversation = event["subject"].as_str().unwrap();
+    let message_id = event["data"]["message_id"].as_str().unwrap();
+    // The default url_ttl: a week from the answer.
+    let ttl = 7 * 86_400;
+
+    let asked_at = unix_now();
+    let transcript = api_get(&d, &format!("/v1/conversations/{conversation}/messages"));
+    let message = &transcript["messages"][0];
+    assert_eq!(message["message_id"], message_id);
+    assert_eq!(message["direction"], "mo");
+    let shown = api_get(&d, &format!("/v1/messages/{message_id}"));
+    for view in [message, &shown] {
+        let media = view["media"].as_array().unwrap();
+        let names: Vec<(&str, &str)> = media
+            .iter()
+            .map(|m| {
+                (
+                    m["content_type"].as_str().unwrap(),
+                    m["filename"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("image/jpeg", "photo.jpg"),
+                ("image/png", "chart.png"),
+                ("image/gif", "wave.gif")
+            ]
+        );
+        for (m, fixture) in media.iter().zip(["photo.jpg", "chart.png", "wave.gif"]) {
+            let url = m["url"].as_str().unwrap();
+            assert!(
+                expires_of(url) >= asked_at + ttl,
+                "signed when asked: {url}"
+            );
+            let (status, ct, body) = get(rt, url);
+            assert_eq!(status, 200, "{url}");
+            assert_eq!(ct.as_deref(), m["content_type"].as_str());
+            let bytes = std::fs::read(fixture_path(fixture)).unwrap();
+            assert_eq!(body, bytes);
+            assert_eq!(m["size"], bytes.len());
+        }
+    }
+    // The document describes the media of a message.
+    let doc = api_get(&d, "/v1/openapi.json");
+    let media = &doc["components"]["schemas"]["MessageMedia"]["properties"];
+    for field in ["url", "content_type", "size", "filename"] {
+        assert!(media.get(field).is_some(), "{field} in {media}");
+    }
+    assert!(media.get("hash").is_none(), "{media}");
+}
+
+/// The parts of a signed media URL: (hash, content type, expires, sig).
+fn signed_parts(url: &str) -> (String, String, u64, String) {
+    let (path, query) = url.split_once('?').unwrap();
+    let hash = path.rsplit('/').next().unwrap().to_owned();
+    let value = |key: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    (
+        hash,
+        value("ct").replace("%2F", "/"),
+        value("expires").parse().unwrap(),
+        value("sig"),
+    )
+}
+
+#[test]
+fn media_links_are_signed_when_delivered_so_a_long_outage_does_not_kill_them() {
+    const TTL: u64 = 2;
+    let receiver = Receiver::start(503);
+    let config = config(&receiver).replace(
+        "url_secret = ",
+        &format!("url_ttl = \"{TTL}s\"\nurl_secret = "),
+    );
+    let d = Daemon::start(&config, &[]);
+    let rt = &receiver.rt;
+    assert_eq!(
+        post(rt, mm7(&d), "deliver-rel5-photos", MM7_PASSWORD).mm7,
+        Some(1000)
+    );
+    // Links signed when the MMS was stored expired by `stored_by + TTL`; the core stays
+    // down past that.
+    let stored_by = unix_now();
+    while unix_now() <= stored_by + TTL {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let back_at = unix_now();
+    receiver.status.store(200, Ordering::SeqCst);
+
+    let event = receiver.wait_for("chat.message.received", 1)[0].clone();
+    let signer = UrlSigner::new(Secret::new(URL_SECRET), &format!("http://{}", d.api), TTL);
+    let media = event["data"]["media"].as_array().unwrap();
+    assert_eq!(media.len(), 3);
+    for m in media {
+        let url = m["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("http://{}/v1/media/", d.api)),
+            "{url}"
+        );
+        let (hash, ct, expires, sig) = signed_parts(url);
+        assert_eq!(ct, m["content_type"].as_str().unwrap());
+        assert!(
+            expires >= back_at + TTL,
+            "valid for the TTL from delivery, not from storage: {url}"
+        );
+        assert_eq!(signer.verify(&hash, &ct, expires, &sig, expires), Ok(()));
+    }
+}
+
+/// A daemon whose embedded simulators play the carrier: the SMSC takes the SMS replies,
+/// the MMSC sends DeliverReqs to the MM7 endpoint. Events go to `events.jsonl`.
+fn start_with_simulators() -> Daemon {
+    let (smsc, mmsc, endpoint) = (free_port(), free_port(), free_port());
+    Daemon::start(
+        &format!(
+            r#"
+[core]
+delivery = "log"
+event_log = "events.jsonl"
+
+[mms]
+enabled = true
+listen = "127.0.0.1:{endpoint}"
+url_secret = "{URL_SECRET}"
+
+[simulator]
+listen = "127.0.0.1:{smsc}"
+
+[simulator.mmsc]
+listen = "127.0.0.1:{mmsc}"
+gateway_username = "{MM7_USER}"
+gateway_password = "{MM7_PASSWORD}"
+
+[[carriers]]
+name = "sim"
+host = "127.0.0.1"
+port = {smsc}
+system_id = "gw"
+password = "pw"
+[carriers.mm7]
+username = "{MM7_USER}"
+password = "{MM7_PASSWORD}"
+
+[[senders]]
+number = "+18005550100"
+kind = "toll_free"
+routes = ["sim"]
+mms = true
+"#
+        ),
+        &[],
+    )
+}
+
+/// Has the simulated MMSC deliver an MO MMS with `text` and a photo; its MM7 status.
+fn mms_from_customer(d: &Daemon, text: &str) -> u64 {
+    let reply = crate::harness::http(
+        d.api,
+        "POST",
+        "/v1/simulator/mms",
+        &[
+            ("Authorization", "Bearer tok"),
+            ("Content-Type", "application/json"),
+        ],
+        serde_json::json!({
+            "from": "+14155550123",
+            "to": "+18005550100",
+            "text": text,
+            "files": ["photo.jpg"],
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    reply.json()["status"].as_u64().unwrap()
+}
+
+#[test]
+fn stop_and_start_in_an_mms_are_honoured_as_in_an_sms() {
+    use crate::pipeline::{events, poll, send_mt, sim_stats};
+    let d = start_with_simulators();
+    let event = |ty: &'static str| {
+        poll(ty, || {
+            events(&d).into_iter().find(|e| e.0 == ty).map(|e| e.3)
+        })
+    };
+
+    assert_eq!(mms_from_customer(&d, "Stop"), 1000);
+    let opted_out = event("chat.contact.opted_out");
+    assert_eq!(opted_out["contact"], "+14155550123");
+    assert_eq!(opted_out["sender"], "+18005550100");
+    assert_eq!(opted_out["keyword"], "STOP");
+    let received = event("chat.message.received");
+    assert_eq!(received["text"], "Stop");
+    assert_eq!(received["media"].as_array().unwrap().len(), 1);
+    // The confirmation goes back as an SMS, once.
+    poll("the confirmation submitted", || {
+        (sim_stats(&d)["submits"] == 1).then_some(())
+    });
+    let optouts = api_get(&d, "/v1/optouts?contact=%2B14155550123");
+    assert_eq!(optouts["optouts"][0]["source"], "mms", "{optouts}");
+    let conversation = opted_out_conversation(&d);
+    let transcript = api_get(&d, &format!("/v1/conversations/{conversation}/messages"));
+    let kinds: Vec<(&str, &str)> = transcript["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap(),
+                m["encoding"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("mo", "mms"), ("mt", "gsm7")], "{transcript}");
+    let refused = send_mt(
+        &d,
+        serde_json::json!({"from": "+18005550100", "to": "+14155550123", "text": "deal!"}),
+        None,
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "opted_out");
+
+    assert_eq!(mms_from_customer(&d, "START"), 1000);
+    let opted_in = event("chat.contact.opted_in");
+    assert_eq!(opted_in["keyword"], "START");
+    poll("the START confirmation submitted", || {
+        (sim_stats(&d)["submits"] == 2).then_some(())
+    });
+    let allowed = send_mt(
+        &d,
+        serde_json::json!({"from": "+18005550100", "to": "+14155550123", "text": "welcome back"}),
+        None,
+    );
+    assert_eq!(allowed.status, 202, "{}", allowed.body);
+}
+
+/// The conversation of the opt-out event.
+fn opted_out_conversation(d: &Daemon) -> String {
+    crate::pipeline::events(d)
+        .into_iter()
+        .find(|e| e.0 == "chat.contact.opted_out")
+        .map(|e| e.1)
+        .unwrap()
 }

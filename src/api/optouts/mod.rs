@@ -97,7 +97,7 @@ pub(crate) struct OptOutView {
     sender: String,
     /// The keyword the customer used, if any.
     keyword: Option<String>,
-    /// On whose word it stands (`sms`, `admin:jane`, …).
+    /// On whose word it stands (`sms`, `mms`, `admin:jane`, …).
     source: String,
     /// When the customer asked (RFC 3339).
     at: String,

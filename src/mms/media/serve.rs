@@ -61,12 +61,8 @@ async fn fetch(
         };
         return (StatusCode::FORBIDDEN, why).into_response();
     }
-    let Some(path) = route.store.path_of(&hash) else {
-        metrics::media_fetch("missing");
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => {
+    match route.store.read(&hash).await {
+        Ok(Some(bytes)) => {
             metrics::media_fetch("served");
             (
                 [
@@ -78,7 +74,8 @@ async fn fetch(
             )
                 .into_response()
         }
-        Err(_) => {
+        // Gone (purged) or unreadable: nothing to serve either way.
+        Ok(None) | Err(_) => {
             metrics::media_fetch("missing");
             StatusCode::NOT_FOUND.into_response()
         }

@@ -3,10 +3,13 @@
 //! and the expiry. Whoever holds the URL may fetch the file until it expires; nothing
 //! in it can be changed without the key.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::config::Secret;
+use crate::connector::MediaLinkSigner;
 
 /// Why a media URL is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +89,22 @@ impl UrlSigner {
     }
 }
 
+/// Events that waited in the outbox get their media links signed again when they are
+/// delivered: a link this signer made (its path names a media file) is replaced by one
+/// valid for the TTL from now, under the current base URL.
+impl MediaLinkSigner for UrlSigner {
+    fn refresh(&self, url: &str, content_type: &str) -> Option<String> {
+        let path = url.split(['?', '#']).next()?;
+        let (_, hash) = path.rsplit_once("/v1/media/")?;
+        let is_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        is_hash.then(|| self.url(hash, content_type, now))
+    }
+}
+
 /// Percent-encodes a query value (media types carry `/`, `+` and `.`).
 fn encode_component(s: &str) -> String {
     s.bytes()
@@ -133,6 +152,31 @@ mod tests {
         assert_eq!(
             signer().verify(&hash, &ct, expires, &sig, 1_061),
             Err(SignError::Expired)
+        );
+    }
+
+    #[test]
+    fn a_link_it_made_is_signed_again_and_others_are_left() {
+        let hash = "ab".repeat(32);
+        let old = signer().url(&hash, "image/png", 1_000);
+        let fresh = signer().refresh(&old, "image/png").unwrap();
+        let (got_hash, ct, expires, sig) = parts(&fresh);
+        assert_eq!(
+            (got_hash.as_str(), ct.as_str()),
+            (hash.as_str(), "image/png")
+        );
+        assert!(
+            expires > 1_060,
+            "valid from now, not from when first signed"
+        );
+        assert_eq!(signer().verify(&hash, &ct, expires, &sig, expires), Ok(()));
+        assert_eq!(
+            signer().refresh("https://core/v1/media/x.png", "image/png"),
+            None
+        );
+        assert_eq!(
+            signer().refresh("https://core/photo.jpg", "image/png"),
+            None
         );
     }
 

@@ -11,7 +11,7 @@
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::json;
 
-use super::{SqliteStore, consent, conversations, messages, outbox};
+use super::{SqliteStore, consent, conversations, media, messages, outbox};
 use crate::connector::{EventType, NewEvent};
 use crate::consent::ConsentEventKind;
 use crate::store::StoreError;
@@ -27,8 +27,8 @@ pub(super) fn store_mo(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<MoS
 }
 
 /// Stores an MO MMS unless one of its dedup keys is already recorded: the MO's row and
-/// events, its media in `chat.message.received`, and a `chat.media.rejected` per
-/// rejected part.
+/// events, its media in `chat.message.received` and as the message's media-store
+/// files, and a `chat.media.rejected` per rejected part.
 pub(super) fn store_mms_mo(
     conn: &Connection,
     mms: &NewMmsMo,
@@ -73,6 +73,9 @@ fn store_mo_with(
     }
     let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
     insert_mo(conn, mo, &conversation_id, mms, now)?;
+    if let Some(mms) = mms {
+        media::record(conn, &mo.message_id, &mms.files)?;
+    }
     let consent = match &mo.consent {
         Some(plan) => Some(plan.outcome(consent::apply_request(conn, &plan.request)?)),
         None => None,

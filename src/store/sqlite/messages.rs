@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::json;
 
-use super::{conversations, outbox, receipts};
+use super::{conversations, media, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
 use crate::store::model::{
@@ -376,7 +376,7 @@ fn view(row: &Row<'_>) -> rusqlite::Result<MessageView> {
         created_at: rfc3339(row.get(13)?),
         updated_at: rfc3339(row.get(14)?),
         segment_detail: Vec::new(),
-        media: media_of(row, 15)?,
+        media: media_of(row, 15)?.into_iter().map(Into::into).collect(),
     })
 }
 
@@ -406,6 +406,7 @@ pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<MessageView>, St
         return Ok(None);
     };
     message.segment_detail = segments(conn, id)?;
+    media::fill_view(conn, &mut message)?;
     Ok(Some(message))
 }
 
@@ -421,7 +422,11 @@ pub(super) fn transcript(
          ORDER BY id LIMIT ?3"
     ))?;
     let rows = stmt.query_map((conversation_id, after.unwrap_or(""), limit as i64), view)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut messages: Vec<MessageView> = rows.collect::<Result<_, _>>()?;
+    for message in &mut messages {
+        media::fill_view(conn, message)?;
+    }
+    Ok(messages)
 }
 
 /// Deletes keys and finished messages last changed before `before`.
@@ -444,6 +449,7 @@ pub(super) fn purge(conn: &Connection, before: UnixMs) -> Result<usize, StoreErr
             WHERE status <> 'accepted' AND updated_unix_ms < ?1)",
         )?
         .execute([before])?;
+    gone += media::purge(conn, before)?;
     gone += conn
         .prepare_cached("DELETE FROM message WHERE status <> 'accepted' AND updated_unix_ms < ?1")?
         .execute([before])?;

@@ -4,12 +4,13 @@
 //!
 //! The store's operations live beside the schema they touch: `consent` holds the
 //! suppression list ([`crate::consent::SuppressionList`] on [`SqliteStore`]);
-//! `messages`, `conversations` and `inbound` implement [`crate::store::Store`] and
+//! `messages`, `conversations`, `inbound` and `media` implement [`crate::store::Store`] and
 //! [`crate::text::PendingParts`].
 
 mod consent;
 mod conversations;
 mod inbound;
+mod media;
 mod messages;
 mod operations;
 pub mod outbox;
@@ -207,6 +208,26 @@ const MIGRATIONS: &[&str] = &[
     // filename), NULL for SMS. An MMS has one segment; its carrier_message_id is the
     // MMSC's MM7 MessageID, indexed like any carrier id so DeliveryReportReq finds it.
     "ALTER TABLE message ADD COLUMN media TEXT;",
+    // 9: the files a message has in the media store (see `media`), in message order:
+    // an MO MMS's accepted parts, an MT's attachments when kept there. The media purge
+    // deletes a file once no row names it. `media_record` holds when this record began:
+    // files written before may belong to messages stored without rows, and are left.
+    "CREATE TABLE message_media (
+        message_id TEXT NOT NULL REFERENCES message (id),
+        idx INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        filename TEXT,
+        PRIMARY KEY (message_id, idx)
+    ) WITHOUT ROWID;
+    CREATE INDEX message_media_by_hash ON message_media (hash);
+    CREATE TABLE media_record (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        since_unix_ms INTEGER NOT NULL
+    );
+    INSERT INTO media_record (id, since_unix_ms)
+        VALUES (1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
 ];
 
 /// How many reader connections serve queries.

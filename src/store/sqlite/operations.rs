@@ -1,7 +1,9 @@
 //! [`Store`] on SQLite: each operation is one `write` (one savepoint in a group commit)
-//! or one `read` over the functions of `messages`, `conversations` and `inbound`.
+//! or one `read` over the functions of `messages`, `conversations`, `inbound` and `media`.
 
-use super::{SqliteStore, conversations, inbound, messages, receipts};
+use std::collections::HashSet;
+
+use super::{SqliteStore, conversations, inbound, media, messages, receipts};
 use crate::store::model::now_ms;
 use crate::store::{
     AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMmsMo,
@@ -112,6 +114,14 @@ impl Store for SqliteStore {
 
     async fn purge(&self, before: UnixMs) -> Result<usize, StoreError> {
         self.write(move |c| messages::purge(c, before)).await
+    }
+
+    async fn media_in_use(&self, hashes: Vec<String>) -> Result<HashSet<String>, StoreError> {
+        self.read(move |c| media::in_use(c, &hashes)).await
+    }
+
+    async fn media_recorded_since(&self) -> Result<UnixMs, StoreError> {
+        self.read(media::recorded_since).await
     }
 }
 
