@@ -139,7 +139,12 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let mms_out = crate::mms::outbound::MmsOutbound::new(config_rx.clone())
+    // MT attachments are kept in it at acceptance and read from it when sent.
+    let media = match config.mms.enabled {
+        true => Some(crate::mms::open_media(&config).context("cannot open the media store")?),
+        false => None,
+    };
+    let mms_out = crate::mms::outbound::MmsOutbound::new(config_rx.clone(), media.clone())
         .context("cannot build the MM7 client")?;
     let dispatcher = Arc::new(
         Dispatcher::new(
@@ -165,8 +170,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         drain.clone(),
     ));
 
+    let mut flows = flows;
     let media_routes = start_mms(
-        &config, &config_rx, &outbox, &flows, api_addr, &drain, &work,
+        &config_rx, &outbox, &mut flows, media, api_addr, &drain, &work,
     )
     .await?;
     let api_router = api::router(
@@ -299,6 +305,8 @@ impl Flows {
             dispatcher: wake.clone(),
             events: outbox.clone(),
             options: options.clone(),
+            // Set once the MMS side (its media store) runs.
+            media: None,
         };
         Ok(Flows {
             mo,
@@ -309,22 +317,25 @@ impl Flows {
     }
 }
 
-/// The MM7 endpoint when `[mms]` is enabled; the media route it serves on the API
-/// listener (outside the bearer-token guard: a media URL carries its own signature).
+/// The MM7 endpoint when `[mms]` is enabled (with `media`, the media store); the media
+/// route it serves on the API listener (outside the bearer-token guard: a media URL
+/// carries its own signature). The MT intake gets the keeper of attachments.
 async fn start_mms(
-    config: &Config,
     live: &watch::Receiver<Arc<Config>>,
     outbox: &Outbox,
-    flows: &Flows,
+    flows: &mut Flows,
+    media: Option<crate::mms::media::MediaStore>,
     api_addr: std::net::SocketAddr,
     drain: &CancellationToken,
     work: &TaskTracker,
 ) -> anyhow::Result<axum::Router> {
-    if !config.mms.enabled {
+    let Some(media) = media else {
         return Ok(axum::Router::new());
-    }
+    };
+    let config = live.borrow().clone();
     let parts = crate::mms::MmsParts {
         store: outbox.store().clone(),
+        media,
         live: live.clone(),
         outbox: outbox.clone(),
         options: flows.options.clone(),
@@ -335,9 +346,10 @@ async fn start_mms(
         )),
         api_addr,
     };
-    let service = crate::mms::start(config, parts, drain.clone(), work)
+    let service = crate::mms::start(&config, parts, drain.clone(), work)
         .await
         .context("cannot start the MM7 endpoint")?;
+    flows.intake.media = Some(service.keeper);
     Ok(service.media_routes)
 }
 
@@ -356,6 +368,7 @@ fn api_routes(
     let routes = api::numbers::routes(numbers)
         .merge(api::optouts::routes(optouts))
         .merge(api::messages::routes(flows.intake.clone()))
+        .merge(api::media::routes(flows.intake.media.clone()))
         .merge(api::conversations::routes(store.clone()))
         .merge(api::openapi::routes())
         .merge(api::segments::routes(live.clone()))

@@ -1,6 +1,7 @@
 //! Starting the MMS side: the media store, the URL signer, the MO MMS flow and the MM7
 //! listener (plain HTTP, or HTTPS with `[mms.tls]`), all stopped by the daemon's drain
-//! token. What it hands back — the media route — goes on the API listener.
+//! token. What it hands back — the media route, which goes on the API listener, and the
+//! keeper of MT attachments, which the API's intake uses — serves the core.
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info};
 
 use super::endpoint::{Endpoint, router};
+use super::keep::MtMediaKeeper;
 use super::media::{self, MediaRoute, MediaStore, UrlSigner};
 use super::report_sink::Mm7ReportSink;
 use crate::config::{Config, MmsTls};
@@ -48,6 +50,9 @@ pub enum MmsError {
     /// enabled; this guards callers that skip the check).
     #[error("[mms] url_secret is required")]
     NoSecret,
+    /// The HTTP client that fetches MT attachments cannot be built.
+    #[error("cannot build the attachment fetcher: {0}")]
+    Fetcher(String),
     /// A `[mms.tls]` file cannot be read or holds no usable certificate or key.
     #[error("[mms.tls] {path}: {reason}")]
     TlsFile { path: PathBuf, reason: String },
@@ -62,11 +67,15 @@ pub struct MmsService {
     pub media_routes: Router,
     /// The MM7 listener's address.
     pub local_addr: SocketAddr,
+    /// Fetches, checks and keeps MT attachments (`POST /v1/messages`, `POST /v1/media`).
+    pub keeper: Arc<MtMediaKeeper>,
 }
 
 /// What the MMS side is built from.
 pub struct MmsParts<S> {
     pub store: S,
+    /// The media store ([`open_media`]).
+    pub media: MediaStore,
     pub live: watch::Receiver<Arc<Config>>,
     pub outbox: Outbox,
     pub options: FlowOptions,
@@ -76,8 +85,18 @@ pub struct MmsParts<S> {
     pub api_addr: SocketAddr,
 }
 
+/// Opens the media store under `[mms] media_dir` (temporary files a crash left are
+/// removed: call it once, before anything writes).
+pub fn open_media(config: &Config) -> Result<MediaStore, MmsError> {
+    let dir = &config.mms.media_dir;
+    MediaStore::open(dir).map_err(|source| MmsError::MediaDir {
+        path: dir.clone(),
+        source,
+    })
+}
+
 /// Starts the MM7 listener on `tracker` until `drain` fires; the media route for the
-/// API listener.
+/// API listener and the keeper of MT attachments.
 pub async fn start<S: Store>(
     config: &Config,
     parts: MmsParts<S>,
@@ -85,16 +104,15 @@ pub async fn start<S: Store>(
     tracker: &TaskTracker,
 ) -> Result<MmsService, MmsError> {
     let mms = &config.mms;
-    let media = MediaStore::open(&mms.media_dir).map_err(|source| MmsError::MediaDir {
-        path: mms.media_dir.clone(),
-        source,
-    })?;
+    let media = parts.media;
     let secret = mms.url_secret.clone().ok_or(MmsError::NoSecret)?;
     let base_url = mms
         .media_base_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", parts.api_addr));
     let signer = UrlSigner::new(secret, &base_url, mms.url_ttl.as_secs());
+    let keeper = MtMediaKeeper::new(parts.live.clone(), media.clone(), signer.clone())
+        .map_err(|e| MmsError::Fetcher(e.to_string()))?;
     let flow = MmsMoFlow::new(parts.store, parts.live.clone(), parts.outbox, parts.options);
     let endpoint = Arc::new(Endpoint {
         config: parts.live,
@@ -147,6 +165,7 @@ pub async fn start<S: Store>(
             signer,
         }),
         local_addr,
+        keeper: Arc::new(keeper),
     })
 }
 

@@ -46,16 +46,25 @@ impl Direction {
     }
 }
 
-/// An attachment of an MT MMS as the core gave it: a URL the core serves, fetched when
-/// the message is submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// An attachment of an MT MMS: its bytes kept in the media store when the message was
+/// accepted (fetched from the core's URL, or uploaded with `POST /v1/media`), sent
+/// from there. Stored as JSON in the message row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaRef {
-    /// An `http` or `https` URL.
-    pub url: String,
-    /// The type the core declares; the fetched content must agree with it.
+    /// The media store's id of the bytes (their SHA-256, hex). Absent only on messages
+    /// accepted before attachments were kept at acceptance: those are fetched from
+    /// `url` when they are sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The core's URL it was fetched from; absent for an upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its media type (no parameters, lower case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// Its size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     /// The name the handset shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
