@@ -913,6 +913,50 @@ fn an_mms_accepted_before_a_restart_is_sent_from_the_kept_copy() {
     assert_eq!(media.hits(), 1);
 }
 
+/// The gateway is killed (SIGKILL) after the MMSC answered SubmitRsp and before its
+/// DeliveryReportReq: the MMSC retries the report until the restarted gateway takes
+/// it, and the core hears `delivered` exactly once, with no second SubmitReq.
+#[test]
+fn a_restart_between_submit_rsp_and_the_delivery_report_loses_nothing() {
+    let media = MediaServer::start();
+    let (mmsc_port, endpoint) = (free_port(), free_port());
+    let mmsc = OutsideMmsc::start(mmsc_port, endpoint);
+    let mut d = start_with(Mmsc::Outside(mmsc_port), endpoint, "");
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "media": [{"url": media.url("/media/logo.png")}],
+        }),
+        None,
+    ));
+    // `sent` in the event log: the SubmitRsp's MessageID is durable.
+    wait_event(&d, &id, "sent");
+    poll("the MMSC holding its report", || {
+        (mmsc.stats().reports_held == 1).then_some(())
+    });
+    d.kill();
+    assert_eq!(mmsc.handle.release_reports(), 1);
+    poll("a report attempt at the dead gateway", || {
+        (mmsc.stats().report_retries > 0).then_some(())
+    });
+    d.start_again(&[]);
+    wait_event(&d, &id, "delivered");
+    let stats = poll("the MMSC to hear its report was taken", || {
+        let stats = mmsc.stats();
+        (stats.reports_sent > 0).then_some(stats)
+    });
+    assert_eq!(stats.reports_sent, 1, "{stats:?}");
+    assert_eq!(stats.submits_received, 1, "{stats:?}");
+    let delivered = statuses(&d, &id)
+        .into_iter()
+        .filter(|(s, _)| s == "delivered")
+        .count();
+    assert_eq!(delivered, 1);
+    assert!(statuses(&d, &id).iter().all(|(s, _)| s != "failed"));
+}
+
 /// `POST /v1/media` with the photo's bytes.
 fn upload(d: &Daemon, content_type: &str, body: &[u8]) -> crate::harness::Reply {
     crate::harness::http(
