@@ -64,8 +64,8 @@ pub enum MtRefused {
     /// The contact opted out of this sender.
     #[error("{0}")]
     OptedOut(String),
-    /// None of the sender's routes is a configured carrier.
-    #[error("no carrier route for sender {0}")]
+    /// None of the sender's routes is a configured carrier that sends SMS.
+    #[error("no carrier route that sends SMS for sender {0}")]
     NoRoute(String),
     /// The text cannot be planned on the route.
     #[error("{0}")]
@@ -211,11 +211,12 @@ impl<S: Store + SuppressionList> MtIntake<S> {
         if let Err(refusal) = consent {
             return Err(MtRefused::OptedOut(refusal.to_string()));
         }
-        let carrier = sender
+        // The first route that sends SMS (a carrier with only an MMSC does not).
+        let sms_carrier = sender
             .routes()
             .in_order()
-            .find_map(|r| config.carrier(r))
-            .ok_or_else(|| MtRefused::NoRoute(sender.address().to_string()))?;
+            .find_map(|r| config.carrier(r).filter(|c| c.smpp));
+        let no_route = || MtRefused::NoRoute(sender.address().to_string());
         let mut text = text;
         if !request.media.is_empty() {
             check_media(&request.media)?;
@@ -228,6 +229,7 @@ impl<S: Store + SuppressionList> MtIntake<S> {
                     return Ok(self.mms_mt(contact.as_str(), sender, text, route, request, media));
                 }
                 MediaRoute::SmsLink => {
+                    sms_carrier.ok_or_else(no_route)?;
                     // The customer's handset fetches the links: they point at our copy,
                     // which we keep and sign, not at the core's URL.
                     let limits = MediaLimits {
@@ -248,6 +250,7 @@ impl<S: Store + SuppressionList> MtIntake<S> {
                 MediaRoute::Refuse(why) => return Err(MtRefused::MediaNotSupported(why)),
             }
         }
+        let carrier = sms_carrier.ok_or_else(no_route)?;
         let route = carrier.name.clone();
         let reference = self.references.next(contact.as_str());
         // Planned for the route it leaves through: that decides encoding and segments.

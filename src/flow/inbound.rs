@@ -335,7 +335,7 @@ where
         let route = sender
             .routes()
             .in_order()
-            .find(|r| config.carrier(r).is_some())?
+            .find(|r| config.carrier(r).is_some_and(|c| c.smpp))?
             .to_owned();
         let reference = self.references.next(contact.as_str());
         let plan = plan_with_reference(text, &RouteProfile::default(), reference).ok()?;

@@ -136,14 +136,20 @@ struct OutsideMmsc {
 }
 
 impl OutsideMmsc {
-    /// Listening on `port`, reporting to the gateway's MM7 endpoint on `endpoint`.
+    /// Listening on `port`, reporting to the gateway's MM7 endpoint on `endpoint` as
+    /// carrier `sim`'s MMSC.
     fn start(port: u16, endpoint: u16) -> OutsideMmsc {
+        OutsideMmsc::start_as(port, endpoint, ("sim-mmsc", "mm7-in-pw"))
+    }
+
+    /// [`OutsideMmsc::start`], identifying itself to the gateway with `credentials`.
+    fn start_as(port: u16, endpoint: u16, credentials: (&str, &str)) -> OutsideMmsc {
         use smsbridge::config::mmsc_sim::{MmscConfig, RawMmsc};
         let config = MmscConfig::try_from(RawMmsc {
             listen: Some(format!("127.0.0.1:{port}")),
             gateway_url: Some(format!("http://127.0.0.1:{endpoint}/mm7")),
-            gateway_username: Some("sim-mmsc".into()),
-            gateway_password: Some("mm7-in-pw".into()),
+            gateway_username: Some(credentials.0.into()),
+            gateway_password: Some(credentials.1.into()),
             username: Some("vasp".into()),
             password: Some("mmsc-pw".into()),
             hold_reports: Some(true),
@@ -1097,4 +1103,86 @@ fn upload_expecting_continue(addr: SocketAddr, len: usize) -> (u16, Value) {
     let status = status_line[9..12].parse().unwrap();
     let body = &rest[rest.find("\r\n\r\n").unwrap() + 4..];
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// A carrier with only an MMSC (no SMPP keys) is valid configuration: it has no binds,
+/// carries MMS, and SMS routes skip it.
+#[test]
+fn a_carrier_with_only_an_mmsc_carries_mms_and_no_sms() {
+    const MMS_ONLY_SENDER: &str = "+18005550122";
+    const BOTH_SENDER: &str = "+18005550133";
+    let media = MediaServer::start();
+    let (mmsc_port, endpoint) = (free_port(), free_port());
+    let mmsc = OutsideMmsc::start_as(mmsc_port, endpoint, ("picture-mmsc", "picture-pw"));
+    mmsc.handle.release_reports();
+    let extra = format!(
+        r#"
+[[carriers]]
+name = "pictures"
+[carriers.mm7]
+username = "picture-mmsc"
+password = "picture-pw"
+mmsc_url = "http://127.0.0.1:{mmsc_port}/mm7"
+mmsc_username = "vasp"
+mmsc_password = "mmsc-pw"
+
+[[senders]]
+number = "{MMS_ONLY_SENDER}"
+kind = "toll_free"
+routes = ["pictures"]
+mms = true
+
+[[senders]]
+number = "{BOTH_SENDER}"
+kind = "toll_free"
+routes = ["pictures", "sim"]
+mms = true
+"#
+    );
+    let d = start_with(Mmsc::Embedded, endpoint, &extra);
+    let check = std::process::Command::new(crate::harness::binary())
+        .args(["check-config", d.config.to_str().unwrap()])
+        .env("SMSBRIDGE_API_TOKEN", "tok")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({"from": MMS_ONLY_SENDER, "to": CONTACT, "text": "label",
+               "media": [{"url": media.url("/media/photo.jpg")}]}),
+        None,
+    ));
+    let message = wait_status(&d, &id, "delivered");
+    assert_eq!(message["route"], "pictures", "{message}");
+    assert_eq!(mmsc.stats().submits_received, 1);
+
+    let text_only = send_mt(
+        &d,
+        json!({"from": MMS_ONLY_SENDER, "to": CONTACT, "text": "no SMS here"}),
+        None,
+    );
+    let (status, code, field, _, _) = error_of(&text_only);
+    assert_eq!(
+        (status, code.as_str(), field.as_str()),
+        (422, "no_route", "from"),
+        "{}",
+        text_only.body
+    );
+    // The SMS of a sender with both takes the route that sends SMS.
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({"from": BOTH_SENDER, "to": CONTACT, "text": "by SMS"}),
+        None,
+    ));
+    let message = wait_status(&d, &id, "sent");
+    assert_eq!(message["route"], "sim", "{message}");
+    // No binds for it: /status lists the SMPP carrier only.
+    let status = crate::harness::http_get(d.admin, "/status").1;
+    assert!(status.contains("\"sim\""), "{status}");
+    assert!(!status.contains("\"pictures\""), "{status}");
 }
