@@ -227,6 +227,7 @@ fn new_mt(id: &str) -> NewMt {
         idempotency_key: None,
         request_sha256: None,
         media: Vec::new(),
+        linked: Vec::new(),
         origin: "mt",
     }
 }

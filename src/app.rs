@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState, ReadinessCheck, StatusSource};
-use crate::api::{self, media::MediaLinks, numbers::NumbersApi, optouts::OptOutsApi};
+use crate::api::{self, media_links::MediaLinks, numbers::NumbersApi, optouts::OptOutsApi};
 use crate::carrier::{Carriers, PoolOptions, SubmitPolicy};
 use crate::config::Config;
 use crate::connector::delivery::{self, Delivery};
@@ -140,8 +140,14 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         }
     });
 
-    let mms_out = crate::mms::outbound::MmsOutbound::new(config_rx.clone())
-        .context("cannot build the MM7 client")?;
+    // MT attachments are kept in the media store at acceptance and read from it when
+    // sent; MO media are kept there too.
+    let media = crate::mms::open_media(&config, api_addr).context("cannot open the media store")?;
+    let mms_out = crate::mms::outbound::MmsOutbound::new(
+        config_rx.clone(),
+        media.as_ref().map(|m| m.store.clone()),
+    )
+    .context("cannot build the MM7 client")?;
     let dispatcher = Arc::new(
         Dispatcher::new(
             store.clone(),
@@ -159,7 +165,6 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let mo = flows.mo.clone();
     let stop = drain.clone();
     work.spawn(async move { mo.receipts().run_expiry(stop).await });
-    let media = crate::mms::open_media(&config, api_addr).context("cannot open the media store")?;
     // Delivery starts once the media signer exists: events carrying media links are
     // signed afresh at each attempt. Events stored meanwhile wait in the outbox.
     let links = media
@@ -181,8 +186,8 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     ));
 
     let links = MediaLinks::new(media.as_ref().map(|m| m.signer.clone()));
-    let media_routes =
-        start_mms(&config, &config_rx, &outbox, &flows, media, &drain, &work).await?;
+    let mut flows = flows;
+    let media_routes = start_mms(&config_rx, &outbox, &mut flows, media, &drain, &work).await?;
     let api_router = api::router(
         &config.api,
         api_routes(
@@ -321,6 +326,8 @@ impl Flows {
             dispatcher: queue.clone(),
             events: outbox.clone(),
             options: options.clone(),
+            // Set once the MMS side (its media store) runs.
+            media: None,
         };
         Ok(Flows {
             mo,
@@ -331,13 +338,13 @@ impl Flows {
     }
 }
 
-/// The MM7 endpoint when `[mms]` is enabled; the media route it serves on the API
-/// listener (outside the bearer-token guard: a media URL carries its own signature).
+/// The MM7 endpoint when `[mms]` is enabled (with `media`, the media store); the media
+/// route it serves on the API listener (outside the bearer-token guard: a media URL
+/// carries its own signature). The MT intake gets the keeper of attachments.
 async fn start_mms(
-    config: &Config,
     live: &watch::Receiver<Arc<Config>>,
     outbox: &Outbox,
-    flows: &Flows,
+    flows: &mut Flows,
     media: Option<crate::mms::Media>,
     drain: &CancellationToken,
     work: &TaskTracker,
@@ -345,6 +352,7 @@ async fn start_mms(
     let Some(media) = media else {
         return Ok(axum::Router::new());
     };
+    let config = live.borrow().clone();
     let parts = crate::mms::MmsParts {
         store: outbox.store().clone(),
         live: live.clone(),
@@ -357,11 +365,12 @@ async fn start_mms(
         )),
         media,
         keywords: flows.mo.keywords().clone(),
-        dispatcher: flows.wake.clone(),
+        dispatcher: flows.queue.waker(),
     };
-    let service = crate::mms::start(config, parts, drain.clone(), work)
+    let service = crate::mms::start(&config, parts, drain.clone(), work)
         .await
         .context("cannot start the MM7 endpoint")?;
+    flows.intake.media = Some(service.keeper);
     Ok(service.media_routes)
 }
 
@@ -381,6 +390,7 @@ fn api_routes(
     let routes = api::numbers::routes(numbers)
         .merge(api::optouts::routes(optouts))
         .merge(api::messages::routes(flows.intake.clone(), links.clone()))
+        .merge(api::media::routes(flows.intake.media.clone()))
         .merge(api::conversations::routes(store.clone(), links))
         .merge(api::openapi::routes())
         .merge(api::segments::routes(live.clone()))

@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::media::MediaLinks;
+use super::media_links::MediaLinks;
 use super::openapi::DocumentedRoutes;
 use super::{ApiError, ErrorBody, input};
 use crate::store::{Conversation, MessageView, Store, StoreError};

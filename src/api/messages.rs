@@ -19,13 +19,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ErrorBody;
-use super::media::MediaLinks;
+use super::media_links::MediaLinks;
 use super::openapi::DocumentedRoutes;
 use super::{ApiError, input};
 use crate::consent::SuppressionList;
 use crate::flow::accept::{MtIntake, MtRefused, MtRequest};
 use crate::flow::metrics;
-use crate::store::{MediaRef, MessageView, MtAccepted, MtReceipt, Store};
+use crate::flow::mt_media::{MediaItem, MediaRefusal};
+use crate::store::{MessageView, MtAccepted, MtReceipt, Store};
 
 /// The longest `Idempotency-Key` taken.
 const MAX_KEY_CHARS: usize = 200;
@@ -42,11 +43,12 @@ pub(crate) struct SendBody {
     conversation_id: Option<String>,
     /// At most 1000 characters; may be left out when `media` is given.
     text: Option<String>,
-    /// Attachments the core serves, fetched when the message is sent: an MMS from an
-    /// MMS-capable sender on a route with an MMSC; otherwise the sender's fallback (SMS
-    /// with links, or `media_not_supported`).
+    /// Attachments: URLs the core serves, or uploads (`POST /v1/media`) by `id`. Each is
+    /// fetched, checked and kept before the answer. An MMS from an MMS-capable sender on
+    /// a route with an MMSC; otherwise the sender's fallback (SMS with links to our
+    /// signed copies, or `media_not_supported`).
     #[serde(default)]
-    media: Vec<MediaRef>,
+    media: Vec<MediaItem>,
 }
 
 /// The message routes; `links` signs the media links of `GET /v1/messages/{id}`.
@@ -70,13 +72,20 @@ pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>, links: MediaLinks
             sends nothing new; the same key with another body is refused with \
             `idempotency_key_reused`")),
     responses(
-        (status = 202, description = "stored; it will be submitted", body = MtReceipt),
+        (status = 202, description = "stored, its attachments fetched and kept; it will be \
+            submitted", body = MtReceipt),
         (status = 400, description = "bad_request", body = ErrorBody),
         (status = 404, description = "not_found: no such conversation", body = ErrorBody),
         (status = 422, description = "text_too_long, unknown_sender, invalid_destination, \
             destination_not_sms_capable, opted_out, no_route, media_not_supported, \
+            media_unavailable (field `media[i]`: the URL's server has no such file for us; \
+            field `media[i].id`: no such upload), media_rejected (field `media[i]`, `reason` \
+            too_large, type_not_allowed, content_type_mismatch or corrupt), \
             idempotency_key_reused (field `Idempotency-Key`: the key was used for another \
             request; nothing was sent)", body = ErrorBody),
+        (status = 502, description = "media_unreachable (field `media[i]`): the URL's server \
+            could not be reached, failed, or was too slow; retry with the same \
+            Idempotency-Key", body = ErrorBody),
         (status = 503, description = "overloaded: retry with the same Idempotency-Key", body = ErrorBody),
     ),
 )]
@@ -160,11 +169,14 @@ fn canonical_sha256(body: &SendBody) -> String {
 /// A refusal as the API answers it.
 fn refused_error(refused: &MtRefused) -> ApiError {
     let status = match refused {
-        MtRefused::Incomplete(_) | MtRefused::Unplannable(_) | MtRefused::BadMedia(_) => {
+        MtRefused::Incomplete(_) | MtRefused::Unplannable(_) | MtRefused::BadMedia(..) => {
             StatusCode::BAD_REQUEST
         }
         MtRefused::UnknownConversation(_) => StatusCode::NOT_FOUND,
-        MtRefused::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        MtRefused::Store(_) | MtRefused::Media(MediaRefusal::Store(_)) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        MtRefused::Media(MediaRefusal::Unreachable { .. }) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let message = match refused {
@@ -174,7 +186,12 @@ fn refused_error(refused: &MtRefused) -> ApiError {
         }
         other => other.to_string(),
     };
-    let error = ApiError::new(status, refused.code(), message);
+    let mut error = ApiError::new(status, refused.code(), message);
+    if let MtRefused::Media(media) = refused
+        && let Some(reason) = media.reason()
+    {
+        error = error.because(reason);
+    }
     match refused.field() {
         Some(field) => error.at(field),
         None => error,

@@ -10,6 +10,8 @@
 //! | module | routes |
 //! |---|---|
 //! | [`messages`] | `POST /v1/messages` (send an MT), `GET /v1/messages/{id}` |
+//! | [`media`] | `POST /v1/media`: upload an attachment for a later MT |
+//! | [`media_links`] | media links in message views, signed when the answer is made |
 //! | [`conversations`] | `/v1/conversations…`: close, transcript, a contact's conversations |
 //! | [`numbers`] | `GET /v1/numbers/{number}`: can it receive SMS, and why |
 //! | [`optouts`] | `/v1/optouts…`: the suppression list (list, add, remove, CSV export and import) |
@@ -37,6 +39,7 @@ pub mod conversations;
 pub mod events;
 mod input;
 pub mod media;
+pub mod media_links;
 pub mod messages;
 pub mod numbers;
 pub mod openapi;
@@ -54,6 +57,8 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, if one is.
     pub field: Option<String>,
+    /// Why, within the code, when the code has reasons (`media_rejected`: `too_large`, …).
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -64,6 +69,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            reason: None,
         }
     }
 
@@ -80,6 +86,12 @@ impl ApiError {
     /// This error, naming the request field at fault.
     pub fn at(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    /// This error, with the reason within its code.
+    pub fn because(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
         self
     }
 }
@@ -99,6 +111,9 @@ pub struct ErrorDetail {
     pub message: String,
     /// The request field at fault, if one is.
     pub field: Option<String>,
+    /// Why, within the code, for codes that have reasons (`media_rejected`:
+    /// `too_large`, `type_not_allowed`, `content_type_mismatch`, `corrupt`).
+    pub reason: Option<String>,
 }
 
 impl IntoResponse for ApiError {
@@ -108,6 +123,7 @@ impl IntoResponse for ApiError {
                 code: self.code.to_owned(),
                 message: self.message,
                 field: self.field,
+                reason: self.reason.map(str::to_owned),
             },
         };
         (self.status, Json(body)).into_response()

@@ -21,7 +21,10 @@ use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{ErrorBody, ErrorDetail, conversations, events, messages, numbers, optouts, segments};
+use super::{
+    ErrorBody, ErrorDetail, conversations, events, media, messages, numbers, optouts, segments,
+};
+use crate::flow::mt_media::MediaItem;
 use crate::number::{NumberCheck, NumberClass, Reason};
 use crate::store::model::{Direction, SegmentView};
 use crate::store::{Conversation, MediaRef, MessageMedia, MessageView, MtReceipt};
@@ -33,6 +36,7 @@ use crate::store::{Conversation, MediaRef, MessageMedia, MessageView, MtReceipt}
     paths(
         messages::send,
         messages::show,
+        media::upload,
         segments::preview,
         numbers::check_number,
         conversations::list,
@@ -52,7 +56,9 @@ use crate::store::{Conversation, MediaRef, MessageMedia, MessageView, MtReceipt}
         ErrorBody,
         ErrorDetail,
         messages::SendBody,
+        MediaItem,
         MediaRef,
+        media::UploadedMedia,
         segments::PreviewBody,
         segments::Preview,
         MtReceipt,

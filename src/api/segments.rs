@@ -119,7 +119,7 @@ fn profile_of(config: &Config, from: &str) -> Result<RouteProfile, ApiError> {
     let carrier = sender
         .routes()
         .in_order()
-        .find_map(|r| config.carrier(r))
-        .ok_or_else(|| unknown(format!("{from} has no configured carrier")))?;
+        .find_map(|r| config.carrier(r).filter(|c| c.smpp))
+        .ok_or_else(|| unknown(format!("{from} has no configured carrier that sends SMS")))?;
     Ok(carrier.text.clone())
 }

@@ -110,11 +110,16 @@ struct MmsBody {
 }
 
 /// The MMSC simulator's routes: `POST /v1/simulator/mms` makes it send the gateway a
-/// DeliverReq, `GET /v1/simulator/mmsc/stats` shows its counters.
+/// DeliverReq, `POST /v1/simulator/mmsc/reports/release` sends the reports it holds,
+/// `GET /v1/simulator/mmsc/stats` shows its counters.
 pub fn mms_routes(mmsc: MmscHandle) -> Router {
     Router::new()
         .route("/v1/simulator/mms", post(send_mms))
         .route("/v1/simulator/mmsc/stats", get(mmsc_stats))
+        .route(
+            "/v1/simulator/mmsc/reports/release",
+            post(release_reports_mms),
+        )
         .with_state(mmsc)
 }
 
@@ -135,6 +140,11 @@ async fn send_mms(
         other => ApiError::new(StatusCode::BAD_GATEWAY, "bad_gateway", other.to_string()),
     })?;
     Ok((StatusCode::ACCEPTED, Json(json!(outcome))))
+}
+
+/// `POST /v1/simulator/mmsc/reports/release`: sends the held DeliveryReportReqs.
+async fn release_reports_mms(State(mmsc): State<MmscHandle>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "released": mmsc.release_reports() }))
 }
 
 async fn mmsc_stats(State(mmsc): State<MmscHandle>) -> Json<MmscStats> {

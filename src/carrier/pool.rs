@@ -358,7 +358,7 @@ pub struct Carriers {
 }
 
 impl Carriers {
-    /// Starts a pool per carrier.
+    /// Starts a pool per carrier reached over SMPP (one with only an MMSC has none).
     pub fn start(
         carriers: &[Carrier],
         consumer: Arc<dyn InboundConsumer>,
@@ -368,6 +368,7 @@ impl Carriers {
     ) -> Result<Self, PoolError> {
         let pools = carriers
             .iter()
+            .filter(|c| c.smpp)
             .map(|c| {
                 CarrierPool::start(c, consumer.clone(), options, cancel, tracker).map(Arc::new)
             })

@@ -1,5 +1,9 @@
-//! The `[[carriers]]` section: one entry per carrier SMSC, with its binds, window,
+//! The `[[carriers]]` section: one entry per carrier, with its SMSC binds, window,
 //! throughput, timers, TLS, and how its delivery receipts read (id format, error map).
+//!
+//! A carrier is reached over SMPP (`host`, `port`, `system_id`, a password), over MM7
+//! (`[carriers.mm7] mmsc_url`), or both. One with only an MMSC carries MMS and no SMS:
+//! it has no binds, and SMS routes skip it.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -18,10 +22,10 @@ use crate::receipts::{ErrorMap, MsgIdFormat, ReasonCode};
 #[serde(deny_unknown_fields)]
 pub struct RawCarrier {
     pub name: String,
-    pub host: String,
-    pub port: u16,
+    pub host: Option<String>,
+    pub port: Option<u16>,
     pub interface_version: Option<String>,
-    pub system_id: String,
+    pub system_id: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<PathBuf>,
     pub password_env: Option<String>,
@@ -113,6 +117,10 @@ pub enum BindMode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Carrier {
     pub name: String,
+    /// Whether it is reached over SMPP. Without (a carrier with only an MMSC) it has no
+    /// binds, SMS routes skip it, and the SMPP fields below hold nothing (empty host,
+    /// port 0).
+    pub smpp: bool,
     pub host: String,
     pub port: u16,
     pub interface_version: InterfaceVersion,
@@ -207,9 +215,14 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
             "must be 1 to 32 characters of a-z, 0-9, '-' and '_'",
         );
     }
-    c.text(&path.key("host"), &r.host, 253);
-    if r.port == 0 {
-        c.error(&path.key("port"), "must be between 1 and 65535");
+    let smpp = smpp_keys(c, path, r);
+    let host = r.host.clone().unwrap_or_default();
+    let system_id = r.system_id.clone().unwrap_or_default();
+    if smpp {
+        c.text(&path.key("host"), &host, 253);
+        if r.port == Some(0) {
+            c.error(&path.key("port"), "must be between 1 and 65535");
+        }
     }
     let interface_version = match r.interface_version.as_deref() {
         None | Some("3.4") => InterfaceVersion::V34,
@@ -223,7 +236,9 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         }
     };
     // SMPP field maxima include the terminating NUL (REFERENCE §1).
-    c.text(&path.key("system_id"), &r.system_id, 15);
+    if smpp {
+        c.text(&path.key("system_id"), &system_id, 15);
+    }
     let system_type = r.system_type.clone().unwrap_or_default();
     if system_type.len() > 12 {
         c.error(&path.key("system_type"), "must be at most 12 characters");
@@ -238,7 +253,7 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         env: r.password_env.clone(),
     };
     let password = secret
-        .resolve(c, path, "password", true)
+        .resolve(c, path, "password", smpp)
         .unwrap_or_else(|| Secret::new(""));
     if password.expose().len() > 8 {
         c.error(
@@ -263,7 +278,7 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
     let tls = r
         .tls
         .as_ref()
-        .map(|t| validate_tls(c, &path.key("tls"), t, &r.host));
+        .map(|t| validate_tls(c, &path.key("tls"), t, &host));
     let msg_id_format = match r.msg_id_format.as_deref().map(str::parse::<MsgIdFormat>) {
         None => MsgIdFormat::default(),
         Some(Ok(format)) => format,
@@ -275,10 +290,11 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
     let error_map = validate_error_map(c, &path.key("error_map"), &r.error_map);
     Carrier {
         name: r.name.clone(),
-        host: r.host.clone(),
-        port: r.port,
+        smpp,
+        host,
+        port: r.port.unwrap_or(0),
         interface_version,
-        system_id: r.system_id.clone(),
+        system_id,
         password,
         system_type,
         bind_mode: r.bind_mode.unwrap_or(BindMode::Transceiver),
@@ -302,6 +318,42 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
             .and_then(|mm7| super::mm7::validate_mmsc(c, path, mm7)),
         mms_fallback: r.mms_fallback.unwrap_or_default(),
     }
+}
+
+/// Whether the carrier at `path` is reached over SMPP: `host`, `port` and `system_id`
+/// all given. A carrier with none of them must have an MMSC (`[carriers.mm7]
+/// mmsc_url`); one with some of them is missing the others.
+fn smpp_keys(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> bool {
+    let given = [
+        ("host", r.host.is_some()),
+        ("port", r.port.is_some()),
+        ("system_id", r.system_id.is_some()),
+    ];
+    if given.iter().all(|(_, g)| *g) {
+        return true;
+    }
+    if given.iter().any(|(_, g)| *g) {
+        // Placed at the carrier's table: a key that is not in the file has no line.
+        for (key, _) in given.iter().filter(|(_, g)| !*g) {
+            c.error(
+                path,
+                format!("missing `{key}`: an SMPP bind needs host, port and system_id"),
+            );
+        }
+        return false;
+    }
+    let has_mmsc = r.mm7.as_ref().is_some_and(|m| m.mmsc_url.is_some());
+    if !has_mmsc {
+        c.error(
+            path,
+            format!(
+                "carrier `{}` is reached by neither SMPP (host, port, system_id) nor MM7 \
+                 ([carriers.mm7] mmsc_url)",
+                r.name
+            ),
+        );
+    }
+    false
 }
 
 /// `[carriers.error_map]`: keys are error codes (decimal, or hex with 0x), values

@@ -32,12 +32,14 @@ pub struct RawMms {
     pub url_secret_file: Option<PathBuf>,
     pub url_secret_env: Option<String>,
     pub url_ttl: Option<String>,
-    /// How long fetching one attachment of an MT MMS from the core may take.
+    /// How long fetching one attachment of an MT from the core may take.
     pub fetch_timeout: Option<String>,
     /// A media file named by no message is deleted only once it was not put for this.
     pub media_grace: Option<String>,
     /// Media files the purge looks at per round.
     pub media_purge_batch: Option<usize>,
+    /// How long fetching all the attachments of one MT request may take.
+    pub fetch_total_timeout: Option<String>,
 }
 
 /// `[mms.tls]` as written in the file.
@@ -115,13 +117,16 @@ pub struct Mms {
     pub url_ttl: Duration,
     /// The carriers with a `[carriers.mm7]` table, in file order.
     pub carriers: Vec<CarrierMm7>,
-    /// How long fetching one attachment of an MT MMS from the core may take.
+    /// How long fetching one attachment of an MT from the core may take.
     pub fetch_timeout: Duration,
     /// A media file named by no message is deleted only once it was not put for this
     /// long (longer than any gap between writing a file and committing its message).
     pub media_grace: Duration,
     /// Media files the purge looks at per round (each `[store] purge_interval`).
     pub media_purge_batch: usize,
+    /// How long fetching all the attachments of one `POST /v1/messages` may take (they
+    /// are fetched before the answer, so this is shorter than `[api] request_timeout`).
+    pub fetch_total_timeout: Duration,
 }
 
 /// `[mms.tls]`, validated.
@@ -296,7 +301,7 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms, state_dir: &Path) -> Mms
         fetch_timeout: c.duration(
             &path.key("fetch_timeout"),
             r.fetch_timeout.as_deref(),
-            Duration::from_secs(30),
+            Duration::from_secs(5),
             Duration::from_millis(100),
             Duration::from_secs(600),
         ),
@@ -314,6 +319,28 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms, state_dir: &Path) -> Mms
             1,
             1_000_000,
         ),
+        fetch_total_timeout: c.duration(
+            &path.key("fetch_total_timeout"),
+            r.fetch_total_timeout.as_deref(),
+            Duration::from_secs(8),
+            Duration::from_millis(100),
+            Duration::from_secs(600),
+        ),
+    }
+}
+
+/// The attachments of an MT are fetched while the API request waits: their time limit
+/// must leave the request time to answer.
+pub(super) fn check_fetch_within_request(c: &mut Checker, mms: &Mms, request_timeout: Duration) {
+    if mms.enabled && mms.fetch_total_timeout >= request_timeout {
+        c.error(
+            &KeyPath::root().key("mms").key("fetch_total_timeout"),
+            format!(
+                "must be shorter than [api] request_timeout ({}): attachments are fetched \
+                 before POST /v1/messages answers",
+                humantime::format_duration(request_timeout)
+            ),
+        );
     }
 }
 
@@ -458,6 +485,19 @@ password = "p"
         ] {
             assert!(joined.contains(expected), "{expected:?} not in:\n{joined}");
         }
+        let slow = load(
+            "[api]\nrequest_timeout = \"5s\"\n\
+             [mms]\nenabled = true\nurl_secret = \"0123456789abcdef\"\n\
+             fetch_total_timeout = \"5s\"\n",
+        )
+        .unwrap_err()
+        .join("\n");
+        assert!(
+            slow.contains(
+                "mms.fetch_total_timeout: must be shorter than [api] request_timeout (5s)"
+            ),
+            "{slow}"
+        );
         let unidentified = load("[carriers.mm7]\n").unwrap_err().join("\n");
         assert!(
             unidentified.contains("carriers[0].mm7: an MMSC must be identified"),

@@ -4,7 +4,11 @@
 //!
 //! Reports follow a deterministic rule so tests and demos know what to expect: a
 //! destination starting with `rejected_prefix` is reported `Rejected`, one starting
-//! with `expired_prefix` `Expired`, every other `Retrieved`.
+//! with `expired_prefix` `Expired`, every other `Retrieved`. A report the gateway does
+//! not take (down, restarting, answering an error) is retried as a real MMSC would:
+//! `report_attempts` times, pausing `report_retry`, doubling up to `report_retry_max`.
+//! With `hold_reports` every report waits until released (tests and demos decide when
+//! the gateway hears of a delivery).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +35,14 @@ pub struct RawMmsc {
     pub password: Option<String>,
     /// Delay between SubmitRsp and the DeliveryReportReq; default "0s".
     pub report_delay: Option<String>,
+    /// Attempts at one report before it is given up; default 5.
+    pub report_attempts: Option<u32>,
+    /// First pause between report attempts, doubling; default "100ms".
+    pub report_retry: Option<String>,
+    /// The longest pause between report attempts; default "5s".
+    pub report_retry_max: Option<String>,
+    /// Keep every report until released; default false.
+    pub hold_reports: Option<bool>,
     /// Destinations with this prefix are reported `Rejected`.
     pub rejected_prefix: Option<String>,
     /// Destinations with this prefix are reported `Expired`.
@@ -52,6 +64,10 @@ pub struct MmscConfig {
     pub gateway_credentials: Option<(String, String)>,
     pub credentials: Option<(String, String)>,
     pub report_delay: Duration,
+    pub report_attempts: u32,
+    pub report_retry: Duration,
+    pub report_retry_max: Duration,
+    pub hold_reports: bool,
     pub rejected_prefix: Option<String>,
     pub expired_prefix: Option<String>,
     pub media_dir: PathBuf,
@@ -70,6 +86,10 @@ impl std::fmt::Debug for MmscConfig {
                 &self.credentials.as_ref().map(|_| "<redacted>"),
             )
             .field("report_delay", &self.report_delay)
+            .field("report_attempts", &self.report_attempts)
+            .field("report_retry", &self.report_retry)
+            .field("report_retry_max", &self.report_retry_max)
+            .field("hold_reports", &self.hold_reports)
             .field("rejected_prefix", &self.rejected_prefix)
             .field("expired_prefix", &self.expired_prefix)
             .field("media_dir", &self.media_dir)
@@ -117,12 +137,32 @@ impl TryFrom<RawMmsc> for MmscConfig {
                 return Err(invalid("gateway_url", "must be an http:// or https:// URL"));
             }
         }
-        let report_delay = match raw.report_delay.as_deref() {
-            None => Duration::ZERO,
-            Some(text) => humantime::parse_duration(text).map_err(|e| {
-                invalid("report_delay", format!("{text:?} is not a duration ({e})"))
-            })?,
+        let duration = |key: &str, value: Option<&str>, default: Duration| match value {
+            None => Ok(default),
+            Some(text) => humantime::parse_duration(text)
+                .map_err(|e| invalid(key, format!("{text:?} is not a duration ({e})"))),
         };
+        let report_delay = duration("report_delay", raw.report_delay.as_deref(), Duration::ZERO)?;
+        let report_retry = duration(
+            "report_retry",
+            raw.report_retry.as_deref(),
+            Duration::from_millis(100),
+        )?;
+        let report_retry_max = duration(
+            "report_retry_max",
+            raw.report_retry_max.as_deref(),
+            Duration::from_secs(5),
+        )?;
+        if report_retry.is_zero() || report_retry > report_retry_max {
+            return Err(invalid(
+                "report_retry",
+                "must be more than 0 and not longer than report_retry_max",
+            ));
+        }
+        let report_attempts = raw.report_attempts.unwrap_or(5);
+        if !(1..=100_000).contains(&report_attempts) {
+            return Err(invalid("report_attempts", "must be 1..=100000"));
+        }
         let rel5 = match raw.version.as_deref() {
             None | Some("6.8.0") => false,
             Some("5.3.0") => true,
@@ -147,6 +187,10 @@ impl TryFrom<RawMmsc> for MmscConfig {
             )?,
             credentials: pair(raw.username, raw.password, "username")?,
             report_delay,
+            report_attempts,
+            report_retry,
+            report_retry_max,
+            hold_reports: raw.hold_reports.unwrap_or(false),
             rejected_prefix: raw.rejected_prefix.filter(|p| !p.is_empty()),
             expired_prefix: raw.expired_prefix.filter(|p| !p.is_empty()),
             media_dir: raw

@@ -180,6 +180,7 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
     let senders = sender::validate_senders(c, &raw.senders, &names);
     let api = service::validate_api(c, &raw.api);
     let mut mms = mms::validate_mms(c, &raw.mms, &instance.state_dir);
+    mms::check_fetch_within_request(c, &mms, api.request_timeout);
     for (i, carrier) in raw.carriers.iter().enumerate() {
         if let Some(mm7) = &carrier.mm7 {
             let path = KeyPath::root().key("carriers").index(i).key("mm7");

@@ -9,11 +9,12 @@ use tokio::sync::watch;
 
 use super::FlowOptions;
 use super::mms_outbound::{MediaRoute, media_route, mmsc_of, text_with_links};
+use super::mt_media::{MediaItem, MediaKeeper, MediaLimits, MediaRefusal, MediaSource};
 use super::mt_queue::MtQueue;
 use crate::config::Config;
 use crate::connector::{Outbox, new_id};
 use crate::consent::{ConsentPolicy, SuppressionList};
-use crate::number::{Reason, UnreachableMemory};
+use crate::number::{Reason, SenderKind, UnreachableMemory};
 use crate::store::model::now_ms;
 use crate::store::{DueMt, MediaRef, MtAccepted, NewMt, Store, StoreError};
 use crate::text::{MAX_CHARACTERS, ReferenceAllocator, nfc, plan_with_reference};
@@ -32,8 +33,9 @@ pub struct MtRequest {
     /// The SHA-256 (hex) of the canonical request, compared with the one the key
     /// answered before.
     pub request_sha256: Option<String>,
-    /// Attachments (URLs the core serves): an MMS, or SMS with links, or a refusal.
-    pub media: Vec<MediaRef>,
+    /// Attachments (URLs the core serves, or uploads): an MMS, or SMS with links, or a
+    /// refusal.
+    pub media: Vec<MediaItem>,
 }
 
 /// The most attachments a request may list, whatever the route takes.
@@ -63,8 +65,8 @@ pub enum MtRefused {
     /// The contact opted out of this sender.
     #[error("{0}")]
     OptedOut(String),
-    /// None of the sender's routes is a configured carrier.
-    #[error("no carrier route for sender {0}")]
+    /// None of the sender's routes is a configured carrier that sends SMS.
+    #[error("no carrier route that sends SMS for sender {0}")]
     NoRoute(String),
     /// The text cannot be planned on the route.
     #[error("{0}")]
@@ -74,13 +76,17 @@ pub enum MtRefused {
         "this Idempotency-Key was used for a different request; use a new key for a new message"
     )]
     IdempotencyKeyReused,
-    /// An attachment is malformed (not an http(s) URL, too many, a name too long).
-    #[error("{0}")]
-    BadMedia(String),
+    /// An attachment is malformed (not an http(s) URL, too many, a name too long); the
+    /// field at fault, and why.
+    #[error("{1}")]
+    BadMedia(String, String),
     /// The message has media the sender or route cannot send, and the fallback is to
     /// refuse; or the MMSC does not take this content type or this many attachments.
     #[error("{0}")]
     MediaNotSupported(String),
+    /// An attachment could not be fetched, was refused, or could not be kept.
+    #[error(transparent)]
+    Media(#[from] MediaRefusal),
     /// The store cannot take the message now.
     #[error("store unavailable: {0}")]
     Store(#[from] StoreError),
@@ -90,7 +96,7 @@ impl MtRefused {
     /// The stable error code.
     pub fn code(&self) -> &'static str {
         match self {
-            MtRefused::Incomplete(_) | MtRefused::Unplannable(_) | MtRefused::BadMedia(_) => {
+            MtRefused::Incomplete(_) | MtRefused::Unplannable(_) | MtRefused::BadMedia(..) => {
                 "bad_request"
             }
             MtRefused::MediaNotSupported(_) => "media_not_supported",
@@ -102,23 +108,27 @@ impl MtRefused {
             MtRefused::OptedOut(_) => "opted_out",
             MtRefused::NoRoute(_) => "no_route",
             MtRefused::IdempotencyKeyReused => "idempotency_key_reused",
+            MtRefused::Media(refusal) => refusal.code(),
             MtRefused::Store(_) => "overloaded",
         }
     }
 
     /// The request field at fault.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            MtRefused::TextTooLong { .. } | MtRefused::Unplannable(_) => Some("text"),
-            MtRefused::UnknownSender(_) | MtRefused::NoRoute(_) => Some("from"),
+    pub fn field(&self) -> Option<String> {
+        let field = match self {
+            MtRefused::TextTooLong { .. } | MtRefused::Unplannable(_) => "text",
+            MtRefused::UnknownSender(_) | MtRefused::NoRoute(_) => "from",
             MtRefused::InvalidDestination(_)
             | MtRefused::NotSmsCapable(_)
-            | MtRefused::OptedOut(_) => Some("to"),
-            MtRefused::UnknownConversation(_) => Some("conversation_id"),
-            MtRefused::IdempotencyKeyReused => Some("Idempotency-Key"),
-            MtRefused::BadMedia(_) | MtRefused::MediaNotSupported(_) => Some("media"),
-            MtRefused::Incomplete(_) | MtRefused::Store(_) => None,
-        }
+            | MtRefused::OptedOut(_) => "to",
+            MtRefused::UnknownConversation(_) => "conversation_id",
+            MtRefused::IdempotencyKeyReused => "Idempotency-Key",
+            MtRefused::BadMedia(field, _) => return Some(field.clone()),
+            MtRefused::Media(refusal) => return Some(refusal.field()),
+            MtRefused::MediaNotSupported(_) => "media",
+            MtRefused::Incomplete(_) | MtRefused::Store(_) => return None,
+        };
+        Some(field.to_owned())
     }
 }
 
@@ -135,6 +145,9 @@ pub struct MtIntake<S> {
     /// Told when a write appended chat events.
     pub events: Outbox,
     pub options: FlowOptions,
+    /// Fetches, checks and keeps attachments; `None` when no media store runs (MMS not
+    /// enabled), and then an MT with media is refused.
+    pub media: Option<Arc<dyn MediaKeeper>>,
 }
 
 impl<S: Store + SuppressionList> MtIntake<S> {
@@ -213,24 +226,48 @@ impl<S: Store + SuppressionList> MtIntake<S> {
         if let Err(refusal) = consent {
             return Err(MtRefused::OptedOut(refusal.to_string()));
         }
-        let carrier = sender
+        // The first route that sends SMS (a carrier with only an MMSC does not).
+        let sms_carrier = sender
             .routes()
             .in_order()
-            .find_map(|r| config.carrier(r))
-            .ok_or_else(|| MtRefused::NoRoute(sender.address().to_string()))?;
+            .find_map(|r| config.carrier(r).filter(|c| c.smpp));
+        let no_route = || MtRefused::NoRoute(sender.address().to_string());
         let mut text = text;
+        let mut linked = Vec::new();
         if !request.media.is_empty() {
             check_media(&request.media)?;
             match media_route(&config, sender) {
                 MediaRoute::Mms { route } => {
                     check_for_mmsc(&config, &route, &request.media)?;
+                    let limits = mms_limits(&config, &route, sender.kind(), &text);
+                    let media = self.keep(&request.media, limits).await?;
                     let sender = sender.address().as_str();
-                    return Ok(self.mms_mt(contact.as_str(), sender, text, route, request));
+                    return Ok(self.mms_mt(contact.as_str(), sender, text, route, request, media));
                 }
-                MediaRoute::SmsLink => text = text_with_links(&text, &request.media),
+                MediaRoute::SmsLink => {
+                    sms_carrier.ok_or_else(no_route)?;
+                    // The customer's handset fetches the links: they point at our copy,
+                    // which we keep and sign, not at the core's URL.
+                    let limits = MediaLimits {
+                        total_bytes: config.mms.max_message_bytes,
+                        part_bytes: config.mms.max_part_bytes,
+                        rule: "attachments sent as links are limited by [mms] \
+                               max_message_bytes and max_part_bytes"
+                            .to_owned(),
+                    };
+                    let kept = self.keep(&request.media, limits).await?;
+                    let keeper = self.media.as_deref().ok_or(MediaRefusal::Disabled)?;
+                    let links = kept
+                        .iter()
+                        .map(|m| keeper.link(m).ok_or(MediaRefusal::Disabled))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    text = text_with_links(&text, &links);
+                    linked = kept;
+                }
                 MediaRoute::Refuse(why) => return Err(MtRefused::MediaNotSupported(why)),
             }
         }
+        let carrier = sms_carrier.ok_or_else(no_route)?;
         let route = carrier.name.clone();
         let reference = self.references.next(contact.as_str());
         // Planned for the route it leaves through: that decides encoding and segments.
@@ -250,10 +287,23 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             request_sha256: request.request_sha256,
             origin: "mt",
             media: Vec::new(),
+            linked,
         })
     }
 
-    /// An MMS: one submit (one segment) with its attachments, no text plan.
+    /// Fetches (or looks up), checks and keeps `media` within `limits`.
+    async fn keep(
+        &self,
+        media: &[MediaItem],
+        limits: MediaLimits,
+    ) -> Result<Vec<MediaRef>, MediaRefusal> {
+        match &self.media {
+            Some(keeper) => keeper.keep(media, limits).await,
+            None => Err(MediaRefusal::Disabled),
+        }
+    }
+
+    /// An MMS: one submit (one segment) with its kept attachments, no text plan.
     fn mms_mt(
         &self,
         contact: &str,
@@ -261,6 +311,7 @@ impl<S: Store + SuppressionList> MtIntake<S> {
         text: String,
         route: String,
         request: MtRequest,
+        media: Vec<MediaRef>,
     ) -> NewMt {
         NewMt {
             message_id: new_id(),
@@ -275,7 +326,8 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             idempotency_key: request.idempotency_key,
             request_sha256: request.request_sha256,
             origin: "mt",
-            media: request.media,
+            media,
+            linked: Vec::new(),
         }
     }
 
@@ -330,21 +382,57 @@ const MAX_URL_BYTES: usize = 2048;
 const MAX_FILENAME_BYTES: usize = 255;
 
 /// The shape of the attachment list, whatever route it takes.
-fn check_media(media: &[MediaRef]) -> Result<(), MtRefused> {
+fn check_media(media: &[MediaItem]) -> Result<(), MtRefused> {
     if media.len() > MAX_MEDIA {
-        return Err(MtRefused::BadMedia(format!(
-            "{} attachments; at most {MAX_MEDIA}",
-            media.len()
-        )));
+        return Err(MtRefused::BadMedia(
+            "media".into(),
+            format!("{} attachments; at most {MAX_MEDIA}", media.len()),
+        ));
     }
     for (i, m) in media.iter().enumerate() {
-        let url_ok = m.url.len() <= MAX_URL_BYTES
-            && reqwest::Url::parse(&m.url)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-        if !url_ok {
-            return Err(MtRefused::BadMedia(format!(
-                "media[{i}].url must be an http:// or https:// URL of at most {MAX_URL_BYTES} bytes"
-            )));
+        let bad = |key: &str, why: String| MtRefused::BadMedia(format!("media[{i}]{key}"), why);
+        match m.source() {
+            None => {
+                return Err(bad(
+                    "",
+                    format!("media[{i}] must name either `url` or `id` (an upload), not both"),
+                ));
+            }
+            Some(MediaSource::Url(url)) => {
+                let url_ok = url.len() <= MAX_URL_BYTES
+                    && reqwest::Url::parse(url)
+                        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+                if !url_ok {
+                    return Err(bad(
+                        ".url",
+                        format!(
+                            "media[{i}].url must be an http:// or https:// URL of at most \
+                             {MAX_URL_BYTES} bytes"
+                        ),
+                    ));
+                }
+            }
+            Some(MediaSource::Upload(id)) => {
+                let hex = id.len() == 64
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                if !hex {
+                    return Err(bad(
+                        ".id",
+                        format!("media[{i}].id must be the id an upload answered (64 hex digits)"),
+                    ));
+                }
+                if m.content_type.is_none() {
+                    return Err(bad(
+                        ".content_type",
+                        format!(
+                            "media[{i}].content_type is required with `id`: give the upload's \
+                             content_type"
+                        ),
+                    ));
+                }
+            }
         }
         if m.filename.as_ref().is_some_and(|f| {
             f.is_empty()
@@ -352,28 +440,48 @@ fn check_media(media: &[MediaRef]) -> Result<(), MtRefused> {
                 || f.contains(['/', '\\', '"'])
                 || f.chars().any(char::is_control)
         }) {
-            return Err(MtRefused::BadMedia(format!(
-                "media[{i}].filename must be 1 to {MAX_FILENAME_BYTES} bytes without '/', '\\', '\"' \
-                 or control characters"
-            )));
+            return Err(bad(
+                ".filename",
+                format!(
+                    "media[{i}].filename must be 1 to {MAX_FILENAME_BYTES} bytes without '/', \
+                     '\\', '\"' or control characters"
+                ),
+            ));
         }
         if m.content_type
             .as_ref()
             .is_some_and(|t| t.parse::<MediaType>().is_err())
         {
-            return Err(MtRefused::BadMedia(format!(
-                "media[{i}].content_type is not a media type such as \"image/jpeg\""
-            )));
+            return Err(bad(
+                ".content_type",
+                format!("media[{i}].content_type is not a media type such as \"image/jpeg\""),
+            ));
         }
     }
     Ok(())
+}
+
+/// What the attachments of an MMS through the MMSC of `route` may take: the route's
+/// limit for the sender's kind, less the text that goes with them.
+fn mms_limits(config: &Config, route: &str, kind: SenderKind, text: &str) -> MediaLimits {
+    let limit = mmsc_of(config, route).map_or(0, |m| m.limit_for(kind));
+    let left = limit.saturating_sub(text.len());
+    MediaLimits {
+        total_bytes: left,
+        part_bytes: left,
+        rule: format!(
+            "carrier {route} takes at most {} KB per message from {} senders",
+            limit / 1024,
+            kind.as_str().replace('_', "-"),
+        ),
+    }
 }
 
 /// What the MMSC of `route` takes: this many attachments, of these declared types.
 fn check_for_mmsc(
     config: &crate::config::Config,
     route: &str,
-    media: &[MediaRef],
+    media: &[MediaItem],
 ) -> Result<(), MtRefused> {
     if let Some(mmsc) = mmsc_of(config, route)
         && media.len() > mmsc.max_attachments

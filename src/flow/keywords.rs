@@ -70,7 +70,7 @@ impl ConsentKeywords {
         let route = sender
             .routes()
             .in_order()
-            .find(|r| config.carrier(r).is_some())?
+            .find(|r| config.carrier(r).is_some_and(|c| c.smpp))?
             .to_owned();
         let reference = self.references.next(contact.as_str());
         let plan = plan_with_reference(text, &RouteProfile::default(), reference).ok()?;
@@ -88,6 +88,7 @@ impl ConsentKeywords {
             request_sha256: None,
             origin: "consent",
             media: Vec::new(),
+            linked: Vec::new(),
         })
     }
 }

@@ -80,14 +80,14 @@ fn fallback_of(config: &Config, sender: &Sender) -> MmsFallback {
 }
 
 /// The SMS an MT with media becomes under the `sms_link` fallback: the text, then each
-/// attachment's URL on its own line.
-pub fn text_with_links(text: &str, media: &[MediaRef]) -> String {
+/// link (to our signed copy of an attachment) on its own line.
+pub fn text_with_links(text: &str, links: &[String]) -> String {
     let mut out = text.trim_end().to_owned();
-    for m in media {
+    for link in links {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&m.url);
+        out.push_str(link);
     }
     out
 }
@@ -293,28 +293,18 @@ impl<S: Store> MmsReports<S> {
 mod tests {
     use super::*;
 
-    fn media(url: &str) -> MediaRef {
-        MediaRef {
-            url: url.into(),
-            content_type: None,
-            filename: None,
-        }
-    }
-
     #[test]
-    fn the_link_fallback_puts_each_url_on_its_own_line() {
-        let text = text_with_links(
-            "Here is your receipt ",
-            &[media("https://core/a.jpg"), media("https://core/b.pdf")],
-        );
+    fn the_link_fallback_puts_each_link_on_its_own_line() {
+        let links = [
+            "https://gw/v1/media/a".to_owned(),
+            "https://gw/v1/media/b".to_owned(),
+        ];
+        let text = text_with_links("Here is your receipt ", &links);
         assert_eq!(
             text,
-            "Here is your receipt\nhttps://core/a.jpg\nhttps://core/b.pdf"
+            "Here is your receipt\nhttps://gw/v1/media/a\nhttps://gw/v1/media/b"
         );
-        assert_eq!(
-            text_with_links("", &[media("https://core/a.jpg")]),
-            "https://core/a.jpg"
-        );
+        assert_eq!(text_with_links("", &links[..1]), "https://gw/v1/media/a");
     }
 
     /// Two carriers (only `mmsc` has an MMSC, `plain` falls back to links) and four

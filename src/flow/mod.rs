@@ -9,6 +9,7 @@
 //! | [`keywords`] | STOP/START/HELP in an MO (SMS or MMS): the consent change and the SMS reply its write carries |
 //! | [`mms_inbound`] | an MO MMS read by the MM7 endpoint → conversation, store with its media, events |
 //! | [`mms_outbound`] | an MT with media: MMS route or fallback; the dispatcher's MMS attempt; DeliveryReportReq → status |
+//! | [`mt_media`] | an MT's attachments at acceptance: fetched or looked up, checked and kept before the `202` |
 //! | [`receipts`] | receipts → parsed, matched to their segment (or parked), one chat status per change, ROK |
 //!
 //! Every step that changes state does so in one store write that also appends the chat
@@ -28,6 +29,7 @@ pub mod keywords;
 pub mod metrics;
 pub mod mms_inbound;
 pub mod mms_outbound;
+pub mod mt_media;
 pub mod mt_queue;
 pub mod outbound;
 pub mod receipts;

@@ -343,7 +343,9 @@ impl<S: Store> Dispatcher<S> {
         }
         // A transient failure (no bind, system errors) moves to the next route, if any.
         let route = match class {
-            ErrorClass::Transient => next_route(sender, &mt.route),
+            ErrorClass::Transient => {
+                next_route(sender, &mt.route, |r| self.carriers.get(r).is_some())
+            }
             _ => mt.route.clone(),
         };
         MtAttempt::Retry {
@@ -354,9 +356,14 @@ impl<S: Store> Dispatcher<S> {
     }
 }
 
-/// The route after `current` in the sender's list, wrapping around.
-fn next_route(sender: &Sender, current: &str) -> String {
-    let routes: Vec<&str> = sender.routes().in_order().collect();
+/// The route after `current` in the sender's list that `sends` SMS (has binds; a
+/// carrier with only an MMSC has none), wrapping around.
+fn next_route(sender: &Sender, current: &str, sends: impl Fn(&str) -> bool) -> String {
+    let routes: Vec<&str> = sender
+        .routes()
+        .in_order()
+        .filter(|r| *r == current || sends(r))
+        .collect();
     let at = routes.iter().position(|r| *r == current).unwrap_or(0);
     routes
         .get((at + 1) % routes.len().max(1))

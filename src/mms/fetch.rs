@@ -1,4 +1,4 @@
-//! Fetching an MT MMS's attachments from the URLs the core gave: `http` and `https`
+//! Fetching an MT's attachments from the URLs the core gave: `http` and `https`
 //! only (redirects too), a timeout per attachment, and the size limit enforced while
 //! the body streams in — a `Content-Length` over the limit is refused before reading,
 //! and a body without one is cut off at the first chunk past it. The content type is
@@ -17,7 +17,7 @@ use reqwest::{Client, StatusCode, Url, redirect};
 
 use super::media::{MediaPolicy, Rejection};
 use super::mm7::BodyPart;
-use crate::store::MediaRef;
+use crate::flow::mt_media::MediaItem;
 use crate::telemetry::error_chain;
 
 /// Redirects followed at most.
@@ -57,12 +57,13 @@ pub enum FetchError {
     /// The content type is not one MMS may carry here.
     #[error("{url} is {content_type}, which MMS does not carry here")]
     TypeNotAllowed { url: String, content_type: String },
-    /// The bytes are not what the type says, or are damaged (an image cut short).
-    #[error("{url} is not a valid {content_type} file ({problem})")]
+    /// The bytes are not what the type says ([`Rejection::TypeMismatch`]), or are
+    /// damaged, an image cut short ([`Rejection::Corrupt`]).
+    #[error("{url} is not a valid {content_type} file ({})", problem(*.rejection))]
     BadContent {
         url: String,
         content_type: String,
-        problem: &'static str,
+        rejection: Rejection,
     },
     /// The server serves another type than the one declared.
     #[error("{url} was declared {declared} but is served as {served}")]
@@ -83,7 +84,8 @@ impl FetchError {
         }
     }
 
-    /// The reason code a failed message carries.
+    /// The reason code a failed message carries (messages accepted before attachments
+    /// were kept at acceptance, whose attachments are fetched when sent).
     pub fn reason(&self) -> &'static str {
         match self {
             FetchError::TooLarge { .. } => "media_too_large",
@@ -122,18 +124,19 @@ impl MediaFetcher {
         Ok(MediaFetcher { client, timeout })
     }
 
-    /// Fetches `media`, refusing it past `limit` bytes, when `policy` does not allow its
-    /// type, or when its bytes are not that type.
+    /// Fetches `media` (its `url`), refusing it past `limit` bytes, when `policy` does
+    /// not allow its type, or when its bytes are not that type.
     pub async fn fetch(
         &self,
-        media: &MediaRef,
+        media: &MediaItem,
         limit: usize,
         policy: &MediaPolicy,
     ) -> Result<FetchedMedia, FetchError> {
-        let url = Url::parse(&media.url)
+        let given = media.url.as_deref().unwrap_or_default();
+        let url = Url::parse(given)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| FetchError::BadUrl(media.url.clone()))?;
+            .ok_or_else(|| FetchError::BadUrl(given.to_owned()))?;
         let shown = redacted(&url);
         let unreachable = |e: reqwest::Error| FetchError::Unreachable {
             url: shown.clone(),
@@ -225,18 +228,23 @@ fn check_content(url: &str, media: &FetchedMedia, policy: &MediaPolicy) -> Resul
         Err(rejection) => Err(FetchError::BadContent {
             url: url.to_owned(),
             content_type: media.content_type.clone(),
-            problem: match rejection {
-                Rejection::TypeMismatch => "its content is another type",
-                _ => "it is damaged or cut short",
-            },
+            rejection,
         }),
+    }
+}
+
+/// What is wrong with content its type check refused.
+fn problem(rejection: Rejection) -> &'static str {
+    match rejection {
+        Rejection::TypeMismatch => "its content is another type",
+        _ => "it is damaged or cut short",
     }
 }
 
 /// The content type an attachment goes out with.
 fn content_type_of(
     url: &str,
-    media: &MediaRef,
+    media: &MediaItem,
     served: Option<&str>,
     policy: &MediaPolicy,
 ) -> Result<String, FetchError> {
@@ -298,11 +306,11 @@ fn redacted(url: &Url) -> String {
 mod tests {
     use super::*;
 
-    fn media(content_type: Option<&str>) -> MediaRef {
-        MediaRef {
-            url: "https://core.example/files/a.jpg?sig=secret".into(),
+    fn media(content_type: Option<&str>) -> MediaItem {
+        MediaItem {
+            url: Some("https://core.example/files/a.jpg?sig=secret".into()),
             content_type: content_type.map(str::to_owned),
-            filename: None,
+            ..MediaItem::default()
         }
     }
 
@@ -395,11 +403,10 @@ mod tests {
         addr
     }
 
-    fn at(addr: std::net::SocketAddr, path: &str) -> MediaRef {
-        MediaRef {
-            url: format!("http://{addr}{path}"),
-            content_type: None,
-            filename: None,
+    fn at(addr: std::net::SocketAddr, path: &str) -> MediaItem {
+        MediaItem {
+            url: Some(format!("http://{addr}{path}")),
+            ..MediaItem::default()
         }
     }
 
@@ -449,7 +456,7 @@ mod tests {
             .unwrap_err();
         assert!(!redirected.is_transient(), "{redirected}");
         let mut file = at(addr, "/a.jpg");
-        file.url = "file:///etc/passwd".into();
+        file.url = Some("file:///etc/passwd".into());
         let refused = fetcher.fetch(&file, 1024, &allowed()).await;
         assert!(matches!(refused, Err(FetchError::BadUrl(_))), "{refused:?}");
     }

@@ -10,7 +10,8 @@
 //! | [`report_sink`] | [`Mm7ReportSink`]: where DeliveryReportReqs go (the MT MMS side implements it) |
 //! | [`service`] | starting it all: media store and signer ([`open_media`]), MO MMS flow, the MM7 listener (TLS optional) |
 //! | [`metrics`] | `smsbridge_mms_…` metric names |
-//! | [`fetch`] | MT MMS: the attachments the core serves, fetched with limits |
+//! | [`fetch`] | MT: the attachments the core serves, fetched with limits |
+//! | [`keep`] | MT: attachments fetched or uploaded, checked and kept before the API answers |
 //! | [`submit`] | MT MMS: SubmitReq (with SMIL when needed) out, SubmitRsp in |
 //! | [`client`] | MT MMS: the MM7 client posting to a carrier's MMSC, failures classified |
 //! | [`outbound`] | MT MMS: the dispatcher's [`crate::flow::mms_outbound::MmsSubmitter`] and the report sink |
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod client;
 pub mod endpoint;
 pub mod fetch;
+pub mod keep;
 pub mod media;
 pub mod metrics;
 pub mod mm7;

@@ -1,8 +1,12 @@
-//! MT MMS: the dispatcher's [`MmsSubmitter`]. For each attempt it fetches the
-//! attachments from the core (within the size the route allows the sender's kind, the
-//! text counted in), builds the SubmitReq, posts it to the route's MMSC and reads the
-//! MessageID from the SubmitRsp. Every failure becomes a reason code and a transcript
-//! sentence, transient or permanent, for the dispatcher to retry or fail the message.
+//! MT MMS: the dispatcher's [`MmsSubmitter`]. For each attempt it reads the
+//! attachments kept in the media store when the message was accepted (`mms::keep`),
+//! builds the SubmitReq, posts it to the route's MMSC and reads the MessageID from the
+//! SubmitRsp. Every failure becomes a reason code and a transcript sentence, transient
+//! or permanent, for the dispatcher to retry or fail the message.
+//!
+//! A message accepted before attachments were kept at acceptance names only the core's
+//! URLs; those are fetched at each attempt, within the size the route allows the
+//! sender's kind (the text counted in).
 //!
 //! The configuration in force is read at each attempt, so a reload that changes an
 //! MMSC's URL, credentials or limits applies to the next attempt; the HTTP client of a
@@ -17,7 +21,7 @@ use tracing::debug;
 
 use super::client::{ClientError, Mm7Client, Retry};
 use super::fetch::{FetchError, FetchedMedia, MediaFetcher};
-use super::media::MediaPolicy;
+use super::media::{MediaPolicy, MediaStore};
 use super::mm7::{Address, DeliveryReport, Mm7Version, MmStatus};
 use super::report_sink::{Mm7ReportSink, ReportSinkError};
 use super::submit::{SubmitReq, read_submit_rsp};
@@ -27,17 +31,21 @@ use crate::connector::{Outbox, new_id};
 use crate::flow::mms_outbound::{
     MmsDelivery, MmsErrorClass, MmsOut, MmsRefusal, MmsReports, MmsSubmitter, mmsc_of,
 };
+use crate::flow::mt_media::MediaItem;
 use crate::number::SenderKind;
-use crate::store::{ReceiptApplied, Store};
+use crate::store::{MediaRef, ReceiptApplied, Store};
 
 /// Counter: SubmitReq exchanges by `carrier` and `result` (`sent`, `refused`,
 /// `transient`, `unknown_outcome`, `media_refused`, `media_unavailable`).
 pub const MMS_SUBMITS_TOTAL: &str = "smsbridge_mms_submits_total";
-/// Histogram: seconds from the first attachment fetch to the SubmitRsp, by `carrier`.
+/// Histogram: seconds from reading the attachments to the SubmitRsp, by `carrier`.
 pub const MMS_SUBMIT_SECONDS: &str = "smsbridge_mms_submit_seconds";
-/// Counter: attachment fetches for MT MMS by `result` (`fetched`, `too_large`,
-/// `type_refused`, `unavailable`).
+/// Counter: attachment fetches for MTs by `result` (`fetched`, `too_large`,
+/// `type_refused`, `corrupt`, `unavailable`, `unreachable`).
 pub const MMS_MEDIA_FETCHES_TOTAL: &str = "smsbridge_mms_mt_media_fetches_total";
+/// Counter: uploads (`POST /v1/media`) by `result` (`kept`, `too_large`,
+/// `type_not_allowed`, `content_type_mismatch`, `corrupt`).
+pub const MMS_UPLOADS_TOTAL: &str = "smsbridge_mms_uploads_total";
 
 /// Describes the MT MMS metrics.
 pub fn describe() {
@@ -45,29 +53,37 @@ pub fn describe() {
     metrics::describe_histogram!(
         MMS_SUBMIT_SECONDS,
         metrics::Unit::Seconds,
-        "Time to fetch an MT MMS's attachments and submit it."
+        "Time to read an MT MMS's attachments and submit it."
     );
     metrics::describe_counter!(
         MMS_MEDIA_FETCHES_TOTAL,
-        "Attachment fetches for MT MMS by result."
+        "Attachment fetches for MTs by result."
     );
+    metrics::describe_counter!(MMS_UPLOADS_TOTAL, "Attachment uploads by result.");
 }
 
 /// Submits MT MMS to the carriers' MMSCs.
 pub struct MmsOutbound {
     config: watch::Receiver<Arc<Config>>,
+    /// Where the attachments were kept at acceptance; `None` when no media store runs.
+    media: Option<MediaStore>,
     fetcher: MediaFetcher,
     clients: Mutex<HashMap<String, Mm7Client>>,
 }
 
 impl MmsOutbound {
-    /// The submitter over the configuration in force; attachments are fetched within
-    /// `[mms] fetch_timeout` each.
-    pub fn new(config: watch::Receiver<Arc<Config>>) -> Result<Self, ClientError> {
+    /// The submitter over the configuration in force, reading attachments from
+    /// `media`; attachments only named by URL are fetched within `[mms] fetch_timeout`
+    /// each.
+    pub fn new(
+        config: watch::Receiver<Arc<Config>>,
+        media: Option<MediaStore>,
+    ) -> Result<Self, ClientError> {
         let timeout = config.borrow().mms.fetch_timeout;
         let fetcher = MediaFetcher::new(timeout).map_err(|e| ClientError::Build(e.to_string()))?;
         Ok(MmsOutbound {
             config,
+            media,
             fetcher,
             clients: Mutex::new(HashMap::new()),
         })
@@ -94,7 +110,7 @@ impl MmsOutbound {
             ));
         };
         let started = Instant::now();
-        let media = self.fetch_all(&mms, mmsc, &config.mms).await?;
+        let media = self.attachments(&mms, mmsc, &config.mms).await?;
         let request = SubmitReq {
             version: match mmsc.version {
                 config::Mm7Version::Rel5 => Mm7Version::Rel5,
@@ -131,9 +147,11 @@ impl MmsOutbound {
         }
     }
 
-    /// Fetches the attachments in order, each within what the earlier ones and the
-    /// text left of the route's limit for this sender kind.
-    async fn fetch_all(
+    /// The attachments in order: read from the media store, or (a message accepted
+    /// before they were kept) fetched, each within what the earlier ones and the text
+    /// left of the route's limit for this sender kind. Kept ones were checked against
+    /// that limit at acceptance; a reload may have lowered it since.
+    async fn attachments(
         &self,
         mms: &MmsOut,
         mmsc: &Mmsc,
@@ -145,19 +163,86 @@ impl MmsOutbound {
             max_part_bytes: limit as u64,
         };
         let mut left = limit.saturating_sub(mms.text.len());
-        let mut fetched = Vec::with_capacity(mms.media.len());
+        let mut out = Vec::with_capacity(mms.media.len());
         for m in &mms.media {
-            let part = self
-                .fetcher
-                .fetch(m, left, &policy)
-                .await
-                .map_err(|e| fetch_refused(&mms.route, mms.sender_kind, limit, e))?;
-            metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => "fetched").increment(1);
+            let part = match &m.id {
+                Some(id) => self.stored(&mms.route, id, m).await?,
+                None => self.fetch_legacy(mms, m, left, &policy, limit).await?,
+            };
+            if part.body.len() > left {
+                submit_counted(&mms.route, "media_refused");
+                let shown = m.filename.as_deref().unwrap_or("an attachment");
+                return Err(permanent(
+                    "media_too_large",
+                    too_large_sentence(shown, &mms.route, mms.sender_kind, limit),
+                ));
+            }
             left -= part.body.len();
-            fetched.push(part);
+            out.push(part);
         }
-        Ok(fetched)
+        Ok(out)
     }
+
+    /// A kept attachment's bytes.
+    async fn stored(
+        &self,
+        route: &str,
+        id: &str,
+        m: &MediaRef,
+    ) -> Result<FetchedMedia, MmsRefusal> {
+        let body = match &self.media {
+            Some(store) => store.read(id).await.ok().flatten(),
+            None => None,
+        };
+        let Some(body) = body else {
+            submit_counted(route, "media_refused");
+            return Err(permanent(
+                "media_unavailable",
+                format!(
+                    "The attachment {} is no longer in the media store.",
+                    m.filename.as_deref().unwrap_or(id)
+                ),
+            ));
+        };
+        Ok(FetchedMedia {
+            content_type: m.content_type.clone().unwrap_or_default(),
+            filename: m.filename.clone(),
+            body,
+        })
+    }
+
+    /// An attachment known only by the core's URL, fetched now.
+    async fn fetch_legacy(
+        &self,
+        mms: &MmsOut,
+        m: &MediaRef,
+        left: usize,
+        policy: &MediaPolicy,
+        limit: usize,
+    ) -> Result<FetchedMedia, MmsRefusal> {
+        let item = MediaItem {
+            url: m.url.clone(),
+            id: None,
+            content_type: m.content_type.clone(),
+            filename: m.filename.clone(),
+        };
+        let part = self
+            .fetcher
+            .fetch(&item, left, policy)
+            .await
+            .map_err(|e| fetch_refused(&mms.route, mms.sender_kind, limit, e))?;
+        metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => "fetched").increment(1);
+        Ok(part)
+    }
+}
+
+fn too_large_sentence(shown: &str, carrier: &str, kind: SenderKind, limit: usize) -> String {
+    format!(
+        "The attachment {shown} is too large: carrier {carrier} takes at most {} KB per \
+         message from {} senders.",
+        limit / 1024,
+        kind.as_str().replace('_', "-"),
+    )
 }
 
 impl MmsSubmitter for MmsOutbound {
@@ -214,15 +299,9 @@ fn refused(carrier: &str, e: ClientError) -> MmsRefusal {
 /// A failed attachment fetch as the dispatcher sees it.
 fn fetch_refused(carrier: &str, kind: SenderKind, limit: usize, e: FetchError) -> MmsRefusal {
     let (label, sentence) = match &e {
-        FetchError::TooLarge { url, .. } => (
-            "too_large",
-            format!(
-                "The attachment {url} is too large: carrier {carrier} takes at most {} KB per \
-                 message from {} senders.",
-                limit / 1024,
-                kind.as_str().replace('_', "-"),
-            ),
-        ),
+        FetchError::TooLarge { url, .. } => {
+            ("too_large", too_large_sentence(url, carrier, kind, limit))
+        }
         FetchError::TypeNotAllowed { .. }
         | FetchError::TypeMismatch { .. }
         | FetchError::NoContentType { .. } => (

@@ -1,6 +1,7 @@
 //! Starting the MMS side: the media store, the URL signer, the MO MMS flow and the MM7
 //! listener (plain HTTP, or HTTPS with `[mms.tls]`), all stopped by the daemon's drain
-//! token. What it hands back — the media route — goes on the API listener.
+//! token. What it hands back — the media route, which goes on the API listener, and the
+//! keeper of MT attachments, which the API's intake uses — serves the core.
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info};
 
 use super::endpoint::{Endpoint, router};
+use super::keep::MtMediaKeeper;
 use super::media::{self, MediaRoute, MediaStore, UrlSigner};
 use super::report_sink::Mm7ReportSink;
 use crate::config::{Config, MmsTls};
@@ -49,6 +51,9 @@ pub enum MmsError {
     /// enabled; this guards callers that skip the check).
     #[error("[mms] url_secret is required")]
     NoSecret,
+    /// The HTTP client that fetches MT attachments cannot be built.
+    #[error("cannot build the attachment fetcher: {0}")]
+    Fetcher(String),
     /// A `[mms.tls]` file cannot be read or holds no usable certificate or key.
     #[error("[mms.tls] {path}: {reason}")]
     TlsFile { path: PathBuf, reason: String },
@@ -63,6 +68,8 @@ pub struct MmsService {
     pub media_routes: Router,
     /// The MM7 listener's address.
     pub local_addr: SocketAddr,
+    /// Fetches, checks and keeps MT attachments (`POST /v1/messages`, `POST /v1/media`).
+    pub keeper: Arc<MtMediaKeeper>,
 }
 
 /// The media store and the signer of its URLs, shared by the MM7 endpoint, the media
@@ -110,7 +117,7 @@ pub struct MmsParts<S> {
 }
 
 /// Starts the MM7 listener on `tracker` until `drain` fires; the media route for the
-/// API listener.
+/// API listener and the keeper of MT attachments.
 pub async fn start<S: Store>(
     config: &Config,
     parts: MmsParts<S>,
@@ -122,6 +129,8 @@ pub async fn start<S: Store>(
         store: media,
         signer,
     } = parts.media;
+    let keeper = MtMediaKeeper::new(parts.live.clone(), media.clone(), signer.clone())
+        .map_err(|e| MmsError::Fetcher(e.to_string()))?;
     let flow = MmsMoFlow::new(
         parts.store,
         parts.live.clone(),
@@ -181,6 +190,7 @@ pub async fn start<S: Store>(
             signer,
         }),
         local_addr,
+        keeper: Arc::new(keeper),
     })
 }
 

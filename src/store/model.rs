@@ -46,16 +46,25 @@ impl Direction {
     }
 }
 
-/// An attachment of an MT MMS as the core gave it: a URL the core serves, fetched when
-/// the message is submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// An attachment of an MT MMS: its bytes kept in the media store when the message was
+/// accepted (fetched from the core's URL, or uploaded with `POST /v1/media`), sent
+/// from there. Stored as JSON in the message row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaRef {
-    /// An `http` or `https` URL.
-    pub url: String,
-    /// The type the core declares; the fetched content must agree with it.
+    /// The media store's id of the bytes (their SHA-256, hex). Absent only on messages
+    /// accepted before attachments were kept at acceptance: those are fetched from
+    /// `url` when they are sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The core's URL it was fetched from; absent for an upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its media type (no parameters, lower case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// Its size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     /// The name the handset shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
@@ -75,7 +84,7 @@ pub struct StoredMedia {
     pub filename: Option<String>,
 }
 
-/// An attachment as the API shows it: `{url, content_type, size, filename}`.
+/// An attachment as the API shows it: `{url, content_type, size, filename, id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MessageMedia {
     /// For a file in the media store, a signed link valid for `[mms] url_ttl` from the
@@ -86,8 +95,10 @@ pub struct MessageMedia {
     /// Bytes; null when not known (an MT attachment not kept in the media store).
     pub size: Option<u64>,
     pub filename: Option<String>,
-    /// The file's name in the media store, from which the API signs `url`.
-    #[serde(skip)]
+    /// The file's id in the media store (its SHA-256, hex), from which the API signs
+    /// `url`; a later MT may name the same file as `media[].id`. Null for an MT
+    /// attachment not kept there.
+    #[serde(rename = "id")]
     pub hash: Option<String>,
 }
 
@@ -105,12 +116,14 @@ impl From<StoredMedia> for MessageMedia {
 
 impl From<MediaRef> for MessageMedia {
     fn from(m: MediaRef) -> Self {
+        // A kept attachment gets a link of ours when shown; one accepted before
+        // attachments were kept shows the core's URL.
         MessageMedia {
-            url: Some(m.url),
+            url: m.url,
             content_type: m.content_type,
-            size: None,
+            size: m.size,
             filename: m.filename,
-            hash: None,
+            hash: m.id,
         }
     }
 }
@@ -147,6 +160,9 @@ pub struct NewMt {
     /// Attachments: present makes the message an MMS (one MM7 submit, one segment whose
     /// carrier id is the MMSC's MessageID).
     pub media: Vec<MediaRef>,
+    /// Kept files an SMS links to (the `sms_link` fallback): the media purge keeps them
+    /// while the message is kept, so the links work for as long as they are signed.
+    pub linked: Vec<MediaRef>,
 }
 
 /// What accepting an MT produced.

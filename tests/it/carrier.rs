@@ -24,6 +24,7 @@ const HANG: Duration = Duration::from_secs(30);
 
 pub fn carrier(port: u16) -> Carrier {
     Carrier {
+        smpp: true,
         name: "sim".into(),
         host: "127.0.0.1".into(),
         port,

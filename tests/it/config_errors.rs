@@ -75,11 +75,8 @@ fn cases() -> Vec<(String, &'static str)> {
         ),
         // 11: a missing required key
         (
-            format!(
-                "[instance]\n{}",
-                CARRIER.replace("system_id = \"bridge\"\n", "")
-            ),
-            "3:1: carriers[0]: missing field `system_id`",
+            format!("[instance]\n{}", CARRIER.replace("name = \"acme\"\n", "")),
+            "3:1: carriers[0]: missing field `name`",
         ),
         // 12: a listen address that is not one
         (
@@ -247,6 +244,16 @@ fn cases() -> Vec<(String, &'static str)> {
         (
             with("[store]\nunmatched_receipt_ttl = \"0s\"\n"),
             "10:25: store.unmatched_receipt_ttl: must be between 1s and",
+        ),
+        // 43: a carrier reached by neither SMPP nor MM7
+        (
+            "[instance]\n[[carriers]]\nname = \"ghost\"\n".into(),
+            "2:1: carriers[0]: carrier `ghost` is reached by neither SMPP",
+        ),
+        // 44: half an SMPP bind
+        (
+            "[instance]\n[[carriers]]\nname = \"half\"\nhost = \"smsc.example.net\"\n".into(),
+            "2:1: carriers[0]: missing `port`: an SMPP bind needs host, port and system_id",
         ),
     ]
 }

@@ -122,8 +122,20 @@ impl Daemon {
 
     /// [`Daemon::kill_and_restart`], starting it again with `env` set.
     pub fn kill_and_restart_with(&mut self, env: &[(&str, &str)]) {
+        self.kill();
+        self.start_again(env);
+    }
+
+    /// Kills the daemon with SIGKILL and waits until it is gone; [`Daemon::start_again`]
+    /// brings it back (the test may change the world in between).
+    pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// Starts a killed daemon again on the same state directory and config file, with
+    /// `env` set; waits until it is ready.
+    pub fn start_again(&mut self, env: &[(&str, &str)]) {
         let (child, lines) = spawn(&self.config, env);
         self.child = child;
         self.lines = lines;

@@ -1,17 +1,22 @@
 //! MT MMS end to end against the real daemon: `POST /v1/messages` with `media` → the
-//! attachments fetched from a media server run by the test (the core's stand-in) →
-//! SubmitReq to the embedded simulator's MMSC → SubmitRsp → `sent` → the MMSC's
+//! attachments fetched from a media server run by the test (the core's stand-in),
+//! checked and kept before the `202` (or uploaded beforehand with `POST /v1/media`) →
+//! SubmitReq to the simulator's MMSC → SubmitRsp → `sent` → the MMSC's
 //! DeliveryReportReq at the gateway's MM7 endpoint → `delivered` / `failed`. Also the
-//! fallbacks for senders that cannot send MMS, and attachments the route refuses.
+//! fallbacks for senders that cannot send MMS, attachments refused at acceptance, and
+//! restarts: before the submit, and between SubmitRsp and the delivery report.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::harness::Daemon;
 use crate::harness::free_port;
@@ -30,15 +35,28 @@ const REJECTED_CONTACT: &str = "+14155550166";
 const OVERSIZED: usize = 300 * 1024;
 /// The route's limit for toll-free senders.
 const TOLL_FREE_LIMIT: usize = 100 * 1024;
+/// `[mms] max_message_bytes`: what links may point at, the largest upload.
+const LINK_LIMIT: usize = 2 * 1_048_576;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/mms/media")
 }
 
-/// The core's media server: fixture files by name, and `/oversized.jpg` streamed in
-/// chunks without a Content-Length.
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(name)).unwrap()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The core's media server: fixture files by name (`/media/{name}`; `/once/{name}`
+/// serves a file the first time and answers 410 after), `/oversized.jpg` streamed in
+/// chunks without a Content-Length, `/busy` (503), and `/hang` (never answers). It
+/// counts the requests it gets.
 struct MediaServer {
     addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -50,6 +68,13 @@ async fn file(Path(name): Path<String>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
+async fn once(State(served): State<Arc<AtomicUsize>>, name: Path<String>) -> Response {
+    match served.fetch_add(1, Ordering::SeqCst) {
+        0 => file(name).await,
+        _ => StatusCode::GONE.into_response(),
+    }
+}
+
 async fn oversized() -> Response {
     let chunks = (0..OVERSIZED / 1024).map(|_| Ok::<_, std::io::Error>(vec![0xFFu8; 1024]));
     let body = Body::from_stream(futures_util::stream::iter(chunks));
@@ -59,28 +84,143 @@ async fn oversized() -> Response {
 impl MediaServer {
     fn start() -> MediaServer {
         let rt = tokio::runtime::Runtime::new().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
         let app = axum::Router::new()
             .route("/oversized.jpg", axum::routing::get(oversized))
-            .route("/media/{name}", axum::routing::get(file));
+            .route("/media/{name}", axum::routing::get(file))
+            .route(
+                "/once/{name}",
+                axum::routing::get(once).with_state(Arc::new(AtomicUsize::new(0))),
+            )
+            .route(
+                "/busy",
+                axum::routing::get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+            )
+            .route("/hang", axum::routing::get(std::future::pending::<()>))
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    next.run(req)
+                },
+            ));
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let addr = listener.local_addr().unwrap();
         rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
-        MediaServer { addr, _rt: rt }
+        MediaServer {
+            addr,
+            hits,
+            _rt: rt,
+        }
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// Requests served so far.
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// An MMSC simulator run by the test, outside the daemon, so it outlives a killed
+/// gateway: it holds its delivery reports until released, and retries each until the
+/// gateway takes it.
+struct OutsideMmsc {
+    handle: smsbridge::mms::simulator::MmscHandle,
+    cancel: tokio_util::sync::CancellationToken,
+    rt: tokio::runtime::Runtime,
+}
+
+impl OutsideMmsc {
+    /// Listening on `port`, reporting to the gateway's MM7 endpoint on `endpoint` as
+    /// carrier `sim`'s MMSC.
+    fn start(port: u16, endpoint: u16) -> OutsideMmsc {
+        OutsideMmsc::start_as(port, endpoint, ("sim-mmsc", "mm7-in-pw"))
+    }
+
+    /// [`OutsideMmsc::start`], identifying itself to the gateway with `credentials`.
+    fn start_as(port: u16, endpoint: u16, credentials: (&str, &str)) -> OutsideMmsc {
+        use smsbridge::config::mmsc_sim::{MmscConfig, RawMmsc};
+        let config = MmscConfig::try_from(RawMmsc {
+            listen: Some(format!("127.0.0.1:{port}")),
+            gateway_url: Some(format!("http://127.0.0.1:{endpoint}/mm7")),
+            gateway_username: Some(credentials.0.into()),
+            gateway_password: Some(credentials.1.into()),
+            username: Some("vasp".into()),
+            password: Some("mmsc-pw".into()),
+            hold_reports: Some(true),
+            // Retried far beyond a restart (every 100ms, for hours).
+            report_attempts: Some(100_000),
+            report_retry: Some("20ms".into()),
+            report_retry_max: Some("100ms".into()),
+            ..RawMmsc::default()
+        })
+        .unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let handle = rt
+            .block_on(smsbridge::mms::simulator::start(
+                config,
+                None,
+                cancel.clone(),
+            ))
+            .unwrap();
+        OutsideMmsc { handle, cancel, rt }
+    }
+
+    fn stats(&self) -> smsbridge::mms::simulator::MmscStats {
+        self.handle.stats()
+    }
+}
+
+impl Drop for OutsideMmsc {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        self.rt.block_on(self.handle.wait());
+    }
+}
+
+/// Where the daemon's MMSC runs.
+#[derive(Clone, Copy)]
+enum Mmsc {
+    /// The embedded simulator's (`[simulator.mmsc]`).
+    Embedded,
+    /// An [`OutsideMmsc`] on this port (started by the test, maybe later).
+    Outside(u16),
 }
 
 /// A daemon with the embedded SMSC and MMSC, an MM7 endpoint, and three senders.
 fn start() -> Daemon {
+    start_with(Mmsc::Embedded, free_port(), "")
+}
+
+/// A daemon with the embedded SMSC, the MMSC `mmsc`, its MM7 endpoint on `endpoint`,
+/// three senders, and `extra` (whole tables) added.
+fn start_with(mmsc: Mmsc, endpoint: u16, extra: &str) -> Daemon {
     let smsc = free_port();
-    let mmsc = free_port();
-    let endpoint = free_port();
-    let extra = format!(
+    let (mmsc_port, embedded) = match mmsc {
+        Mmsc::Embedded => {
+            let port = free_port();
+            let table = format!(
+                r#"
+[simulator.mmsc]
+listen = "127.0.0.1:{port}"
+rejected_prefix = "{REJECTED_CONTACT}"
+username = "vasp"
+password = "mmsc-pw"
+gateway_username = "sim-mmsc"
+gateway_password = "mm7-in-pw"
+"#
+            );
+            (port, table)
+        }
+        Mmsc::Outside(port) => (port, String::new()),
+    };
+    let config = format!(
         r#"
 [store]
 synchronous = "normal"
@@ -89,25 +229,23 @@ synchronous = "normal"
 delivery = "log"
 event_log = "events.jsonl"
 
+[messages]
+retry_min = "50ms"
+retry_max = "200ms"
+
 [mms]
 enabled = true
 listen = "127.0.0.1:{endpoint}"
 url_secret = "media-url-secret-for-tests-only"
+fetch_total_timeout = "2s"
+max_message_bytes = {LINK_LIMIT}
 
 [simulator]
 listen = "127.0.0.1:{smsc}"
 
 [simulator.receipts]
 delay = "24h"
-
-[simulator.mmsc]
-listen = "127.0.0.1:{mmsc}"
-rejected_prefix = "{REJECTED_CONTACT}"
-username = "vasp"
-password = "mmsc-pw"
-gateway_username = "sim-mmsc"
-gateway_password = "mm7-in-pw"
-
+{embedded}
 [[carriers]]
 name = "sim"
 host = "127.0.0.1"
@@ -120,7 +258,7 @@ reconnect_max = "200ms"
 [carriers.mm7]
 username = "sim-mmsc"
 password = "mm7-in-pw"
-mmsc_url = "http://127.0.0.1:{mmsc}/mm7"
+mmsc_url = "http://127.0.0.1:{mmsc_port}/mm7"
 mmsc_username = "vasp"
 mmsc_password = "mmsc-pw"
 vasp_id = "test-vasp"
@@ -144,9 +282,37 @@ mms_fallback = "sms_link"
 number = "{PLAIN_SENDER}"
 kind = "longcode"
 routes = ["sim"]
+{extra}
 "#
     );
-    Daemon::start(&extra, &[])
+    Daemon::start(&config, &[])
+}
+
+/// The files in the daemon's media store.
+fn stored_files(d: &Daemon) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(shards) = std::fs::read_dir(d.dir.path().join("media")) else {
+        return names;
+    };
+    for shard in shards.flatten().filter(|e| e.path().is_dir()) {
+        for file in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            names.push(file.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names
+}
+
+/// The API's answer as an error: (status, code, field, reason, message).
+fn error_of(reply: &crate::harness::Reply) -> (u16, String, String, String, String) {
+    let e = &reply.json()["error"];
+    let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+    (
+        reply.status,
+        text("code"),
+        text("field"),
+        text("reason"),
+        text("message"),
+    )
 }
 
 /// The `chat.message.status` events of `message_id`, in order: (status, data).
@@ -197,7 +363,17 @@ fn a_picture_with_text_is_submitted_then_reported_sent_and_delivered() {
         .as_str()
         .unwrap();
     assert!(mm7_id.starts_with("sim-mms-"), "{message}");
-    assert_eq!(message["media"][0]["url"], media.url("/media/photo.jpg"));
+    // Fetched once, at acceptance, and kept: the message names the stored copy and
+    // links to it, not to the core's URL.
+    let kept = &message["media"][0];
+    let hash = sha256(&fixture("photo.jpg"));
+    let link = kept["url"].as_str().unwrap_or_default();
+    assert!(link.contains(&format!("/v1/media/{hash}?")), "{message}");
+    assert_eq!(kept["id"], hash, "{message}");
+    assert_eq!(kept["size"], fixture("photo.jpg").len(), "{message}");
+    assert_eq!(media.hits(), 1);
+    // The event log may trail the store: wait for the last event before reading them.
+    wait_event(&d, &id, "delivered");
     let order: Vec<String> = statuses(&d, &id).into_iter().map(|(s, _)| s).collect();
     assert_eq!(order, ["accepted", "sent", "delivered"]);
     let mmsc = get(&d, "/v1/simulator/mmsc/stats");
@@ -232,32 +408,46 @@ fn a_rejected_report_fails_the_message_with_a_reason() {
 }
 
 #[test]
-fn an_attachment_over_the_routes_limit_is_refused_clearly() {
+fn an_attachment_over_the_routes_limit_is_refused_before_the_answer() {
     let media = MediaServer::start();
     let d = start();
-    let id = accepted_id(&send_mt(
+    let reply = send_mt(
         &d,
         json!({
             "from": MMS_SENDER,
             "to": CONTACT,
             "text": "too big",
-            "media": [{"url": media.url("/oversized.jpg")}],
+            "media": [
+                {"url": media.url("/media/photo.jpg")},
+                {"url": media.url("/oversized.jpg")},
+            ],
         }),
         None,
-    ));
-    let failed = wait_event(&d, &id, "failed");
-    assert_eq!(failed["reason"], "media_too_large", "{failed}");
-    let sentence = failed["message"].as_str().unwrap();
-    assert!(sentence.contains("oversized.jpg"), "{sentence}");
-    assert!(sentence.contains("100 KB"), "{sentence}");
-    assert!(sentence.contains("toll-free"), "{sentence}");
-    // Nothing reached the MMSC.
-    let mmsc = get(&d, "/v1/simulator/mmsc/stats");
-    assert_eq!(mmsc["submits_received"], 0, "{mmsc}");
+    );
+    let (status, code, field, reason, message) = error_of(&reply);
+    assert_eq!(
+        (status, code.as_str(), field.as_str(), reason.as_str()),
+        (422, "media_rejected", "media[1]", "too_large"),
+        "{}",
+        reply.body
+    );
+    assert!(message.contains("oversized.jpg"), "{message}");
+    assert!(message.contains("100 KB"), "{message}");
+    assert!(message.contains("toll-free"), "{message}");
+    // Nothing was kept (not even the good first attachment), stored or sent.
+    assert_eq!(stored_files(&d), Vec::<String>::new());
+    let stats = get(&d, "/v1/simulator/mmsc/stats");
+    assert_eq!(stats["submits_received"], 0, "{stats}");
+    assert!(
+        events(&d).iter().all(|e| e.0 != "chat.message.status"),
+        "no message was accepted"
+    );
 }
 
+/// The link fallback points the customer at our signed copy of the attachment, which
+/// serves the very bytes, not at the core's URL.
 #[test]
-fn a_sender_without_mms_sends_the_text_with_links_as_sms() {
+fn a_sender_without_mms_sends_the_text_with_links_to_our_copy_as_sms() {
     let media = MediaServer::start();
     let d = start();
     let url = media.url("/media/photo.jpg");
@@ -274,11 +464,20 @@ fn a_sender_without_mms_sends_the_text_with_links_as_sms() {
     assert_ne!(reply.json()["encoding"], "mms", "{}", reply.body);
     let id = accepted_id(&reply);
     let message = wait_status(&d, &id, "sent");
-    assert_eq!(
-        message["text"],
-        format!("Your receipt:\n{url}"),
-        "{message}"
+    let text = message["text"].as_str().unwrap();
+    let link = text.strip_prefix("Your receipt:\n").expect(text);
+    assert!(!text.contains(&url), "{text}");
+    let photo = fixture("photo.jpg");
+    let ours = format!(
+        "http://{}/v1/media/{}?ct=image%2Fjpeg&",
+        d.api,
+        sha256(&photo)
     );
+    assert!(link.starts_with(&ours), "{link}");
+    let path = &link[link.find("/v1/media/").unwrap()..];
+    let served = get_bytes(d.api, path);
+    assert!(served.starts_with(b"HTTP/1.1 200"), "{link}");
+    assert!(served.ends_with(&photo), "{link}: the photo's bytes");
     let segments = message["segments"].as_u64().unwrap();
     let smsc = get(&d, "/v1/simulator/stats");
     assert_eq!(smsc["submits"].as_u64().unwrap(), segments, "{smsc}");
@@ -587,13 +786,13 @@ fn get_bytes(addr: SocketAddr, path: &str) -> Vec<u8> {
     raw
 }
 
-/// An attachment whose bytes are not the picture it claims to be is refused before
-/// anything goes to the MMSC.
+/// An attachment whose bytes are not the picture it claims to be is refused in the
+/// answer, before anything is stored or goes to the MMSC.
 #[test]
-fn a_damaged_attachment_fails_the_message_before_the_mmsc() {
+fn a_damaged_attachment_is_refused_in_the_answer() {
     let media = MediaServer::start();
     let d = start();
-    let id = accepted_id(&send_mt(
+    let reply = send_mt(
         &d,
         json!({
             "from": MMS_SENDER,
@@ -601,16 +800,392 @@ fn a_damaged_attachment_fails_the_message_before_the_mmsc() {
             "media": [{"url": media.url("/media/truncated.jpg")}],
         }),
         None,
-    ));
-    let failed = wait_event(&d, &id, "failed");
-    assert_eq!(failed["reason"], "media_corrupt", "{failed}");
-    assert!(
-        failed["message"]
-            .as_str()
-            .unwrap()
-            .contains("truncated.jpg"),
-        "{failed}"
     );
+    let (status, code, field, reason, message) = error_of(&reply);
+    assert_eq!(
+        (status, code.as_str(), field.as_str(), reason.as_str()),
+        (422, "media_rejected", "media[0]", "corrupt"),
+        "{}",
+        reply.body
+    );
+    assert!(message.contains("truncated.jpg"), "{message}");
+    let reply = send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "media": [{"url": media.url("/media/not-an-image.png")}],
+        }),
+        None,
+    );
+    let (status, code, _, reason, _) = error_of(&reply);
+    assert_eq!(
+        (status, code.as_str(), reason.as_str()),
+        (422, "media_rejected", "content_type_mismatch"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(stored_files(&d), Vec::<String>::new());
     let mmsc = get(&d, "/v1/simulator/mmsc/stats");
     assert_eq!(mmsc["submits_received"], 0, "{mmsc}");
+}
+
+/// URLs that cannot be fetched: a file the server does not have is the core's mistake
+/// (422), a server that fails or does not answer in time may recover (502).
+#[test]
+fn urls_that_cannot_be_fetched_are_refused_with_what_went_wrong() {
+    let media = MediaServer::start();
+    let d = start();
+    let send = |path: &str| {
+        send_mt(
+            &d,
+            json!({"from": MMS_SENDER, "to": CONTACT, "text": "hi",
+                   "media": [{"url": media.url(path), "content_type": "image/jpeg"}]}),
+            Some(path),
+        )
+    };
+    let missing = send("/media/no-such-file.jpg");
+    let (status, code, field, _, message) = error_of(&missing);
+    assert_eq!(
+        (status, code.as_str(), field.as_str()),
+        (422, "media_unavailable", "media[0]"),
+        "{}",
+        missing.body
+    );
+    assert!(message.contains("404"), "{message}");
+    let busy = send("/busy");
+    let (status, code, field, _, _) = error_of(&busy);
+    assert_eq!(
+        (status, code.as_str(), field.as_str()),
+        (502, "media_unreachable", "media[0]"),
+        "{}",
+        busy.body
+    );
+    // The server never answers: the fetches' time limit ends the wait.
+    let hung = send("/hang");
+    let (status, code, _, _, message) = error_of(&hung);
+    assert_eq!(
+        (status, code.as_str()),
+        (502, "media_unreachable"),
+        "{}",
+        hung.body
+    );
+    assert!(message.contains("fetch_total_timeout"), "{message}");
+    assert_eq!(stored_files(&d), Vec::<String>::new());
+}
+
+/// A retry with the same Idempotency-Key gets the first answer without fetching again;
+/// the send reads the kept copy (the URL answers 410 after its first fetch).
+#[test]
+fn a_replay_and_the_send_never_fetch_again() {
+    let media = MediaServer::start();
+    let d = start();
+    let body = json!({
+        "from": MMS_SENDER,
+        "to": CONTACT,
+        "text": "once",
+        "media": [{"url": media.url("/once/photo.jpg")}],
+    });
+    let first = send_mt(&d, body.clone(), Some("mms-once"));
+    let id = accepted_id(&first);
+    let again = send_mt(&d, body, Some("mms-once"));
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.json(), first.json());
+    wait_status(&d, &id, "delivered");
+    assert_eq!(media.hits(), 1);
+}
+
+/// An MMS accepted while its MMSC is down is sent after a SIGKILL and a restart, from
+/// the kept copy: the core's URL is not fetched again.
+#[test]
+fn an_mms_accepted_before_a_restart_is_sent_from_the_kept_copy() {
+    let media = MediaServer::start();
+    let (mmsc_port, endpoint) = (free_port(), free_port());
+    let mut d = start_with(Mmsc::Outside(mmsc_port), endpoint, "");
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "text": "after the restart",
+            "media": [{"url": media.url("/once/photo.jpg")}],
+        }),
+        None,
+    ));
+    d.kill();
+    let mmsc = OutsideMmsc::start(mmsc_port, endpoint);
+    mmsc.handle.release_reports();
+    d.start_again(&[]);
+    let message = wait_status(&d, &id, "delivered");
+    assert_eq!(message["media"][0]["id"], sha256(&fixture("photo.jpg")));
+    assert_eq!(mmsc.stats().submits_received, 1);
+    assert_eq!(media.hits(), 1);
+}
+
+/// The gateway is killed (SIGKILL) after the MMSC answered SubmitRsp and before its
+/// DeliveryReportReq: the MMSC retries the report until the restarted gateway takes
+/// it, and the core hears `delivered` exactly once, with no second SubmitReq.
+#[test]
+fn a_restart_between_submit_rsp_and_the_delivery_report_loses_nothing() {
+    let media = MediaServer::start();
+    let (mmsc_port, endpoint) = (free_port(), free_port());
+    let mmsc = OutsideMmsc::start(mmsc_port, endpoint);
+    let mut d = start_with(Mmsc::Outside(mmsc_port), endpoint, "");
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "media": [{"url": media.url("/media/logo.png")}],
+        }),
+        None,
+    ));
+    // `sent` in the event log: the SubmitRsp's MessageID is durable.
+    wait_event(&d, &id, "sent");
+    poll("the MMSC holding its report", || {
+        (mmsc.stats().reports_held == 1).then_some(())
+    });
+    d.kill();
+    assert_eq!(mmsc.handle.release_reports(), 1);
+    poll("a report attempt at the dead gateway", || {
+        (mmsc.stats().report_retries > 0).then_some(())
+    });
+    d.start_again(&[]);
+    wait_event(&d, &id, "delivered");
+    let stats = poll("the MMSC to hear its report was taken", || {
+        let stats = mmsc.stats();
+        (stats.reports_sent > 0).then_some(stats)
+    });
+    assert_eq!(stats.reports_sent, 1, "{stats:?}");
+    assert_eq!(stats.submits_received, 1, "{stats:?}");
+    let delivered = statuses(&d, &id)
+        .into_iter()
+        .filter(|(s, _)| s == "delivered")
+        .count();
+    assert_eq!(delivered, 1);
+    assert!(statuses(&d, &id).iter().all(|(s, _)| s != "failed"));
+}
+
+/// `POST /v1/media` with the photo's bytes.
+fn upload(d: &Daemon, content_type: &str, body: &[u8]) -> crate::harness::Reply {
+    crate::harness::http(
+        d.api,
+        "POST",
+        "/v1/media",
+        &[
+            ("Authorization", "Bearer tok"),
+            ("Content-Type", content_type),
+        ],
+        body,
+    )
+}
+
+/// An upload is checked and kept; an MT names it by id and is delivered with it; the
+/// upload's URL serves it; a wrong or unknown upload is refused with its field.
+#[test]
+fn an_uploaded_file_is_sent_by_its_id() {
+    let d = start();
+    let photo = fixture("photo.jpg");
+    let reply = upload(&d, "image/jpeg", &photo);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let uploaded = reply.json();
+    assert_eq!(uploaded["id"], sha256(&photo), "{uploaded}");
+    assert_eq!(uploaded["content_type"], "image/jpeg");
+    assert_eq!(uploaded["size"], photo.len());
+    let url = uploaded["url"].as_str().unwrap();
+    let served = get_bytes(d.api, &url[url.find("/v1/media/").unwrap()..]);
+    assert!(served.ends_with(&photo), "{url}");
+    assert_eq!(stored_files(&d), [sha256(&photo)]);
+
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({
+            "from": MMS_SENDER,
+            "to": CONTACT,
+            "text": "uploaded",
+            "media": [{"id": uploaded["id"], "content_type": "image/jpeg", "filename": "label.jpg"}],
+        }),
+        None,
+    ));
+    let message = wait_status(&d, &id, "delivered");
+    assert_eq!(message["media"][0]["id"], uploaded["id"], "{message}");
+    assert_eq!(message["media"][0]["filename"], "label.jpg", "{message}");
+
+    let unknown = send_mt(
+        &d,
+        json!({"from": MMS_SENDER, "to": CONTACT,
+               "media": [{"id": sha256(b"never uploaded"), "content_type": "image/jpeg"}]}),
+        None,
+    );
+    let (status, code, field, _, _) = error_of(&unknown);
+    assert_eq!(
+        (status, code.as_str(), field.as_str()),
+        (422, "media_unavailable", "media[0].id"),
+        "{}",
+        unknown.body
+    );
+    // The upload is a JPEG; declared as a PNG it is refused.
+    let mislabelled = send_mt(
+        &d,
+        json!({"from": MMS_SENDER, "to": CONTACT,
+               "media": [{"id": uploaded["id"], "content_type": "image/png"}]}),
+        None,
+    );
+    let (status, code, _, reason, _) = error_of(&mislabelled);
+    assert_eq!(
+        (status, code.as_str(), reason.as_str()),
+        (422, "media_rejected", "content_type_mismatch"),
+        "{}",
+        mislabelled.body
+    );
+}
+
+#[test]
+fn uploads_are_checked_and_bounded() {
+    let d = start();
+    let png = fixture("logo.png");
+    let (status, code, _, reason, _) = error_of(&upload(&d, "image/jpeg", &png));
+    assert_eq!(
+        (status, code.as_str(), reason.as_str()),
+        (422, "media_rejected", "content_type_mismatch")
+    );
+    let (status, code, _, reason, _) = error_of(&upload(&d, "application/zip", b"PK\x03\x04"));
+    assert_eq!(
+        (status, code.as_str(), reason.as_str()),
+        (422, "media_rejected", "type_not_allowed")
+    );
+    // Larger than any attachment a route takes (links: [mms] max_message_bytes): refused
+    // on its Content-Length, before the body is sent.
+    let (status, answer) = upload_expecting_continue(d.api, LINK_LIMIT + 1);
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["error"]["code"], "media_rejected", "{answer}");
+    assert_eq!(answer["error"]["reason"], "too_large", "{answer}");
+    // At the limit it is read (and then refused for what it is, not for its size).
+    let (status, answer) = upload_expecting_continue(d.api, LINK_LIMIT);
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["reason"], "corrupt", "{answer}");
+    let anonymous = crate::harness::http(
+        d.api,
+        "POST",
+        "/v1/media",
+        &[("Content-Type", "image/png")],
+        &png,
+    );
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    assert_eq!(stored_files(&d), Vec::<String>::new());
+}
+
+/// `POST /v1/media` of `len` bytes of a would-be JPEG with `Expect: 100-continue`, as a
+/// careful client sends a large file: the body goes only after `100 Continue`. The
+/// final status and its JSON body.
+fn upload_expecting_continue(addr: SocketAddr, len: usize) -> (u16, Value) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(crate::harness::HANG)).unwrap();
+    write!(
+        s,
+        "POST /v1/media HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer tok\r\n\
+         Content-Type: image/jpeg\r\nContent-Length: {len}\r\nExpect: 100-continue\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s.try_clone().unwrap());
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    if status_line.starts_with("HTTP/1.1 100") {
+        let mut blank = String::new();
+        reader.read_line(&mut blank).unwrap();
+        let mut body = vec![0xFFu8; len];
+        body[..4].copy_from_slice(&[0xFF, 0xD8, 0xFF, 0xE0]);
+        s.write_all(&body).unwrap();
+        status_line.clear();
+        reader.read_line(&mut status_line).unwrap();
+    }
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    let status = status_line[9..12].parse().unwrap();
+    let body = &rest[rest.find("\r\n\r\n").unwrap() + 4..];
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// A carrier with only an MMSC (no SMPP keys) is valid configuration: it has no binds,
+/// carries MMS, and SMS routes skip it.
+#[test]
+fn a_carrier_with_only_an_mmsc_carries_mms_and_no_sms() {
+    const MMS_ONLY_SENDER: &str = "+18005550122";
+    const BOTH_SENDER: &str = "+18005550133";
+    let media = MediaServer::start();
+    let (mmsc_port, endpoint) = (free_port(), free_port());
+    let mmsc = OutsideMmsc::start_as(mmsc_port, endpoint, ("picture-mmsc", "picture-pw"));
+    mmsc.handle.release_reports();
+    let extra = format!(
+        r#"
+[[carriers]]
+name = "pictures"
+[carriers.mm7]
+username = "picture-mmsc"
+password = "picture-pw"
+mmsc_url = "http://127.0.0.1:{mmsc_port}/mm7"
+mmsc_username = "vasp"
+mmsc_password = "mmsc-pw"
+
+[[senders]]
+number = "{MMS_ONLY_SENDER}"
+kind = "toll_free"
+routes = ["pictures"]
+mms = true
+
+[[senders]]
+number = "{BOTH_SENDER}"
+kind = "toll_free"
+routes = ["pictures", "sim"]
+mms = true
+"#
+    );
+    let d = start_with(Mmsc::Embedded, endpoint, &extra);
+    let check = std::process::Command::new(crate::harness::binary())
+        .args(["check-config", d.config.to_str().unwrap()])
+        .env("SMSBRIDGE_API_TOKEN", "tok")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({"from": MMS_ONLY_SENDER, "to": CONTACT, "text": "label",
+               "media": [{"url": media.url("/media/photo.jpg")}]}),
+        None,
+    ));
+    let message = wait_status(&d, &id, "delivered");
+    assert_eq!(message["route"], "pictures", "{message}");
+    assert_eq!(mmsc.stats().submits_received, 1);
+
+    let text_only = send_mt(
+        &d,
+        json!({"from": MMS_ONLY_SENDER, "to": CONTACT, "text": "no SMS here"}),
+        None,
+    );
+    let (status, code, field, _, _) = error_of(&text_only);
+    assert_eq!(
+        (status, code.as_str(), field.as_str()),
+        (422, "no_route", "from"),
+        "{}",
+        text_only.body
+    );
+    // The SMS of a sender with both takes the route that sends SMS.
+    let id = accepted_id(&send_mt(
+        &d,
+        json!({"from": BOTH_SENDER, "to": CONTACT, "text": "by SMS"}),
+        None,
+    ));
+    let message = wait_status(&d, &id, "sent");
+    assert_eq!(message["route"], "sim", "{message}");
+    // No binds for it: /status lists the SMPP carrier only.
+    let status = crate::harness::http_get(d.admin, "/status").1;
+    assert!(status.contains("\"sim\""), "{status}");
+    assert!(!status.contains("\"pictures\""), "{status}");
 }

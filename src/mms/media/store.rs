@@ -130,6 +130,18 @@ impl MediaStore {
         }
     }
 
+    /// The size of the content named `hash`; `None` when there is no such file.
+    pub async fn size(&self, hash: &str) -> io::Result<Option<u64>> {
+        let Some(path) = self.path_of(hash) else {
+            return Ok(None);
+        };
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Where the file named `hash` is (whether or not it exists), when `hash` is a
     /// SHA-256 hex.
     fn path_of(&self, hash: &str) -> Option<PathBuf> {

@@ -5,10 +5,11 @@
 //! otherwise. [`MmscHandle::inject_mo`] sends the gateway a DeliverReq with files from
 //! the fixtures directory (broken ones included), as a customer's MMS would arrive.
 //!
-//! Reports are retried a few times when the gateway does not answer 1000 (a report
-//! may beat the gateway's recording of the MessageID, and the gateway parks it, but a
-//! store that is briefly unavailable answers 4006). Everything stops with the cancel
-//! token; reports in flight are bounded.
+//! Reports are retried when the gateway does not answer 1000 — it may be down or
+//! restarting, or its store briefly unavailable (4006) — `report_attempts` times with
+//! a doubling pause, as a real MMSC keeps a report until the VASP takes it. With
+//! `hold_reports` they wait until [`MmscHandle::release_reports`]. Everything stops
+//! with the cancel token; reports in flight are bounded.
 
 pub mod requests;
 
@@ -26,7 +27,7 @@ use axum::routing::post;
 use base64::Engine;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
@@ -40,10 +41,6 @@ pub use requests::{BuildError, MmsMo, ReportStatus};
 
 /// Reports waiting or in flight at most; beyond this they are dropped and counted.
 const MAX_PENDING_REPORTS: usize = 10_000;
-/// Attempts at one report.
-const REPORT_ATTEMPTS: u32 = 5;
-/// First pause between report attempts; doubles.
-const REPORT_RETRY: Duration = Duration::from_millis(100);
 /// The longest answer read from the gateway.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -77,8 +74,13 @@ pub struct MmscStats {
     pub submits_received: u64,
     pub submits_refused: u64,
     pub reports_sent: u64,
+    /// Report attempts the gateway did not take (each retried or, at the last, failed).
+    pub report_retries: u64,
+    /// Reports given up after every attempt.
     pub reports_failed: u64,
     pub reports_dropped: u64,
+    /// Reports waiting to be released (`hold_reports`).
+    pub reports_held: u64,
     pub delivers_sent: u64,
 }
 
@@ -87,8 +89,10 @@ struct Counters {
     submits_received: AtomicU64,
     submits_refused: AtomicU64,
     reports_sent: AtomicU64,
+    report_retries: AtomicU64,
     reports_failed: AtomicU64,
     reports_dropped: AtomicU64,
+    reports_held: AtomicU64,
     delivers_sent: AtomicU64,
 }
 
@@ -100,6 +104,8 @@ struct Inner {
     next_id: AtomicU64,
     counters: Counters,
     reports: Arc<Semaphore>,
+    /// True while reports are held.
+    hold: watch::Sender<bool>,
     tasks: TaskTracker,
     cancel: CancellationToken,
 }
@@ -153,6 +159,7 @@ pub async fn start(
         next_id: AtomicU64::new(1),
         counters: Counters::default(),
         reports: Arc::new(Semaphore::new(MAX_PENDING_REPORTS)),
+        hold: watch::Sender::new(config.hold_reports),
         tasks: TaskTracker::new(),
         cancel: cancel.clone(),
         config,
@@ -203,10 +210,19 @@ impl MmscHandle {
             submits_received: get(&c.submits_received),
             submits_refused: get(&c.submits_refused),
             reports_sent: get(&c.reports_sent),
+            report_retries: get(&c.report_retries),
             reports_failed: get(&c.reports_failed),
             reports_dropped: get(&c.reports_dropped),
+            reports_held: get(&c.reports_held),
             delivers_sent: get(&c.delivers_sent),
         }
+    }
+
+    /// Sends every held report and stops holding; how many were held.
+    pub fn release_reports(&self) -> u64 {
+        let held = self.inner.counters.reports_held.load(Ordering::Relaxed);
+        self.inner.hold.send_replace(false);
+        held
     }
 
     /// Sends the gateway a DeliverReq for `mo` and reads its answer.
@@ -318,9 +334,12 @@ impl Inner {
             _ = self.cancel.cancelled() => return,
             _ = tokio::time::sleep(self.config.report_delay) => {}
         }
+        if !self.wait_release().await {
+            return;
+        }
         let status = self.report_for(&recipient);
-        let mut pause = REPORT_RETRY;
-        for attempt in 1..=REPORT_ATTEMPTS {
+        let mut pause = self.config.report_retry;
+        for attempt in 1..=self.config.report_attempts {
             let xml = requests::delivery_report_req(
                 self.version,
                 &format!("sim-report-{message_id}-{attempt}"),
@@ -341,13 +360,31 @@ impl Inner {
                 debug!(%message_id, status = status.as_str(), "MMSC simulator sent a report");
                 return;
             }
+            self.counters.report_retries.fetch_add(1, Ordering::Relaxed);
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
                 _ = tokio::time::sleep(pause) => {}
             }
-            pause *= 2;
+            pause = (pause * 2).min(self.config.report_retry_max);
         }
         self.counters.reports_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits while reports are held; false when cancelled first.
+    async fn wait_release(&self) -> bool {
+        let mut hold = self.hold.subscribe();
+        if !*hold.borrow_and_update() {
+            return true;
+        }
+        let held = &self.counters.reports_held;
+        held.fetch_add(1, Ordering::Relaxed);
+        // Cancel-safe: a report not yet released is simply not sent.
+        let released = tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            released = hold.wait_for(|h| !*h) => released.is_ok(),
+        };
+        held.fetch_sub(1, Ordering::Relaxed);
+        released
     }
 }
 

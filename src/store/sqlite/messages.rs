@@ -9,7 +9,7 @@ use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
 use crate::store::model::{
     AttemptRecorded, Direction, DueMt, MediaRef, MessageView, MtAccepted, MtAttempt, MtReceipt,
-    NewMt, SegmentView, SentSegment, UnixMs, rfc3339,
+    NewMt, SegmentView, SentSegment, StoredMedia, UnixMs, rfc3339,
 };
 
 /// Appends a `chat.message.status` event.
@@ -96,6 +96,7 @@ pub(super) fn insert_mt(
     for index in 0..mt.segments {
         segment.execute((&mt.message_id, index, now))?;
     }
+    media::record(conn, &mt.message_id, &kept_files(mt))?;
     status_event(
         conn,
         &conversation_id,
@@ -164,6 +165,22 @@ pub(super) fn accept_mt(
 
 const DUE_COLUMNS: &str = "id, conversation_id, to_addr, from_addr, text, reference, route,
     validity_deadline_unix_ms, attempts, media";
+
+/// The media-store files an MT names: its attachments and the files its text links to.
+fn kept_files(mt: &NewMt) -> Vec<StoredMedia> {
+    mt.media
+        .iter()
+        .chain(&mt.linked)
+        .filter_map(|m| {
+            Some(StoredMedia {
+                hash: m.id.clone()?,
+                content_type: m.content_type.clone()?,
+                size: m.size?,
+                filename: m.filename.clone(),
+            })
+        })
+        .collect()
+}
 
 /// The `media` column of an attachment list: NULL for none.
 fn media_column(media: &[MediaRef]) -> Result<Option<String>, StoreError> {

@@ -110,6 +110,7 @@ async fn accept(store: &SqliteStore, id: &str) {
             idempotency_key: None,
             request_sha256: None,
             media: Vec::new(),
+            linked: Vec::new(),
             origin: "mt",
         })
         .await

@@ -69,6 +69,7 @@ fn keyword_mo(id: &str, reply_id: &str, text: &str) -> NewMo {
         idempotency_key: None,
         request_sha256: None,
         media: Vec::new(),
+        linked: Vec::new(),
         origin: "consent",
     });
     NewMo {

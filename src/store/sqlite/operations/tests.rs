@@ -30,6 +30,7 @@ fn mt(id: &str, key: Option<&str>, segments: u32) -> NewMt {
         request_sha256: key.map(|k| format!("sha256 of the request under {k}")),
         origin: "mt",
         media: Vec::new(),
+        linked: Vec::new(),
     }
 }
 
@@ -351,4 +352,35 @@ async fn purging_keeps_unsent_messages_and_removes_finished_ones() {
     assert!(store.message("done".into()).await.unwrap().is_none());
     assert!(store.message("waiting".into()).await.unwrap().is_some());
     assert!(store.idempotent_answer("k1", None).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_mt_keeps_its_attachments_and_linked_files_from_the_media_purge() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let kept = |id: &str| crate::store::MediaRef {
+        id: Some(id.into()),
+        url: None,
+        content_type: Some("image/jpeg".into()),
+        size: Some(10),
+        filename: None,
+    };
+    let mut mms = mt("m1", None, 1);
+    mms.media = vec![kept("aa11")];
+    let mut sms = mt("m2", None, 1);
+    sms.linked = vec![kept("bb22")];
+    for m in [mms, sms] {
+        assert!(matches!(
+            store.accept_mt(m).await.unwrap(),
+            MtAccepted::Stored(_)
+        ));
+    }
+    let asked = vec!["aa11".to_owned(), "bb22".to_owned(), "cc33".to_owned()];
+    let in_use = store.media_in_use(asked).await.unwrap();
+    assert!(in_use.contains("aa11"), "an MMS attachment: {in_use:?}");
+    assert!(
+        in_use.contains("bb22"),
+        "a file an SMS links to: {in_use:?}"
+    );
+    assert!(!in_use.contains("cc33"), "a file nobody names: {in_use:?}");
 }

@@ -32,6 +32,7 @@ async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
             request_sha256: None,
             origin: "mt",
             media: Vec::new(),
+            linked: Vec::new(),
         })
         .await
         .unwrap();
@@ -333,6 +334,7 @@ async fn sent_mt_only(store: &SqliteStore, id: &str, segments: u32) {
             idempotency_key: None,
             request_sha256: None,
             media: Vec::new(),
+            linked: Vec::new(),
             origin: "mt",
         })
         .await
