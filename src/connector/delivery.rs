@@ -15,6 +15,7 @@ use tokio::task::{Id, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use super::ChatEvent;
 use super::backoff::retry_delay;
 use super::links::{self, MediaLinkSigner};
 use super::metrics::*;
@@ -192,10 +193,19 @@ impl Delivery {
         let sink = self.sink.clone();
         let links = self.links.clone();
         let handle = self.tasks.spawn(async move {
-            let mut batch: Vec<_> = events.iter().map(|p| p.event.clone()).collect();
-            if let Some(signer) = &links {
-                links::refresh(signer, &mut batch);
-            }
+            // Copied only when some event carries media links to sign afresh.
+            let refreshed = links.as_ref().and_then(|signer| {
+                let carry = events.iter().any(|p| links::carries_media(&p.event));
+                carry.then(|| {
+                    let mut batch: Vec<_> = events.iter().map(|p| p.event.clone()).collect();
+                    links::refresh(signer, &mut batch);
+                    batch
+                })
+            });
+            let batch: Vec<&ChatEvent> = match &refreshed {
+                Some(batch) => batch.iter().collect(),
+                None => events.iter().map(|p| &p.event).collect(),
+            };
             let started = Instant::now();
             let result = sink.deliver(&batch).await;
             let label = result.as_ref().map_or_else(|e| e.label(), |_| "ok");

@@ -20,6 +20,11 @@ pub trait MediaLinkSigner: Send + Sync + 'static {
     fn refresh(&self, url: &str, content_type: &str) -> Option<String>;
 }
 
+/// Whether `event` carries media links.
+pub(super) fn carries_media(event: &ChatEvent) -> bool {
+    matches!(event.data.get("media"), Some(Value::Array(media)) if !media.is_empty())
+}
+
 /// Refreshes the media links of the events in `batch` that carry media.
 pub(super) fn refresh(signer: &Arc<dyn MediaLinkSigner>, batch: &mut [ChatEvent]) {
     for event in batch {

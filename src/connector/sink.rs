@@ -54,7 +54,7 @@ impl Sink {
     }
 
     /// Delivers `events`; `Ok` once they are acknowledged.
-    pub async fn deliver(&self, events: &[ChatEvent]) -> Result<(), DeliveryError> {
+    pub async fn deliver(&self, events: &[&ChatEvent]) -> Result<(), DeliveryError> {
         match self {
             Sink::Webhook(w) => w.post(events).await,
             Sink::Log(l) => l.write(events).await,
@@ -93,12 +93,9 @@ impl Webhook {
         })
     }
 
-    async fn post(&self, events: &[ChatEvent]) -> Result<(), DeliveryError> {
+    async fn post(&self, events: &[&ChatEvent]) -> Result<(), DeliveryError> {
         let (body, content_type) = if self.batch {
-            let all: Vec<_> = events
-                .iter()
-                .map(|e| e.to_cloudevent(&self.source))
-                .collect();
+            let all: Vec<_> = events.iter().map(|e| e.cloudevent(&self.source)).collect();
             (serde_json::to_vec(&all), CLOUDEVENT_BATCH_JSON)
         } else {
             let [one] = events else {
@@ -108,7 +105,7 @@ impl Webhook {
                 )));
             };
             (
-                serde_json::to_vec(&one.to_cloudevent(&self.source)),
+                serde_json::to_vec(&one.cloudevent(&self.source)),
                 CLOUDEVENT_JSON,
             )
         };
@@ -188,10 +185,10 @@ impl LogSink {
         })
     }
 
-    async fn write(&self, events: &[ChatEvent]) -> Result<(), DeliveryError> {
+    async fn write(&self, events: &[&ChatEvent]) -> Result<(), DeliveryError> {
         let mut lines = Vec::new();
         for e in events {
-            serde_json::to_writer(&mut lines, &e.to_cloudevent(&self.source))
+            serde_json::to_writer(&mut lines, &e.cloudevent(&self.source))
                 .map_err(|e| DeliveryError::Other(e.to_string()))?;
             lines.push(b'\n');
         }
