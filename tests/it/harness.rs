@@ -159,6 +159,15 @@ impl Daemon {
         assert!(ok, "kill -{name} failed");
     }
 
+    /// A log line whose message is `message`, read already (even before the daemon was
+    /// ready) or waited for.
+    pub fn saw_or_wait_for_message(&mut self, message: &str) -> Value {
+        match self.seen.iter().find(|v| v["message"] == message) {
+            Some(v) => v.clone(),
+            None => self.wait_for_message(message),
+        }
+    }
+
     /// Waits for a log line whose message is `message`; returns it.
     pub fn wait_for_message(&mut self, message: &str) -> Value {
         let deadline = Instant::now() + HANG;
