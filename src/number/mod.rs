@@ -8,6 +8,7 @@
 //! | `e164`, `region`, `class` | the canonical number, the regions with their English names, the classes |
 //! | `parse` | typed input → [`ParsedNumber`] (E.164, region, class), short codes by `shortcode` rules |
 //! | `policy`, `lists`, `check` | the configurable policy → [`NumberCheck`] (`sms_capable`, reason code, sentence) |
+//! | `parse_cache` | a policy's bounded memory of inputs it parsed already |
 //! | `unreachable` | numbers that receipts proved unreachable, remembered for a while |
 //! | `sender`, `ton_npi`, `inventory` | our senders: validation, TON/NPI, lookups for MT and MO |
 //! | `cli` | `smsbridge number` |
@@ -30,6 +31,7 @@ mod inventory;
 mod lists;
 pub mod metrics;
 mod parse;
+mod parse_cache;
 mod policy;
 mod region;
 mod sender;

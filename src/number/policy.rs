@@ -20,6 +20,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::lists::{ListVerdict, NumberList, NumberPattern, list_verdict};
+use super::parse_cache::ParseCache;
 use super::{
     NumberCheck, NumberClass, NumberError, ParsedNumber, Reason, Region, ShortCodeRules,
     UnreachableMemory, UnreachableRules, parse_number,
@@ -103,6 +104,7 @@ pub struct NumberPolicy {
     deny: NumberList,
     short_codes: ShortCodeRules,
     unreachable: UnreachableRules,
+    parsed: ParseCache,
 }
 
 impl Default for NumberPolicy {
@@ -116,6 +118,7 @@ impl Default for NumberPolicy {
             deny: NumberList::default(),
             short_codes: settings.short_codes,
             unreachable: settings.unreachable,
+            parsed: ParseCache::default(),
         }
     }
 }
@@ -149,6 +152,7 @@ impl NumberPolicy {
             deny,
             short_codes: settings.short_codes,
             unreachable: settings.unreachable,
+            parsed: ParseCache::default(),
         })
     }
 
@@ -169,7 +173,10 @@ impl NumberPolicy {
 
     /// Parses `input`, reading national formats in `region` or else the default region.
     pub fn parse(&self, input: &str, region: Option<Region>) -> ParsedNumber {
-        parse_number(input, region.or(self.default_region), &self.short_codes)
+        let region = region.or(self.default_region);
+        self.parsed.get_or_parse(input, region, || {
+            parse_number(input, region, &self.short_codes)
+        })
     }
 
     /// Parses `input` and decides whether it can receive SMS at `now`.
