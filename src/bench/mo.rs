@@ -92,6 +92,7 @@ async fn drive(args: &MoArgs, rig: &Rig, start: Instant) -> Result<Summary, Benc
         mo_messages,
         events: progress.events,
         received: progress.received,
+        simulator_lost: progress.simulator_lost,
         event_counts: rig::event_counts(&tally),
         latency: Latencies {
             ack_to_event: Latency::of(&timings.mo_to_event),

@@ -194,6 +194,7 @@ async fn drive(args: &MtArgs, rig: &Rig) -> Result<Summary, BenchError> {
         mo_messages: Default::default(),
         events: progress.events,
         received: progress.received,
+        simulator_lost: progress.simulator_lost,
         event_counts: rig::event_counts(&tally),
         latency: Latencies {
             api: Latency::of(&api),

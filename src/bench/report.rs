@@ -133,6 +133,9 @@ pub struct Summary {
     pub events: Rate,
     /// `chat.message.received` events at the receiver.
     pub received: Rate,
+    /// Receipts and MO the simulator dropped or saw refused (its queue full, an error
+    /// answer): when not 0, the counts above stop short for that reason.
+    pub simulator_lost: u64,
     pub event_counts: EventCounts,
     pub latency: Latencies,
     pub gateway: ProcCost,
@@ -201,6 +204,13 @@ impl Summary {
                 );
             }
         };
+        if self.simulator_lost > 0 {
+            let _ = writeln!(
+                out,
+                "  simulator lost        {:>10}  (receipts or MO dropped or refused)",
+                self.simulator_lost
+            );
+        }
         lat(&mut out, "API latency", &self.latency.api);
         lat(&mut out, "POST → sent", &self.latency.post_to_sent);
         lat(

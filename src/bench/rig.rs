@@ -341,6 +341,8 @@ pub struct Progress {
     pub mo_parts: Rate,
     pub events: Rate,
     pub received: Rate,
+    /// Receipts dropped and deliveries refused at the simulator.
+    pub simulator_lost: u64,
     pub rss: Vec<RssSample>,
 }
 
@@ -381,6 +383,7 @@ async fn follow(
         mut received,
     ] = [Followed::default(); 5];
     let mut rss = Vec::new();
+    let mut simulator_lost = 0;
     let mut next_rss = Duration::ZERO;
     // After the cancel, samples go on for a few more ticks: the simulator's stats file
     // may still be one interval behind.
@@ -405,6 +408,7 @@ async fn follow(
             submits.update(stat(&stats, "submits"), at);
             receipts.update(stat(&stats, "receipts_acked"), at);
             mo_parts.update(stat(&stats, "mo_acked"), at);
+            simulator_lost = stat(&stats, "receipts_dropped") + stat(&stats, "deliveries_failed");
         }
         let counts = &tally.counts;
         events.update(counts.events.load(Ordering::Relaxed), at);
@@ -426,6 +430,7 @@ async fn follow(
         mo_parts: mo_parts.rate(),
         events: events.rate(),
         received: received.rate(),
+        simulator_lost,
         rss,
     }
 }

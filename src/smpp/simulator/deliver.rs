@@ -36,10 +36,19 @@ pub(super) async fn run(
         let have_receivers = *receivers.borrow() > 0;
         let next_due = pending.first_key_value().map(|((due, _), _)| *due);
         if have_receivers && next_due.is_some_and(|due| due <= Instant::now()) {
-            // Cancel-safe: a permit not yet granted is simply not taken.
+            // Cancel-safe: a permit not yet granted is simply not taken, and recv()
+            // loses nothing.
             let permit = tokio::select! {
                 () = cancel.cancelled() => return,
                 permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                // Keep taking what the sessions queue while every slot is busy: left in
+                // the channel, it would fill it and the sessions would drop receipts
+                // long before `max_pending` wait here.
+                Some(delivery) = incoming.recv(), if pending.len() < max_pending => {
+                    arrival += 1;
+                    pending.insert((delivery.due, arrival), delivery);
+                    continue;
+                }
             };
             if let Some((key, delivery)) = pending.pop_first()
                 && let Some(unsent) = dispatch(&shared, delivery, permit)
