@@ -476,6 +476,7 @@ async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
             .context("store task failed")?
             .context("cannot open the store")?;
     apply_store_limit(&store, config.store.max_size_bytes).await;
+    store.set_checkpoint_interval(config.store.checkpoint_interval);
     Ok(store)
 }
 
@@ -576,6 +577,7 @@ async fn reload(
     if new.store.max_size_bytes != old.store.max_size_bytes {
         apply_store_limit(store, new.store.max_size_bytes).await;
     }
+    store.set_checkpoint_interval(new.store.checkpoint_interval);
     let generation = admin.generation.fetch_add(1, Ordering::Relaxed) + 1;
     config.send_replace(Arc::new(new));
     metrics::counter!(telemetry::CONFIG_RELOADS_TOTAL, "result" => "ok").increment(1);
@@ -604,9 +606,11 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.admin.listen != new.admin.listen {
         keys.push("admin.listen");
     }
-    // The size limit applies live (see `reload`); the rest of [store] needs a restart.
+    // The size limit and the checkpoint interval apply live (see `reload`); the rest of
+    // [store] needs a restart.
     let store = |s: &crate::config::Store| crate::config::Store {
         max_size_bytes: None,
+        checkpoint_interval: std::time::Duration::ZERO,
         ..s.clone()
     };
     if store(&old.store) != store(&new.store) {

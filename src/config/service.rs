@@ -226,6 +226,7 @@ pub struct RawStore {
     pub purge_interval: Option<String>,
     pub max_size_bytes: Option<u64>,
     pub unmatched_receipt_ttl: Option<String>,
+    pub checkpoint_interval: Option<String>,
 }
 
 /// Which store holds the state.
@@ -263,6 +264,8 @@ pub struct Store {
     pub max_size_bytes: Option<u64>,
     /// A receipt whose message id never appears is dropped (and counted) after this.
     pub unmatched_receipt_ttl: Duration,
+    /// How often the WAL is copied back into the database file (beside the writer).
+    pub checkpoint_interval: Duration,
 }
 
 /// The smallest store limit: the schema alone takes about this much.
@@ -309,6 +312,13 @@ pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::pat
             3 * DAY,
             SECOND,
             30 * DAY,
+        ),
+        checkpoint_interval: c.duration(
+            &path.key("checkpoint_interval"),
+            r.checkpoint_interval.as_deref(),
+            Duration::from_millis(200),
+            Duration::from_millis(10),
+            Duration::from_secs(60),
         ),
     }
 }

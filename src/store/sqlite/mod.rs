@@ -236,6 +236,14 @@ const READERS: usize = 4;
 /// Requests that may wait for the writer; callers beyond wait for room (backpressure).
 const WRITE_QUEUE_PER_BATCH: usize = 4;
 
+/// How often the checkpointer thread copies the WAL back into the database file until
+/// [`SqliteStore::set_checkpoint_interval`] says otherwise (`[store] checkpoint_interval`).
+const CHECKPOINT_EVERY_MS: u64 = 200;
+
+/// WAL pages after which the writer checkpoints by itself, should the checkpointer fall
+/// behind (SQLite's default is 1000; each page is 4 KiB).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+
 /// An open SQLite store; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -247,6 +255,10 @@ struct Inner {
     writes: mpsc::Sender<Box<dyn Job>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Dropped with the store, which stops the checkpointer thread.
+    _checkpoints: std::sync::mpsc::Sender<()>,
+    /// The checkpointer's interval in milliseconds.
+    checkpoint_every_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteStore {
@@ -282,11 +294,20 @@ impl SqliteStore {
             .map(|_| connect(path, sync).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         let (writes, rx) = mpsc::channel(batch_max.saturating_mul(WRITE_QUEUE_PER_BATCH));
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let checkpointer = connect(path, sync)?;
+        let (checkpoints, stop) = std::sync::mpsc::channel();
+        let checkpoint_every_ms = Arc::new(std::sync::atomic::AtomicU64::new(CHECKPOINT_EVERY_MS));
+        let every = checkpoint_every_ms.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
                 writer::run(conn, rx, batch_max);
             })
+            .map_err(|e| open_err(Box::new(e)))?;
+        std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || checkpoint_until_dropped(&checkpointer, &every, &stop))
             .map_err(|e| open_err(Box::new(e)))?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -294,6 +315,8 @@ impl SqliteStore {
                 writes,
                 readers,
                 next_reader: AtomicUsize::new(0),
+                _checkpoints: checkpoints,
+                checkpoint_every_ms,
             }),
         })
     }
@@ -377,6 +400,12 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}")))?
     }
 
+    /// Sets how often the WAL is checkpointed beside the writer (from the next round).
+    pub fn set_checkpoint_interval(&self, every: std::time::Duration) {
+        let ms = (every.as_millis() as u64).max(1);
+        self.inner.checkpoint_every_ms.store(ms, Ordering::Relaxed);
+    }
+
     fn read_blocking<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -404,6 +433,26 @@ impl SqliteStore {
             c.query_row("SELECT count(*) FROM instance", [], |r| r.get::<_, i64>(0))?;
             Ok(())
         })
+    }
+}
+
+/// Copies the WAL back into the database every `every_ms` on its own connection and
+/// thread, until the store is dropped. The writer would otherwise do it
+/// inside a commit every 1000 pages (6 % of its time in a long MO run, BENCHMARKS.md),
+/// holding up every request of that batch; a passive checkpoint runs beside the
+/// writer and the readers without blocking them.
+fn checkpoint_until_dropped(
+    conn: &Connection,
+    every_ms: &std::sync::atomic::AtomicU64,
+    stop: &std::sync::mpsc::Receiver<()>,
+) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let every = || std::time::Duration::from_millis(every_ms.load(Ordering::Relaxed));
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(every()) {
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "WAL checkpoint failed; the writer checkpoints later");
+        }
     }
 }
 

@@ -143,3 +143,33 @@ async fn a_full_store_refuses_writes_until_its_limit_is_raised() {
     fill(store.clone(), 2).await.unwrap();
     store.ping().unwrap();
 }
+
+#[tokio::test]
+async fn the_checkpointer_copies_committed_pages_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    with_table(&store).await;
+    store.set_checkpoint_interval(std::time::Duration::from_millis(10));
+    let file = dir.path().join("state/smsbridge.db");
+    let before = std::fs::metadata(&file).unwrap().len();
+    // About 200 pages: far below the writer's own checkpoint threshold, so only the
+    // checkpointer can move them from the WAL into the file.
+    store
+        .write(|c| {
+            let mut insert = c.prepare("INSERT INTO t VALUES (?1, ?2)")?;
+            for i in 0..2_000 {
+                insert.execute((format!("{i:0>400}"), i))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&file).unwrap().len() < before + 400 * 1024 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file never grew: nothing checkpointed the WAL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
