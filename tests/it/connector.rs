@@ -83,7 +83,12 @@ impl Receiver {
         }
     }
 
-    fn set_status(&self, status: u16) {
+    /// Where it listens.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn set_status(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
     }
 

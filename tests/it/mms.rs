@@ -6,13 +6,8 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
 use serde_json::Value;
 use smsbridge::config::Secret;
 use smsbridge::mms::media::{MediaStore, UrlSigner};
@@ -25,76 +20,36 @@ const URL_SECRET: &str = "media-url-secret-0123456789";
 const MM7_USER: &str = "sim-mmsc";
 const MM7_PASSWORD: &str = "mm7-pass";
 
-/// A core stand-in: answers every POST with the current status and keeps what it
-/// acknowledged.
+/// The connector tests' core stand-in, with a runtime for this file's own HTTP
+/// clients (the MM7 posts and the media fetches).
 struct Receiver {
-    addr: SocketAddr,
-    status: Arc<AtomicU16>,
-    acknowledged: Arc<Mutex<Vec<Value>>>,
+    core: crate::connector::Receiver,
     rt: tokio::runtime::Runtime,
-}
-
-type Shared = (Arc<AtomicU16>, Arc<Mutex<Vec<Value>>>);
-
-async fn take(State((status, seen)): State<Shared>, body: Bytes) -> StatusCode {
-    let code = status.load(Ordering::SeqCst);
-    if code == 200 {
-        let events = match serde_json::from_slice(&body).unwrap() {
-            Value::Array(all) => all,
-            one => vec![one],
-        };
-        seen.lock().unwrap().extend(events);
-    }
-    StatusCode::from_u16(code).unwrap()
 }
 
 impl Receiver {
     fn start(status: u16) -> Receiver {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let status = Arc::new(AtomicU16::new(status));
-        let acknowledged = Arc::new(Mutex::new(Vec::new()));
-        let app = axum::Router::new()
-            .route("/events", axum::routing::post(take))
-            .with_state((status.clone(), acknowledged.clone()));
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
         Receiver {
-            addr,
-            status,
-            acknowledged,
-            rt,
+            core: crate::connector::Receiver::start(status),
+            rt: tokio::runtime::Runtime::new().unwrap(),
         }
     }
 
     /// The acknowledged events of type `ty`.
     fn of_type(&self, ty: &str) -> Vec<Value> {
-        self.acknowledged
-            .lock()
-            .unwrap()
-            .iter()
+        self.core
+            .acknowledged()
+            .into_iter()
             .filter(|e| e["type"] == ty)
-            .cloned()
             .collect()
     }
 
     /// Waits until `n` events of type `ty` were acknowledged; they.
     fn wait_for(&self, ty: &str, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + HANG;
-        loop {
-            let got = self.of_type(ty);
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waiting for {n} {ty}: {:?}",
-                self.acknowledged.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.core.wait_for(&format!("waiting for {n} {ty}"), |all| {
+            all.iter().filter(|e| e["type"] == ty).count() >= n
+        });
+        self.of_type(ty)
     }
 }
 
@@ -136,7 +91,7 @@ kind = "toll_free"
 routes = ["sim"]
 mms = true
 "#,
-        receiver.addr
+        receiver.core.addr()
     )
 }
 
@@ -416,11 +371,11 @@ fn an_acknowledged_mms_reaches_the_core_once_after_a_sigkill() {
         Some(1100)
     );
     d.kill_and_restart();
-    receiver.status.store(200, Ordering::SeqCst);
+    receiver.core.set_status(200);
 
     let received = receiver.wait_for("chat.message.received", 2);
     receiver.wait_for("chat.media.rejected", 1);
-    let all = receiver.acknowledged.lock().unwrap().clone();
+    let all = receiver.core.acknowledged();
     let ids: HashSet<&str> = all.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), all.len(), "each event once");
     assert_eq!(received.len(), 2);
@@ -729,7 +684,7 @@ fn media_links_are_signed_when_delivered_so_a_long_outage_does_not_kill_them() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let back_at = unix_now();
-    receiver.status.store(200, Ordering::SeqCst);
+    receiver.core.set_status(200);
 
     let event = receiver.wait_for("chat.message.received", 1)[0].clone();
     let signer = UrlSigner::new(Secret::new(URL_SECRET), &format!("http://{}", d.api), TTL);
