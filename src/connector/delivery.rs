@@ -342,7 +342,7 @@ mod tests {
                     conversation_id: conversation.into(),
                     sequence,
                     time: String::new(),
-                    data: serde_json::Value::Null,
+                    data: serde_json::Value::Null.into(),
                 },
                 attempts: 0,
                 created_unix_ms: 0,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::ChatEvent;
+use super::{ChatEvent, EventData};
 
 /// Signs media links afresh.
 pub trait MediaLinkSigner: Send + Sync + 'static {
@@ -22,13 +22,16 @@ pub trait MediaLinkSigner: Send + Sync + 'static {
 
 /// Whether `event` carries media links.
 pub(super) fn carries_media(event: &ChatEvent) -> bool {
-    matches!(event.data.get("media"), Some(Value::Array(media)) if !media.is_empty())
+    // Most events have no `media` key: only those that may are parsed.
+    event.data.json().contains("\"media\"")
+        && matches!(event.data.value().get("media"), Some(Value::Array(media)) if !media.is_empty())
 }
 
 /// Refreshes the media links of the events in `batch` that carry media.
 pub(super) fn refresh(signer: &Arc<dyn MediaLinkSigner>, batch: &mut [ChatEvent]) {
-    for event in batch {
-        let Some(Value::Array(media)) = event.data.get_mut("media") else {
+    for event in batch.iter_mut().filter(|e| carries_media(e)) {
+        let mut data = event.data.value();
+        let Some(Value::Array(media)) = data.get_mut("media") else {
             continue;
         };
         for item in media {
@@ -42,6 +45,7 @@ pub(super) fn refresh(signer: &Arc<dyn MediaLinkSigner>, batch: &mut [ChatEvent]
                 item["url"] = Value::String(fresh);
             }
         }
+        event.data = EventData::of(&data);
     }
 }
 
@@ -68,7 +72,7 @@ mod tests {
             conversation_id: "c".into(),
             sequence: 1,
             time: String::new(),
-            data,
+            data: data.into(),
         }
     }
 
@@ -85,7 +89,8 @@ mod tests {
         ];
         let untouched = batch[1].clone();
         refresh(&signer, &mut batch);
-        let media = &batch[0].data["media"];
+        let data = batch[0].data.value();
+        let media = &data["media"];
         assert_eq!(media[0]["url"], "ours:a+fresh(image/png)");
         assert_eq!(media[0]["size"], 3);
         assert_eq!(media[1]["url"], "https://elsewhere/b");

@@ -32,7 +32,7 @@ use tokio::sync::Notify;
 
 use crate::store::sqlite::SqliteStore;
 
-pub use event::{ChatEvent, EventType, NewEvent, new_id, source_of};
+pub use event::{ChatEvent, EventData, EventType, NewEvent, new_id, source_of};
 pub use links::MediaLinkSigner;
 
 /// The outbox as the flows and the delivery task share it: the store that holds the

@@ -28,7 +28,7 @@ use crate::connector::{Outbox, new_id};
 use crate::consent::metrics as consent_metrics;
 use crate::consent::{ConsentPolicy, SOURCE_SMS, SuppressionList};
 use crate::number::{E164, MoDestination};
-use crate::store::model::now_ms;
+use crate::store::model::{now_ms, single_dedup_key};
 use crate::store::{MoStored, NewMo, RawReceipt, Store};
 use crate::text::{
     self, Accepted, MoPart, PartKey, PendingParts, Reassembled, Reassembler, ReferenceAllocator,
@@ -203,16 +203,21 @@ where
             gsm7_packed: profile.gsm7_packed,
         });
         let key = part_key(&carrier, &d.source, &d.destination, &part);
-        let since = now_ms() - self.options.dedup_window.as_millis() as i64;
-        match self.store.mo_seen(key.clone(), since).await {
-            Ok(true) => {
-                metrics::inbound("mo", "duplicate");
-                return InboundVerdict::Stored;
-            }
-            Ok(false) => {}
-            Err(_) => return retry_later(),
-        }
         let concat = part.concat.filter(|c| c.total > 1);
+        // A part already in a stored message must not start a new one in the
+        // reassembler. A single-part MO goes straight to its write, which checks the
+        // same key in the same transaction: a read here would only repeat it.
+        if concat.is_some() {
+            let since = now_ms() - self.options.dedup_window.as_millis() as i64;
+            match self.store.mo_seen(key.clone(), since).await {
+                Ok(true) => {
+                    metrics::inbound("mo", "duplicate");
+                    return InboundVerdict::Stored;
+                }
+                Ok(false) => {}
+                Err(_) => return retry_later(),
+            }
+        }
         match self
             .reassembler
             .accept(&carrier, &d.source, &d.destination, part)
@@ -363,12 +368,12 @@ fn parts_key(
 fn part_key(carrier: &str, source: &str, destination: &str, part: &MoPart) -> String {
     match part.concat.filter(|c| c.total > 1) {
         Some(c) => parts_key(carrier, source, destination, c.reference, c.total, c.seqnum),
-        // The content itself (at most a few hundred octets) rather than a hash: stable
-        // across builds, and no collisions to reason about.
         None => {
-            let body: String = part.body.iter().map(|b| format!("{b:02x}")).collect();
+            let body = hex::encode(&part.body);
             let coding = part.coding.data_coding;
-            format!("single:{carrier}:{source}:{destination}:{coding}:{body}")
+            single_dedup_key(&format!(
+                "single:{carrier}:{source}:{destination}:{coding}:{body}"
+            ))
         }
     }
 }

@@ -17,6 +17,16 @@ pub fn now_ms() -> UnixMs {
         .unwrap_or(0)
 }
 
+/// The dedup key of a single-part MO, from its full description
+/// (`single:<carrier>:<source>:<destination>:<coding>:<hex of the content>`): `single:`
+/// and the SHA-256 of that description in hex. The description can be several hundred
+/// octets long; as the key of `mo_seen` it made that index large and every insert touch
+/// another page. SHA-256 is the same in every build, and a collision is not a concern.
+pub fn single_dedup_key(description: &str) -> String {
+    use sha2::Digest;
+    format!("single:{}", hex::encode(sha2::Sha256::digest(description.as_bytes())))
+}
+
 /// Which way a message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::config::DbConfig;
 use tokio::sync::{mpsc, oneshot};
 
@@ -228,6 +229,11 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO media_record (id, since_unix_ms)
         VALUES (1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
+    // 10: single-part MO dedup keys become digests of what they described
+    // (`model::single_dedup_key`; `single_dedup_key()` is the same function, registered
+    // for the migration), so a redelivery of an MO stored before the upgrade is still
+    // recognised. A digest key has no second colon.
+    "UPDATE OR REPLACE mo_seen SET key = single_dedup_key(key) WHERE key GLOB 'single:*:*';",
 ];
 
 /// How many reader connections serve queries.
@@ -484,6 +490,12 @@ fn connect(path: &Path, sync: Synchronous) -> Result<Connection, rusqlite::Error
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.create_scalar_function(
+        "single_dedup_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(crate::store::model::single_dedup_key(&ctx.get::<String>(0)?)),
+    )?;
     let known = MIGRATIONS.len() as u32;
     let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > known {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::Store;
 
 fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(&dir.join("state/smsbridge.db"), Synchronous::Full, 64, "t").unwrap()
@@ -172,4 +173,35 @@ async fn the_checkpointer_copies_committed_pages_into_the_database_file() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+}
+
+#[tokio::test]
+async fn dedup_keys_recorded_before_digests_still_recognise_a_redelivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    // A store as migration 9 left it, with a single-part key in its long form and a
+    // part key.
+    let conn = Connection::open(&path).unwrap();
+    for sql in &MIGRATIONS[..9] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 9).unwrap();
+    let long = "single:sim:14155550123:18005550100:0:48656c6c6f";
+    let part = "part:sim:14155550123:18005550100:7:3:1";
+    for key in [long, part] {
+        conn.execute(
+            "INSERT INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, 'm', ?2)",
+            (key, crate::store::model::now_ms()),
+        )
+        .unwrap();
+    }
+    drop(conn);
+
+    let store = SqliteStore::open(&path, Synchronous::Full, 8, "t").unwrap();
+    let since = crate::store::model::now_ms() - 60_000;
+    let digest = crate::store::model::single_dedup_key(long);
+    assert_ne!(digest, long);
+    assert!(store.mo_seen(digest, since).await.unwrap());
+    assert!(!store.mo_seen(long.into(), since).await.unwrap());
+    assert!(store.mo_seen(part.into(), since).await.unwrap(), "kept as it was");
 }
