@@ -28,11 +28,11 @@ use crate::connector::{Outbox, new_id};
 use crate::consent::metrics as consent_metrics;
 use crate::consent::{ConsentPolicy, SOURCE_SMS, SuppressionList};
 use crate::number::{E164, MoDestination};
-use crate::store::model::{now_ms, single_dedup_key};
+use crate::store::model::{now_ms, part_dedup_key, single_dedup_key};
 use crate::store::{MoStored, NewMo, RawReceipt, Store};
 use crate::text::{
-    self, Accepted, MoPart, PartKey, PendingParts, Reassembled, Reassembler, ReferenceAllocator,
-    RouteProfile, Sar,
+    self, Accepted, MoPart, PartKey, PendingParts, Reassembled, Reassembler, ReassemblyConfig,
+    ReferenceAllocator, RouteProfile, Sar,
 };
 
 /// Reassembled messages whose timeout passed, waiting to be stored.
@@ -130,7 +130,13 @@ where
         receipts: ReceiptFlow<S>,
         options: FlowOptions,
     ) -> Arc<Self> {
-        let reassembler = Arc::new(Reassembler::new(store.clone(), Default::default()));
+        let reassembler = Arc::new(Reassembler::new(
+            store.clone(),
+            ReassemblyConfig {
+                stored_window: Some(options.dedup_window),
+                ..Default::default()
+            },
+        ));
         let events = receipts.outbox().clone();
         let keywords = ConsentKeywords::new(consent, references, options.validity);
         Arc::new(MoFlow {
@@ -202,22 +208,11 @@ where
             alphabet: profile.alphabet,
             gsm7_packed: profile.gsm7_packed,
         });
+        // A part of a stored message is a redelivery: the reassembler's put checks its
+        // key (`stored_window`), a single-part MO's write checks its own, each in the
+        // same transaction as the write.
         let key = part_key(&carrier, &d.source, &d.destination, &part);
         let concat = part.concat.filter(|c| c.total > 1);
-        // A part already in a stored message must not start a new one in the
-        // reassembler. A single-part MO goes straight to its write, which checks the
-        // same key in the same transaction: a read here would only repeat it.
-        if concat.is_some() {
-            let since = now_ms() - self.options.dedup_window.as_millis() as i64;
-            match self.store.mo_seen(key.clone(), since).await {
-                Ok(true) => {
-                    metrics::inbound("mo", "duplicate");
-                    return InboundVerdict::Stored;
-                }
-                Ok(false) => {}
-                Err(_) => return retry_later(),
-            }
-        }
         match self
             .reassembler
             .accept(&carrier, &d.source, &d.destination, part)
@@ -227,7 +222,14 @@ where
                 let keys = match concat {
                     Some(c) => (1..=c.total)
                         .map(|n| {
-                            parts_key(&carrier, &d.source, &d.destination, c.reference, c.total, n)
+                            part_dedup_key(
+                                &carrier,
+                                &d.source,
+                                &d.destination,
+                                c.reference,
+                                c.total,
+                                n,
+                            )
                         })
                         .collect(),
                     None => vec![key],
@@ -352,22 +354,11 @@ fn e164_of(address: &str) -> Option<E164> {
     format!("+{digits}").parse().ok()
 }
 
-fn parts_key(
-    carrier: &str,
-    source: &str,
-    destination: &str,
-    reference: u16,
-    total: u8,
-    n: u8,
-) -> String {
-    format!("part:{carrier}:{source}:{destination}:{reference}:{total}:{n}")
-}
-
 /// The dedup key of one delivered part: its place in a concatenated message, or the
 /// content of a single-part MO.
 fn part_key(carrier: &str, source: &str, destination: &str, part: &MoPart) -> String {
     match part.concat.filter(|c| c.total > 1) {
-        Some(c) => parts_key(carrier, source, destination, c.reference, c.total, c.seqnum),
+        Some(c) => part_dedup_key(carrier, source, destination, c.reference, c.total, c.seqnum),
         None => {
             let body = hex::encode(&part.body);
             let coding = part.coding.data_coding;
@@ -400,7 +391,7 @@ fn message_keys(m: &Reassembled) -> Vec<String> {
     (1..=m.total)
         .filter(|n| !m.missing.contains(n))
         .map(|n| {
-            parts_key(
+            part_dedup_key(
                 &m.carrier,
                 &m.source,
                 &m.destination,

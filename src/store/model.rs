@@ -24,7 +24,22 @@ pub fn now_ms() -> UnixMs {
 /// another page. SHA-256 is the same in every build, and a collision is not a concern.
 pub fn single_dedup_key(description: &str) -> String {
     use sha2::Digest;
-    format!("single:{}", hex::encode(sha2::Sha256::digest(description.as_bytes())))
+    format!(
+        "single:{}",
+        hex::encode(sha2::Sha256::digest(description.as_bytes()))
+    )
+}
+
+/// The dedup key of one part of a concatenated MO: its place in its message.
+pub fn part_dedup_key(
+    carrier: &str,
+    source: &str,
+    destination: &str,
+    reference: u16,
+    total: u8,
+    n: u8,
+) -> String {
+    format!("part:{carrier}:{source}:{destination}:{reference}:{total}:{n}")
 }
 
 /// Which way a message went.

@@ -41,14 +41,19 @@ pub struct PartKey {
 }
 
 /// What storing a part did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
-    /// The part is stored; `held` distinct parts are now held for its message.
+    /// The part is stored; `held` distinct parts are now held for its message, fewer
+    /// than it has.
     Stored {
         /// Distinct part numbers held for the key after this one.
         held: usize,
     },
-    /// A part with this number was already held; nothing changed.
+    /// The part completed its message: every part held for the key, handed out as
+    /// [`PendingParts::take`] would in the same step.
+    Complete(Vec<MoPart>),
+    /// A part with this number was already held, or belongs to a message stored since
+    /// the time given; nothing changed.
     Duplicate,
 }
 
@@ -60,11 +65,15 @@ pub struct PendingError(#[from] pub Box<dyn std::error::Error + Send + Sync>);
 /// Where parts wait for the rest of their message. Each call must be atomic for its key:
 /// two binds may deliver parts of one message at the same moment.
 pub trait PendingParts: Send + Sync {
-    /// Stores `part` under `key` unless a part with the same number is held.
+    /// Stores `part` under `key` unless a part with the same number is held or, when
+    /// `stored_since` is given, a message stored since then (milliseconds since 1970)
+    /// had this part. When it is the last part missing (`key.total` held), the parts
+    /// are handed out at once ([`PutOutcome::Complete`]).
     fn put(
         &self,
         key: &PartKey,
         part: MoPart,
+        stored_since: Option<i64>,
     ) -> impl Future<Output = Result<PutOutcome, PendingError>> + Send;
     /// Removes and returns every part held under `key` (empty if none).
     fn take(&self, key: &PartKey)
@@ -88,7 +97,13 @@ impl MemoryPendingParts {
 }
 
 impl PendingParts for MemoryPendingParts {
-    async fn put(&self, key: &PartKey, part: MoPart) -> Result<PutOutcome, PendingError> {
+    /// Keeps no record of stored messages: `stored_since` is not looked at.
+    async fn put(
+        &self,
+        key: &PartKey,
+        part: MoPart,
+        _stored_since: Option<i64>,
+    ) -> Result<PutOutcome, PendingError> {
         let mut map = self.lock();
         let held = map.entry(key.clone()).or_default();
         let seq = part.concat.map(|c| c.seqnum);
@@ -96,6 +111,9 @@ impl PendingParts for MemoryPendingParts {
             return Ok(PutOutcome::Duplicate);
         }
         held.push(part);
+        if held.len() >= usize::from(key.total) {
+            return Ok(PutOutcome::Complete(map.remove(key).unwrap_or_default()));
+        }
         Ok(PutOutcome::Stored { held: held.len() })
     }
 
@@ -115,6 +133,9 @@ pub struct ReassemblyConfig {
     pub timeout: Duration,
     /// Messages that may be pending at once.
     pub max_pending: usize,
+    /// A part of a message stored less than this long ago is a redelivery, checked by
+    /// the store as it puts the part; `None`: not checked.
+    pub stored_window: Option<Duration>,
 }
 
 impl Default for ReassemblyConfig {
@@ -122,6 +143,7 @@ impl Default for ReassemblyConfig {
         ReassemblyConfig {
             timeout: Duration::from_secs(300),
             max_pending: 10_000,
+            stored_window: None,
         }
     }
 }
@@ -242,15 +264,24 @@ impl<P: PendingParts> Reassembler<P> {
             }));
         };
         let key = key_of(carrier, source, destination, concat);
-        self.arm(&key)?;
-        match self.store.put(&key, part).await? {
+        let armed_now = self.arm(&key)?;
+        let stored_since = self.config.stored_window.map(|window| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            now.saturating_sub(window).as_millis() as i64
+        });
+        match self.store.put(&key, part, stored_since).await? {
             PutOutcome::Duplicate => {
+                // A part of a message already stored leaves no timeout behind.
+                if armed_now {
+                    self.disarm(&key);
+                }
                 metrics::part("duplicate");
                 Ok(Accepted::Duplicate)
             }
-            PutOutcome::Stored { held } if held >= usize::from(concat.total) => {
+            PutOutcome::Complete(parts) => {
                 metrics::part("completing");
-                let parts = self.store.take(&key).await?;
                 self.disarm(&key);
                 metrics::reassembled("complete");
                 Ok(Accepted::Complete(assemble(key, parts)))
@@ -265,11 +296,12 @@ impl<P: PendingParts> Reassembler<P> {
         }
     }
 
-    /// Starts the timeout of a new message, refusing it when too many are pending.
-    fn arm(&self, key: &PartKey) -> Result<(), ReassemblyError> {
+    /// Starts the timeout of a new message, refusing it when too many are pending; true
+    /// when this call started it.
+    fn arm(&self, key: &PartKey) -> Result<bool, ReassemblyError> {
         let mut deadlines = self.deadlines();
         if deadlines.contains_key(key) {
-            return Ok(());
+            return Ok(false);
         }
         if deadlines.len() >= self.config.max_pending {
             metrics::rejected("full");
@@ -281,7 +313,7 @@ impl<P: PendingParts> Reassembler<P> {
         metrics::set_pending(deadlines.len());
         drop(deadlines);
         self.wake.notify_one();
-        Ok(())
+        Ok(true)
     }
 
     fn disarm(&self, key: &PartKey) {

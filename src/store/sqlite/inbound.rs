@@ -15,7 +15,7 @@ use super::{SqliteStore, consent, conversations, media, messages, outbox};
 use crate::connector::{EventType, NewEvent};
 use crate::consent::ConsentEventKind;
 use crate::store::StoreError;
-use crate::store::model::{MoStored, NewMmsMo, NewMo, RawReceipt, UnixMs, now_ms};
+use crate::store::model::{MoStored, NewMmsMo, NewMo, RawReceipt, UnixMs, now_ms, part_dedup_key};
 use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome};
 
 /// Stores an MO unless one of its dedup keys is already recorded, in one write with
@@ -211,6 +211,31 @@ pub(super) fn store_receipt(
     Ok(())
 }
 
+/// What a put's write did; the parts are decoded after it.
+enum Put {
+    Duplicate,
+    Stored(usize),
+    Complete(Vec<(i64, String)>),
+}
+
+/// Marks the parts of `key` taken and returns them (part number, JSON) in order.
+fn take_rows(conn: &Connection, key: &str) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE mo_pending_part SET taken = 1 WHERE part_key = ?1 RETURNING seqnum, part",
+    )?;
+    let mut rows: Vec<(i64, String)> = stmt
+        .query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    rows.sort_by_key(|(seqnum, _)| *seqnum);
+    Ok(rows)
+}
+
+fn parts_of(rows: &[(i64, String)]) -> Result<Vec<MoPart>, PendingError> {
+    rows.iter()
+        .map(|(_, r)| serde_json::from_str(r).map_err(pending_error))
+        .collect()
+}
+
 fn pending_error(e: impl std::error::Error + Send + Sync + 'static) -> PendingError {
     PendingError(Box::new(e))
 }
@@ -230,11 +255,30 @@ fn key_text(key: &PartKey) -> Result<String, PendingError> {
 /// reassembler completes the message again from the durable parts instead of starting
 /// an incomplete one.
 impl PendingParts for SqliteStore {
-    async fn put(&self, key: &PartKey, part: MoPart) -> Result<PutOutcome, PendingError> {
-        let key = key_text(key)?;
+    async fn put(
+        &self,
+        key: &PartKey,
+        part: MoPart,
+        stored_since: Option<UnixMs>,
+    ) -> Result<PutOutcome, PendingError> {
+        let total = i64::from(key.total);
         let seqnum = part.concat.map(|c| c.seqnum).unwrap_or(1);
+        let dedup_key = part_dedup_key(
+            &key.carrier,
+            &key.source,
+            &key.destination,
+            key.reference,
+            key.total,
+            seqnum,
+        );
+        let key = key_text(key)?;
         let body = serde_json::to_string(&part).map_err(pending_error)?;
-        self.write(move |conn| {
+        let put = self.write(move |conn| {
+            if let Some(since) = stored_since
+                && seen(conn, &dedup_key, since)?
+            {
+                return Ok(Put::Duplicate);
+            }
             let added = conn.prepare_cached("INSERT OR IGNORE INTO mo_pending_part (part_key, seqnum, part, created_unix_ms)
                  VALUES (?1, ?2, ?3, ?4)")?.execute((&key, seqnum, &body, now_ms()),
             )?;
@@ -246,43 +290,34 @@ impl PendingParts for SqliteStore {
                     (&key, seqnum),
                 )?;
                 if revived == 0 {
-                    return Ok(PutOutcome::Duplicate);
+                    return Ok(Put::Duplicate);
                 }
             }
             let held: i64 = conn
                 .prepare_cached(
                     "SELECT count(*) FROM mo_pending_part WHERE part_key = ?1 AND taken = 0",
                 )?
-                .query_row(
-                    [&key],
-                |r| r.get(0),
-            )?;
-            Ok(PutOutcome::Stored {
-                held: held as usize,
-            })
+                .query_row([&key], |r| r.get(0))?;
+            if held < total {
+                return Ok(Put::Stored(held as usize));
+            }
+            // The last part: taken in the same write, as `take` does.
+            Ok(Put::Complete(take_rows(conn, &key)?))
+        });
+        Ok(match put.await.map_err(pending_error)? {
+            Put::Duplicate => PutOutcome::Duplicate,
+            Put::Stored(held) => PutOutcome::Stored { held },
+            Put::Complete(rows) => PutOutcome::Complete(parts_of(&rows)?),
         })
-        .await
-        .map_err(pending_error)
     }
 
     async fn take(&self, key: &PartKey) -> Result<Vec<MoPart>, PendingError> {
         let key = key_text(key)?;
         let rows = self
-            .write(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "UPDATE mo_pending_part SET taken = 1 WHERE part_key = ?1 RETURNING seqnum, part",
-                )?;
-                let mut rows: Vec<(i64, String)> = stmt
-                    .query_map([&key], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?;
-                rows.sort_by_key(|(seqnum, _)| *seqnum);
-                Ok(rows)
-            })
+            .write(move |conn| take_rows(conn, &key))
             .await
             .map_err(pending_error)?;
-        rows.iter()
-            .map(|(_, r)| serde_json::from_str(r).map_err(pending_error))
-            .collect()
+        parts_of(&rows)
     }
 
     async fn keys(&self) -> Result<Vec<PartKey>, PendingError> {

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use rusqlite::functions::FunctionFlags;
 use rusqlite::config::DbConfig;
+use rusqlite::functions::FunctionFlags;
 use tokio::sync::{mpsc, oneshot};
 
 pub use writer::{BATCH_SIZE, COMMIT_SECONDS, COMMITS_TOTAL, describe};
@@ -236,6 +236,13 @@ const MIGRATIONS: &[&str] = &[
     "UPDATE OR REPLACE mo_seen SET key = single_dedup_key(key) WHERE key GLOB 'single:*:*';",
 ];
 
+/// The writer's page cache, in KiB (SQLite's default is 2 000). Every write looks up
+/// an index at a random place (the MO dedup keys, a conversation's messages and
+/// events); with the default the writer read such pages from the file again and again
+/// (8 % of the gateway's CPU in a long MO run, BENCHMARKS.md). The readers keep the
+/// default: each write makes them drop their cache anyway.
+const WRITER_CACHE_KIB: i64 = 8 * 1024;
+
 /// How many reader connections serve queries.
 const READERS: usize = 4;
 
@@ -301,6 +308,7 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         let (writes, rx) = mpsc::channel(batch_max.saturating_mul(WRITE_QUEUE_PER_BATCH));
         conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         let checkpointer = connect(path, sync)?;
         let (checkpoints, stop) = std::sync::mpsc::channel();
         let checkpoint_every_ms = Arc::new(std::sync::atomic::AtomicU64::new(CHECKPOINT_EVERY_MS));
@@ -494,7 +502,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         "single_dedup_key",
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| Ok(crate::store::model::single_dedup_key(&ctx.get::<String>(0)?)),
+        |ctx| {
+            Ok(crate::store::model::single_dedup_key(
+                &ctx.get::<String>(0)?,
+            ))
+        },
     )?;
     let known = MIGRATIONS.len() as u32;
     let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

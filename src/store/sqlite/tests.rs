@@ -203,5 +203,8 @@ async fn dedup_keys_recorded_before_digests_still_recognise_a_redelivery() {
     assert_ne!(digest, long);
     assert!(store.mo_seen(digest, since).await.unwrap());
     assert!(!store.mo_seen(long.into(), since).await.unwrap());
-    assert!(store.mo_seen(part.into(), since).await.unwrap(), "kept as it was");
+    assert!(
+        store.mo_seen(part.into(), since).await.unwrap(),
+        "kept as it was"
+    );
 }

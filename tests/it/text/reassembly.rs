@@ -19,6 +19,7 @@ fn reassembler(timeout_secs: u64, max_pending: usize) -> Reassembler<MemoryPendi
         ReassemblyConfig {
             timeout: Duration::from_secs(timeout_secs),
             max_pending,
+            stored_window: None,
         },
     )
 }
@@ -255,12 +256,13 @@ async fn pending_parts_in_a_store_get_a_timeout_after_a_restart() {
         total: parts.len() as u8,
         width: smsbridge::text::ReferenceWidth::Udh8,
     };
-    store.put(&key, parts[1].clone()).await.unwrap();
+    store.put(&key, parts[1].clone(), None).await.unwrap();
     let r = Reassembler::new(
         store,
         ReassemblyConfig {
             timeout: Duration::from_secs(5),
             max_pending: 10,
+            stored_window: None,
         },
     );
     assert_eq!(r.restore().await.unwrap(), 1);

@@ -321,19 +321,93 @@ async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
         header_error: false,
     };
     assert_eq!(
-        store.put(&key, part.clone()).await.unwrap(),
+        store.put(&key, part.clone(), None).await.unwrap(),
         PutOutcome::Stored { held: 1 }
     );
     assert_eq!(
-        store.put(&key, part.clone()).await.unwrap(),
+        store.put(&key, part.clone(), None).await.unwrap(),
         PutOutcome::Duplicate
     );
     drop(store);
     let store = open(dir.path());
     assert_eq!(store.keys().await.unwrap(), vec![key.clone()]);
-    assert_eq!(store.take(&key).await.unwrap(), vec![part]);
+    assert_eq!(store.take(&key).await.unwrap(), vec![part.clone()]);
     // Taken parts stay until the MO made of them is stored (see `crash_windows`).
-    assert_eq!(store.keys().await.unwrap(), vec![key]);
+    assert_eq!(store.keys().await.unwrap(), vec![key.clone()]);
+
+    // The carrier delivers both parts again (the MO's write never happened): the
+    // second completes the message in the same write and hands out both.
+    let mut second = part.clone();
+    second.concat.as_mut().unwrap().seqnum = 2;
+    second.body = b"second half".to_vec();
+    assert_eq!(
+        store.put(&key, part.clone(), None).await.unwrap(),
+        PutOutcome::Stored { held: 1 }
+    );
+    assert_eq!(
+        store.put(&key, second.clone(), None).await.unwrap(),
+        PutOutcome::Complete(vec![part.clone(), second])
+    );
+}
+
+#[tokio::test]
+async fn a_part_of_a_message_stored_since_the_time_given_is_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let key = PartKey {
+        carrier: "sim".into(),
+        source: "14155550123".into(),
+        destination: "18005550100".into(),
+        reference: 9,
+        total: 2,
+        width: ReferenceWidth::Udh8,
+    };
+    let part = |seqnum| MoPart {
+        coding: Coding {
+            data_coding: 0,
+            encoding: Encoding::Gsm7,
+            gsm7_packed: false,
+            locking_nli: None,
+            single_nli: None,
+        },
+        concat: Some(ConcatInfo {
+            reference: 9,
+            width: ReferenceWidth::Udh8,
+            total: 2,
+            seqnum,
+        }),
+        ports: None,
+        body: vec![b'a' + seqnum],
+        header_len: 6,
+        header_error: false,
+    };
+    let stored_at = now_ms();
+    let recorded =
+        crate::store::model::part_dedup_key("sim", "14155550123", "18005550100", 9, 2, 1);
+    store
+        .write(move |c| {
+            c.execute(
+                "INSERT INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, 'm', ?2)",
+                (recorded, stored_at),
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.put(&key, part(1), Some(stored_at)).await.unwrap(),
+        PutOutcome::Duplicate
+    );
+    assert!(store.keys().await.unwrap().is_empty(), "nothing kept");
+    // Outside the window it is a new message's part; so is a part never stored.
+    assert_eq!(
+        store.put(&key, part(1), Some(stored_at + 1)).await.unwrap(),
+        PutOutcome::Stored { held: 1 }
+    );
+    assert_eq!(
+        store.put(&key, part(2), Some(stored_at)).await.unwrap(),
+        PutOutcome::Complete(vec![part(1), part(2)])
+    );
 }
 
 #[tokio::test]
