@@ -110,6 +110,11 @@ pub struct RigArgs {
     /// Sample the gateway's RSS this often and report the samples (for soaks).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub rss_every: Option<Duration>,
+    /// TOML appended to the gateway's generated config, to measure other settings,
+    /// e.g. `--gateway-toml '[store]\ncheckpoint_interval = "1s"'` (a table the
+    /// generated config already has cannot be given again).
+    #[arg(long, value_name = "TOML")]
+    pub gateway_toml: Option<String>,
     /// Keep the rig's state directory (its path is printed) instead of deleting it.
     #[arg(long)]
     pub keep: bool,

@@ -115,7 +115,10 @@ msg_id_format = "exact"
 number = "{SENDER}"
 kind = "toll_free"
 routes = ["sim"]
+
+{extra}
 "#,
+        extra = args.gateway_toml.as_deref().unwrap_or_default(),
         state = dir.display(),
         batch = !args.no_batch,
         in_flight = args.in_flight,
