@@ -66,10 +66,8 @@ fn store_mo_with(
     if let Some(key) = &mo.pending_parts {
         remove_parts(conn, key, mo)?;
     }
-    for key in &mo.dedup_keys {
-        if seen(conn, key, mo.dedup_since)? {
-            return Ok(MoStored::Duplicate);
-        }
+    if !claim_keys(conn, mo, now)? {
+        return Ok(MoStored::Duplicate);
     }
     let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
     insert_mo(conn, mo, &conversation_id, mms, now)?;
@@ -135,12 +133,6 @@ fn insert_mo(
         missing,
         now,
     ])?;
-    let mut remember = conn.prepare_cached(
-        "INSERT OR REPLACE INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, ?2, ?3)",
-    )?;
-    for key in &mo.dedup_keys {
-        remember.execute((key, &mo.message_id, now))?;
-    }
     let mut received = json!({
         "message_id": mo.message_id,
         "from": mo.contact,
@@ -179,6 +171,36 @@ fn remove_parts(conn: &Connection, key: &PartKey, mo: &NewMo) -> Result<(), Stor
         delete.execute((&key, seqnum))?;
     }
     Ok(())
+}
+
+/// Records the MO's dedup keys unless one was recorded since `mo.dedup_since`; false
+/// (and nothing recorded) when one was: the MO is a redelivery.
+fn claim_keys(conn: &Connection, mo: &NewMo, now: UnixMs) -> Result<bool, StoreError> {
+    if let [key] = mo.dedup_keys.as_slice() {
+        // One statement for the usual single key: a row recorded since `dedup_since`
+        // stays as it is (no change: a redelivery), an older one is taken over.
+        let changed = conn
+            .prepare_cached(
+                "INSERT INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id,
+                     seen_unix_ms = excluded.seen_unix_ms
+                 WHERE mo_seen.seen_unix_ms < ?4",
+            )?
+            .execute((key, &mo.message_id, now, mo.dedup_since))?;
+        return Ok(changed == 1);
+    }
+    for key in &mo.dedup_keys {
+        if seen(conn, key, mo.dedup_since)? {
+            return Ok(false);
+        }
+    }
+    let mut remember = conn.prepare_cached(
+        "INSERT OR REPLACE INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, ?2, ?3)",
+    )?;
+    for key in &mo.dedup_keys {
+        remember.execute((key, &mo.message_id, now))?;
+    }
+    Ok(true)
 }
 
 /// Whether `key` was recorded at or after `since`.

@@ -289,11 +289,18 @@ pub(super) fn record_attempt(
         segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
         receipts::index_segment(conn, &s.carrier, &s.carrier_message_id, message_id, s.index)?;
     }
-    let conversation_id: String = conn
-        .prepare_cached("SELECT conversation_id FROM message WHERE id = ?1")?
-        .query_row([message_id], |r| r.get(0))?;
-    record_end(conn, &conversation_id, message_id, attempt, now)?;
+    let (conversation_id, status): (String, String) = conn
+        .prepare_cached("SELECT conversation_id, status FROM message WHERE id = ?1")?
+        .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // A receipt for a segment sent earlier may have settled the message while this
+    // attempt was out (one segment failed): that status stands, and no second one follows.
+    if status == "accepted" {
+        record_end(conn, &conversation_id, message_id, attempt, now)?;
+    }
     let mut recorded = AttemptRecorded::default();
+    if !receipts::any_parked(conn)? {
+        return Ok(recorded);
+    }
     for s in accepted {
         recorded.parked_matched.extend(receipts::match_parked(
             conn,
@@ -314,14 +321,6 @@ fn record_end(
     attempt: &MtAttempt,
     now: UnixMs,
 ) -> Result<(), StoreError> {
-    // A receipt for a segment sent earlier may have settled the message while this
-    // attempt was out (one segment failed): that status stands, and no second one follows.
-    let status: String = conn
-        .prepare_cached("SELECT status FROM message WHERE id = ?1")?
-        .query_row([message_id], |r| r.get(0))?;
-    if status != "accepted" {
-        return Ok(());
-    }
     match attempt {
         MtAttempt::Sent => {
             conn.prepare_cached(
