@@ -100,18 +100,28 @@ const PENDING_COLUMNS: &str =
     "event_id, conversation_id, sequence, type, time, data, attempts, created_unix_ms";
 
 /// The due heads: for each conversation whose lowest undelivered event may be tried at
-/// `now_ms`, that event; earliest due first, at most `limit` (capped at [`MAX_FETCH`]).
+/// `now_ms`, that event, and whether later events of its conversation may be pending;
+/// earliest due first, at most `limit` (capped at [`MAX_FETCH`]).
 pub fn due_heads(
     conn: &Connection,
     now_ms: i64,
     limit: usize,
-) -> Result<Vec<PendingEvent>, StoreError> {
+) -> Result<Vec<(PendingEvent, bool)>, StoreError> {
+    // The conversation's last sequence number tells whether any event came after the
+    // head: usually none did, and the query for followers is then left out.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PENDING_COLUMNS} FROM outbox
+        "SELECT {PENDING_COLUMNS},
+            (SELECT last FROM event_sequence s WHERE s.conversation_id = outbox.conversation_id)
+         FROM outbox
          WHERE head = 1 AND next_attempt_unix_ms <= ?1
          ORDER BY next_attempt_unix_ms, position LIMIT ?2"
     ))?;
-    let rows = stmt.query_map((now_ms, limit.min(MAX_FETCH) as i64), pending_row)?;
+    let rows = stmt.query_map((now_ms, limit.min(MAX_FETCH) as i64), |r| {
+        let head = pending_row(r)?;
+        let last: Option<i64> = r.get(8)?;
+        let followed = last.is_none_or(|last| last as u64 > head.event.sequence);
+        Ok((head, followed))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -317,14 +327,14 @@ impl SqliteStore {
             let limit = limit.min(MAX_FETCH);
             let heads: Vec<_> = due_heads(c, now_ms, limit + skip.len())?
                 .into_iter()
-                .filter(|h| !skip.contains(&h.event.conversation_id))
+                .filter(|(h, _)| !skip.contains(&h.event.conversation_id))
                 .take(limit)
                 .collect();
             let mut total = heads.len();
             let mut runs = Vec::with_capacity(heads.len());
-            for head in heads {
+            for (head, followed) in heads {
                 let room = follow.min(limit - total);
-                let more = if room > 0 {
+                let more = if followed && room > 0 {
                     followers(c, &head.event.conversation_id, head.event.sequence, room)?
                 } else {
                     Vec::new()
