@@ -477,6 +477,7 @@ async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
             .context("cannot open the store")?;
     apply_store_limit(&store, config.store.max_size_bytes).await;
     store.set_checkpoint_interval(config.store.checkpoint_interval);
+    store.set_commit_delay(config.store.commit_delay);
     Ok(store)
 }
 
@@ -578,6 +579,7 @@ async fn reload(
         apply_store_limit(store, new.store.max_size_bytes).await;
     }
     store.set_checkpoint_interval(new.store.checkpoint_interval);
+    store.set_commit_delay(new.store.commit_delay);
     let generation = admin.generation.fetch_add(1, Ordering::Relaxed) + 1;
     config.send_replace(Arc::new(new));
     metrics::counter!(telemetry::CONFIG_RELOADS_TOTAL, "result" => "ok").increment(1);
@@ -606,11 +608,12 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.admin.listen != new.admin.listen {
         keys.push("admin.listen");
     }
-    // The size limit and the checkpoint interval apply live (see `reload`); the rest of
-    // [store] needs a restart.
+    // The size limit, the checkpoint interval and the commit delay apply live (see
+    // `reload`); the rest of [store] needs a restart.
     let store = |s: &crate::config::Store| crate::config::Store {
         max_size_bytes: None,
         checkpoint_interval: std::time::Duration::ZERO,
+        commit_delay: std::time::Duration::ZERO,
         ..s.clone()
     };
     if store(&old.store) != store(&new.store) {

@@ -227,6 +227,7 @@ pub struct RawStore {
     pub max_size_bytes: Option<u64>,
     pub unmatched_receipt_ttl: Option<String>,
     pub checkpoint_interval: Option<String>,
+    pub commit_delay: Option<String>,
 }
 
 /// Which store holds the state.
@@ -266,6 +267,8 @@ pub struct Store {
     pub unmatched_receipt_ttl: Duration,
     /// How often the WAL is copied back into the database file (beside the writer).
     pub checkpoint_interval: Duration,
+    /// How long a small group commit waits for more requests (zero: not at all).
+    pub commit_delay: Duration,
 }
 
 /// The smallest store limit: the schema alone takes about this much.
@@ -319,6 +322,13 @@ pub(super) fn validate_store(c: &mut Checker, r: &RawStore, state_dir: &std::pat
             Duration::from_millis(200),
             Duration::from_millis(10),
             Duration::from_secs(60),
+        ),
+        commit_delay: c.duration(
+            &path.key("commit_delay"),
+            r.commit_delay.as_deref(),
+            Duration::from_millis(1),
+            Duration::ZERO,
+            Duration::from_millis(50),
         ),
     }
 }

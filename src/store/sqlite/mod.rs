@@ -277,6 +277,8 @@ struct Inner {
     _checkpoints: std::sync::mpsc::Sender<()>,
     /// The checkpointer's interval in milliseconds.
     checkpoint_every_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// The writer's wait for more requests before a small batch, in microseconds.
+    commit_delay_us: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteStore {
@@ -324,10 +326,12 @@ impl SqliteStore {
         let (checkpoints, stop) = std::sync::mpsc::channel();
         let checkpoint_every_ms = Arc::new(std::sync::atomic::AtomicU64::new(CHECKPOINT_EVERY_MS));
         let every = checkpoint_every_ms.clone();
+        let commit_delay_us = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let delay = commit_delay_us.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
-                writer::run(conn, rx, batch_max);
+                writer::run(conn, rx, batch_max, &delay);
             })
             .map_err(|e| open_err(Box::new(e)))?;
         std::thread::Builder::new()
@@ -342,6 +346,7 @@ impl SqliteStore {
                 next_reader: AtomicUsize::new(0),
                 _checkpoints: checkpoints,
                 checkpoint_every_ms,
+                commit_delay_us,
             }),
         })
     }
@@ -429,6 +434,13 @@ impl SqliteStore {
     pub fn set_checkpoint_interval(&self, every: std::time::Duration) {
         let ms = (every.as_millis() as u64).max(1);
         self.inner.checkpoint_every_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Sets how long the writer waits for more requests before committing a small
+    /// batch (from the next batch); zero commits at once.
+    pub fn set_commit_delay(&self, delay: std::time::Duration) {
+        let us = delay.as_micros().min(u128::from(u64::MAX)) as u64;
+        self.inner.commit_delay_us.store(us, Ordering::Relaxed);
     }
 
     fn read_blocking<T>(

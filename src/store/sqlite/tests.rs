@@ -110,7 +110,8 @@ fn queued_requests_share_one_commit() {
     }
     drop(tx);
     // batch_max 8: 20 requests make three commits (8 + 8 + 4).
-    let batches = writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8);
+    let no_delay = std::sync::atomic::AtomicU64::new(0);
+    let batches = writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8, &no_delay);
     assert_eq!(batches, 3);
     for a in answers {
         assert_eq!(a.blocking_recv().unwrap().unwrap(), 1);
@@ -119,6 +120,41 @@ fn queued_requests_share_one_commit() {
         .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 20);
+}
+
+#[test]
+fn a_small_batch_waits_the_commit_delay_for_more_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
+    connect(&path, Synchronous::Full)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (k INTEGER)")
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
+    // A generous delay: the second request, sent 100 ms after the first, must join it.
+    let delay = std::sync::atomic::AtomicU64::new(2_000_000);
+    let writer = std::thread::spawn(move || {
+        writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8, &delay)
+    });
+    let mut answers = Vec::new();
+    for i in 0..2 {
+        if i > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = WriteJob::new(
+            move |c: &Connection| Ok(c.execute("INSERT INTO t VALUES (?1)", [i])?),
+            reply,
+        );
+        tx.try_send(Box::new(job)).ok().unwrap();
+        answers.push(answer);
+    }
+    drop(tx);
+    for a in answers {
+        assert_eq!(a.blocking_recv().unwrap().unwrap(), 1);
+    }
+    assert_eq!(writer.join().unwrap(), 1, "one commit for both");
 }
 
 #[tokio::test]
