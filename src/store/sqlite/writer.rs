@@ -86,11 +86,14 @@ where
 /// committed at once (requests are coming in quickly, and they already share a commit).
 pub const SMALL_BATCH: usize = 8;
 
+/// How often a small batch looks for more requests while it waits.
+const WAIT_STEP: Duration = Duration::from_micros(100);
+
 /// Runs batches until every sender is gone; returns how many batches it committed or
-/// tried to. A batch of fewer than [`SMALL_BATCH`] requests first waits
-/// `commit_delay_us` microseconds for more: at a few hundred messages a second each
-/// request was otherwise a commit of its own, with its own WAL append and fsync.
-/// Blocking: runs on its own thread.
+/// tried to. A batch of fewer than [`SMALL_BATCH`] requests first waits up to
+/// `commit_delay_us` microseconds for more (until it has that many): at a few hundred
+/// messages a second each request was otherwise a commit of its own, with its own WAL
+/// append and fsync. Blocking: runs on its own thread.
 pub fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
@@ -102,10 +105,19 @@ pub fn run(
         let mut batch = Vec::with_capacity(batch_max.min(64));
         batch.push(first);
         take_waiting(&mut rx, &mut batch, batch_max);
-        let delay = commit_delay_us.load(Ordering::Relaxed);
-        if delay > 0 && batch.len() < SMALL_BATCH.min(batch_max) {
-            std::thread::sleep(Duration::from_micros(delay));
-            take_waiting(&mut rx, &mut batch, batch_max);
+        let small = SMALL_BATCH.min(batch_max);
+        let delay = Duration::from_micros(commit_delay_us.load(Ordering::Relaxed));
+        if !delay.is_zero() && batch.len() < small {
+            // In steps, so a batch that fills up quickly (a busy moment) stops waiting.
+            let until = Instant::now() + delay;
+            while batch.len() < small {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::sleep(left.min(WAIT_STEP));
+                take_waiting(&mut rx, &mut batch, batch_max);
+            }
         }
         commit(&mut conn, batch);
         batches += 1;
