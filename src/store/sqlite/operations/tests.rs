@@ -289,19 +289,21 @@ async fn closing_appends_one_closed_event_after_the_conversations_others() {
     assert_eq!(data["closed_at"], closed.closed_at.unwrap().as_str());
 }
 
-#[tokio::test]
-async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let key = PartKey {
+/// The key of a two-part message from the test contact.
+fn two_part_key() -> PartKey {
+    PartKey {
         carrier: "sim".into(),
         source: "14155550123".into(),
         destination: "18005550100".into(),
         reference: 9,
         total: 2,
         width: ReferenceWidth::Udh8,
-    };
-    let part = MoPart {
+    }
+}
+
+/// Part `seqnum` of the message of [`two_part_key`].
+fn part_of_two(seqnum: u8, body: &[u8]) -> MoPart {
+    MoPart {
         coding: Coding {
             data_coding: 0,
             encoding: Encoding::Gsm7,
@@ -313,13 +315,21 @@ async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
             reference: 9,
             width: ReferenceWidth::Udh8,
             total: 2,
-            seqnum: 1,
+            seqnum,
         }),
         ports: None,
-        body: b"first half".to_vec(),
+        body: body.to_vec(),
         header_len: 6,
         header_error: false,
-    };
+    }
+}
+
+#[tokio::test]
+async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let key = two_part_key();
+    let part = part_of_two(1, b"first half");
     assert_eq!(
         store.put(&key, part.clone(), None).await.unwrap(),
         PutOutcome::Stored { held: 1 }
@@ -337,9 +347,7 @@ async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
 
     // The carrier delivers both parts again (the MO's write never happened): the
     // second completes the message in the same write and hands out both.
-    let mut second = part.clone();
-    second.concat.as_mut().unwrap().seqnum = 2;
-    second.body = b"second half".to_vec();
+    let second = part_of_two(2, b"second half");
     assert_eq!(
         store.put(&key, part.clone(), None).await.unwrap(),
         PutOutcome::Stored { held: 1 }
@@ -354,33 +362,8 @@ async fn pending_mo_parts_survive_reopening_and_a_second_copy_is_a_duplicate() {
 async fn a_part_of_a_message_stored_since_the_time_given_is_a_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let key = PartKey {
-        carrier: "sim".into(),
-        source: "14155550123".into(),
-        destination: "18005550100".into(),
-        reference: 9,
-        total: 2,
-        width: ReferenceWidth::Udh8,
-    };
-    let part = |seqnum| MoPart {
-        coding: Coding {
-            data_coding: 0,
-            encoding: Encoding::Gsm7,
-            gsm7_packed: false,
-            locking_nli: None,
-            single_nli: None,
-        },
-        concat: Some(ConcatInfo {
-            reference: 9,
-            width: ReferenceWidth::Udh8,
-            total: 2,
-            seqnum,
-        }),
-        ports: None,
-        body: vec![b'a' + seqnum],
-        header_len: 6,
-        header_error: false,
-    };
+    let key = two_part_key();
+    let part = |seqnum: u8| part_of_two(seqnum, &[b'a' + seqnum]);
     let stored_at = now_ms();
     let recorded =
         crate::store::model::part_dedup_key("sim", "14155550123", "18005550100", 9, 2, 1);
