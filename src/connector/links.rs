@@ -22,18 +22,25 @@ pub trait MediaLinkSigner: Send + Sync + 'static {
 
 /// Whether `event` carries media links.
 pub(super) fn carries_media(event: &ChatEvent) -> bool {
-    // Most events have no `media` key: only those that may are parsed.
-    event.data.json().contains("\"media\"")
+    may_carry_media(event)
         && matches!(event.data.value().get("media"), Some(Value::Array(media)) if !media.is_empty())
+}
+
+/// False for the events that have no `media` key (most of them), without parsing them.
+fn may_carry_media(event: &ChatEvent) -> bool {
+    event.data.json().contains("\"media\"")
 }
 
 /// Refreshes the media links of the events in `batch` that carry media.
 pub(super) fn refresh(signer: &Arc<dyn MediaLinkSigner>, batch: &mut [ChatEvent]) {
-    for event in batch.iter_mut().filter(|e| carries_media(e)) {
+    for event in batch.iter_mut().filter(|e| may_carry_media(e)) {
         let mut data = event.data.value();
         let Some(Value::Array(media)) = data.get_mut("media") else {
             continue;
         };
+        if media.is_empty() {
+            continue;
+        }
         for item in media {
             let (Some(url), Some(content_type)) = (
                 item.get("url").and_then(Value::as_str),

@@ -211,16 +211,19 @@ where
         // A part of a stored message is a redelivery: the reassembler's put checks its
         // key (`stored_window`), a single-part MO's write checks its own, each in the
         // same transaction as the write.
-        let key = part_key(&carrier, &d.source, &d.destination, &part);
         let concat = part.concat.filter(|c| c.total > 1);
+        // Taken before the reassembler has the part: it keeps the content, not the octets.
+        let single_key = concat
+            .is_none()
+            .then(|| single_key(&carrier, &d.source, &d.destination, &part));
         match self
             .reassembler
             .accept(&carrier, &d.source, &d.destination, part)
             .await
         {
             Ok(Accepted::Complete(whole)) => {
-                let keys = match concat {
-                    Some(c) => (1..=c.total)
+                let keys = match (concat, single_key) {
+                    (Some(c), _) => (1..=c.total)
                         .map(|n| {
                             part_dedup_key(
                                 &carrier,
@@ -232,7 +235,7 @@ where
                             )
                         })
                         .collect(),
-                    None => vec![key],
+                    (None, key) => key.into_iter().collect(),
                 };
                 self.deliver(whole, keys).await
             }
@@ -354,19 +357,13 @@ fn e164_of(address: &str) -> Option<E164> {
     format!("+{digits}").parse().ok()
 }
 
-/// The dedup key of one delivered part: its place in a concatenated message, or the
-/// content of a single-part MO.
-fn part_key(carrier: &str, source: &str, destination: &str, part: &MoPart) -> String {
-    match part.concat.filter(|c| c.total > 1) {
-        Some(c) => part_dedup_key(carrier, source, destination, c.reference, c.total, c.seqnum),
-        None => {
-            let body = hex::encode(&part.body);
-            let coding = part.coding.data_coding;
-            single_dedup_key(&format!(
-                "single:{carrier}:{source}:{destination}:{coding}:{body}"
-            ))
-        }
-    }
+/// The dedup key of a single-part MO: from its content.
+fn single_key(carrier: &str, source: &str, destination: &str, part: &MoPart) -> String {
+    let body = hex::encode(&part.body);
+    let coding = part.coding.data_coding;
+    single_dedup_key(&format!(
+        "single:{carrier}:{source}:{destination}:{coding}:{body}"
+    ))
 }
 
 /// Where the parts of a multi-part message wait (the reassembler's key), so the MO's

@@ -89,6 +89,20 @@ async fn a_failing_request_does_not_undo_its_batch_neighbours() {
     assert_eq!(rows, 45);
 }
 
+/// Queues a write request inserting `i` into `t`; its answer comes on the receiver.
+fn send_insert(
+    tx: &mpsc::Sender<Box<dyn Job>>,
+    i: i64,
+) -> oneshot::Receiver<Result<usize, StoreError>> {
+    let (reply, answer) = oneshot::channel();
+    let job = WriteJob::new(
+        move |c: &Connection| Ok(c.execute("INSERT INTO t VALUES (?1)", [i])?),
+        reply,
+    );
+    tx.try_send(Box::new(job)).ok().unwrap();
+    answer
+}
+
 #[test]
 fn queued_requests_share_one_commit() {
     // Requests queued before the writer runs are taken as one batch.
@@ -100,13 +114,7 @@ fn queued_requests_share_one_commit() {
     let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
     let mut answers = Vec::new();
     for i in 0..20 {
-        let (reply, answer) = oneshot::channel();
-        let job = WriteJob::new(
-            move |c: &Connection| Ok(c.execute("INSERT INTO t VALUES (?1)", [i])?),
-            reply,
-        );
-        tx.try_send(Box::new(job)).ok().unwrap();
-        answers.push(answer);
+        answers.push(send_insert(&tx, i));
     }
     drop(tx);
     // batch_max 8: 20 requests make three commits (8 + 8 + 4).
@@ -142,13 +150,7 @@ fn a_small_batch_waits_the_commit_delay_for_more_requests() {
         if i > 0 {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let (reply, answer) = oneshot::channel();
-        let job = WriteJob::new(
-            move |c: &Connection| Ok(c.execute("INSERT INTO t VALUES (?1)", [i])?),
-            reply,
-        );
-        tx.try_send(Box::new(job)).ok().unwrap();
-        answers.push(answer);
+        answers.push(send_insert(&tx, i));
     }
     drop(tx);
     for a in answers {
