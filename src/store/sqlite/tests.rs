@@ -131,6 +131,54 @@ fn queued_requests_share_one_commit() {
 }
 
 #[test]
+fn a_failed_request_is_undone_alone_when_its_batch_runs_again() {
+    // One batch: the third request inserts a row, then fails. The batch ran without
+    // savepoints first, so it runs again with them: every other request's row is there
+    // once, the failed one's not at all, and each caller hears its own answer.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
+    let conn = connect(&path, Synchronous::Full).unwrap();
+    conn.execute_batch("CREATE TABLE t (k INTEGER)").unwrap();
+    let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
+    let mut answers = Vec::new();
+    for i in 0..5 {
+        let (reply, answer) = oneshot::channel();
+        let job = WriteJob::new(
+            move |c: &Connection| {
+                c.execute("INSERT INTO t VALUES (?1)", [i])?;
+                if i == 2 {
+                    return Err(StoreError::Invalid("request 2 fails".into()));
+                }
+                Ok(i)
+            },
+            reply,
+        );
+        tx.try_send(Box::new(job)).ok().unwrap();
+        answers.push(answer);
+    }
+    drop(tx);
+    let no_delay = std::sync::atomic::AtomicU64::new(0);
+    let batches = writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8, &no_delay);
+    assert_eq!(batches, 1);
+    let answers: Vec<_> = answers
+        .into_iter()
+        .map(|a| a.blocking_recv().unwrap())
+        .collect();
+    assert!(matches!(answers[2], Err(StoreError::Invalid(_))));
+    let ok: Vec<i64> = answers.into_iter().filter_map(Result::ok).collect();
+    assert_eq!(ok, [0, 1, 3, 4]);
+    let rows: Vec<i64> = conn
+        .prepare("SELECT k FROM t ORDER BY k")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows, [0, 1, 3, 4]);
+}
+
+#[test]
 fn a_small_batch_waits_the_commit_delay_for_more_requests() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");

@@ -371,7 +371,7 @@ async fn a_part_of_a_message_stored_since_the_time_given_is_a_duplicate() {
         .write(move |c| {
             c.execute(
                 "INSERT INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, 'm', ?2)",
-                (recorded, stored_at),
+                (&recorded, stored_at),
             )?;
             Ok(())
         })
