@@ -172,8 +172,8 @@ fn append(dir: &Path, conversations: &[&str]) -> Vec<ChatEvent> {
             .collect();
         store
             .write(move |c| {
-                new.into_iter()
-                    .map(|e| outbox::append(c, e))
+                new.iter()
+                    .map(|e| outbox::append(c, e.clone()))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await
