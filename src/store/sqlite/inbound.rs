@@ -66,11 +66,23 @@ fn store_mo_with(
     if let Some(key) = &mo.pending_parts {
         remove_parts(conn, key, mo)?;
     }
-    if !claim_keys(conn, mo, now)? {
-        return Ok(MoStored::Duplicate);
-    }
+    let digest = match mo.dedup_keys.as_slice() {
+        [key] if key.starts_with(SINGLE_KEY_PREFIX) && mms.is_none() => {
+            let digest = dedup_digest(key);
+            if stored_again(conn, mo, digest)? {
+                return Ok(MoStored::Duplicate);
+            }
+            Some(digest)
+        }
+        _ => {
+            if !claim_keys(conn, mo, now)? {
+                return Ok(MoStored::Duplicate);
+            }
+            None
+        }
+    };
     let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
-    insert_mo(conn, mo, &conversation_id, mms, now)?;
+    insert_mo(conn, mo, &conversation_id, digest, mms, now)?;
     if let Some(mms) = mms {
         media::record(conn, &mo.message_id, &mms.files)?;
     }
@@ -109,6 +121,7 @@ fn insert_mo(
     conn: &Connection,
     mo: &NewMo,
     conversation_id: &str,
+    digest: Option<i64>,
     mms: Option<&NewMmsMo>,
     now: UnixMs,
 ) -> Result<(), StoreError> {
@@ -116,8 +129,8 @@ fn insert_mo(
     conn.prepare_cached(
         "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
             encoding, segments, status, reason, route, incomplete, missing,
-            created_unix_ms, updated_unix_ms)
-         VALUES (?1, ?2, 'mo', ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?12, ?12)",
+            created_unix_ms, updated_unix_ms, dedup)
+         VALUES (?1, ?2, 'mo', ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
     )?
     .execute(rusqlite::params![
         mo.message_id,
@@ -132,6 +145,7 @@ fn insert_mo(
         mo.incomplete,
         missing,
         now,
+        digest,
     ])?;
     let mut received = json!({
         "message_id": mo.message_id,
@@ -171,6 +185,89 @@ fn remove_parts(conn: &Connection, key: &PartKey, mo: &NewMo) -> Result<(), Stor
         delete.execute((&key, seqnum))?;
     }
     Ok(())
+}
+
+/// How a single-part MO's dedup key begins (`model::single_dedup_key`).
+const SINGLE_KEY_PREFIX: &str = "single:";
+
+/// Whether a single-part MO with dedup digest `digest` was stored since
+/// `mo.dedup_since` in a conversation of its contact and sender: the open one, and the
+/// one before it when that may have ended within the window (a redelivery then still
+/// belongs to it). The digest is kept in the message row and in the conversation's
+/// message index, whose leaf page the new message's entry goes to anyway: recording
+/// the key in `mo_seen` instead wrote one more page at a random place per MO (a
+/// quarter of the pages of a single-part MO's commit). Message ids are UUIDv7, so the
+/// window is a range of ids. The scan covers the conversation's messages of the
+/// window, a handful unless one contact floods the number.
+fn stored_again(conn: &Connection, mo: &NewMo, digest: i64) -> Result<bool, StoreError> {
+    let since = mo.dedup_since.max(0);
+    let first_id = format!("{:08x}-{:04x}", since >> 16, since & 0xffff);
+    let open: Option<(String, Option<String>, UnixMs)> = conn
+        .prepare_cached(
+            "SELECT id, previous_id, started_unix_ms FROM conversation
+             WHERE contact = ?1 AND sender = ?2 AND closed_unix_ms IS NULL",
+        )?
+        .query_row((&mo.contact, &mo.sender), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let mut candidates = Vec::with_capacity(2);
+    match open {
+        Some((id, previous, started)) => {
+            candidates.push(id);
+            if started >= since {
+                candidates.extend(previous);
+            }
+        }
+        None => {
+            let latest: Option<(String, Option<UnixMs>)> = conn
+                .prepare_cached(
+                    "SELECT id, closed_unix_ms FROM conversation WHERE contact = ?1 AND sender = ?2
+                     ORDER BY started_unix_ms DESC, id DESC LIMIT 1",
+                )?
+                .query_row((&mo.contact, &mo.sender), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((id, closed)) = latest
+                && closed.is_none_or(|c| c >= since)
+            {
+                candidates.push(id);
+            }
+        }
+    }
+    let mut find = conn.prepare_cached(
+        "SELECT 1 FROM message WHERE conversation_id = ?1 AND id >= ?2 AND dedup = ?3 LIMIT 1",
+    )?;
+    for conversation in candidates {
+        if find.exists((&conversation, &first_id, digest))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether a single-part MO with dedup key `key` was stored since `since`, in any
+/// conversation (a scan of the messages: for inspection and tests, not the flows).
+pub(super) fn stored_single(
+    conn: &Connection,
+    key: &str,
+    since: UnixMs,
+) -> Result<bool, StoreError> {
+    if !key.starts_with(SINGLE_KEY_PREFIX) {
+        return Ok(false);
+    }
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM message WHERE dedup = ?1 AND created_unix_ms >= ?2 LIMIT 1")?
+        .exists((dedup_digest(key), since))?)
+}
+
+/// The 64-bit dedup digest of a single-part MO's key: the first eight octets of its
+/// SHA-256. Within one conversation's window a collision is not a concern.
+pub(super) fn dedup_digest(key: &str) -> i64 {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// Records the MO's dedup keys unless one was recorded since `mo.dedup_since`; false

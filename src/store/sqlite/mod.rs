@@ -234,6 +234,19 @@ const MIGRATIONS: &[&str] = &[
     // for the migration), so a redelivery of an MO stored before the upgrade is still
     // recognised. A digest key has no second colon.
     "UPDATE OR REPLACE mo_seen SET key = single_dedup_key(key) WHERE key GLOB 'single:*:*';",
+    // 11: a single-part MO's dedup key is kept as a 64-bit digest (`dedup_digest()`,
+    // registered for the migration: `inbound::dedup_digest`) in its message row and in
+    // the conversation's message index, and a redelivery is looked for among the
+    // conversation's messages of the window (`inbound::stored_again`) instead of in
+    // `mo_seen`, which keeps the keys of MO parts and MMS. The keys recorded so far move
+    // to their messages, so a redelivery after the upgrade is still recognised.
+    "ALTER TABLE message ADD COLUMN dedup INTEGER;
+    DROP INDEX message_by_conversation;
+    CREATE INDEX message_by_conversation ON message (conversation_id, id, dedup);
+    UPDATE message SET dedup = (SELECT dedup_digest(s.key) FROM mo_seen s
+                                WHERE s.message_id = message.id AND s.key GLOB 'single:*' LIMIT 1)
+        WHERE id IN (SELECT message_id FROM mo_seen WHERE key GLOB 'single:*');
+    DELETE FROM mo_seen WHERE key GLOB 'single:*';",
 ];
 
 /// The writer's page cache, in KiB (SQLite's default is 2 000). Every write looks up
@@ -512,9 +525,10 @@ fn connect(path: &Path, sync: Synchronous) -> Result<Connection, rusqlite::Error
         Synchronous::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
-        // temp_store: each request of a group commit runs in a savepoint, whose
-        // sub-journal (the pages as they were before it) is then kept in memory; in a
-        // temporary file it cost a write system call per page a request touched.
+        // temp_store: when a request of a group commit failed, the batch runs again with
+        // each request in a savepoint, whose sub-journal (the pages as they were before
+        // it) is then kept in memory; in a temporary file it cost a write system call
+        // per page a request touched.
         "PRAGMA synchronous={level}; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
     ))?;
     Ok(conn)
@@ -530,6 +544,12 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
                 &ctx.get::<String>(0)?,
             ))
         },
+    )?;
+    conn.create_scalar_function(
+        "dedup_digest",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(inbound::dedup_digest(&ctx.get::<String>(0)?)),
     )?;
     let known = MIGRATIONS.len() as u32;
     let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

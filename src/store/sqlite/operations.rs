@@ -62,8 +62,10 @@ impl Store for SqliteStore {
     }
 
     async fn mo_seen(&self, key: String, since: UnixMs) -> Result<bool, StoreError> {
-        self.read_point(move |c| inbound::seen(c, &key, since))
-            .await
+        self.read_point(move |c| {
+            Ok(inbound::seen(c, &key, since)? || inbound::stored_single(c, &key, since)?)
+        })
+        .await
     }
 
     async fn store_unmatched_receipt(&self, receipt: RawReceipt) -> Result<(), StoreError> {

@@ -265,32 +265,69 @@ async fn the_checkpointer_copies_committed_pages_into_the_database_file() {
 async fn dedup_keys_recorded_before_digests_still_recognise_a_redelivery() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
-    // A store as migration 9 left it, with a single-part key in its long form and a
-    // part key.
+    // A store as migration 9 left it: a stored single-part MO with its key in the long
+    // form, and a part key.
     let conn = Connection::open(&path).unwrap();
     for sql in &MIGRATIONS[..9] {
         conn.execute_batch(sql).unwrap();
     }
     conn.pragma_update(None, "user_version", 9).unwrap();
+    let (contact, sender) = ("+14155550123", "+18005550100");
+    let now = crate::store::model::now_ms();
+    let stored = crate::connector::new_id();
+    conn.execute(
+        "INSERT INTO conversation (id, contact, sender, started_unix_ms) VALUES ('c', ?1, ?2, 0)",
+        (contact, sender),
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO message (id, conversation_id, direction, from_addr, to_addr, text,
+            encoding, segments, status, created_unix_ms, updated_unix_ms)
+         VALUES (?1, 'c', 'mo', ?2, ?3, 'Hello', 'gsm7', 1, 'received', ?4, ?4)",
+        (&stored, contact, sender, now),
+    )
+    .unwrap();
     let long = "single:sim:14155550123:18005550100:0:48656c6c6f";
     let part = "part:sim:14155550123:18005550100:7:3:1";
     for key in [long, part] {
         conn.execute(
-            "INSERT INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, 'm', ?2)",
-            (key, crate::store::model::now_ms()),
+            "INSERT INTO mo_seen (key, message_id, seen_unix_ms) VALUES (?1, ?2, ?3)",
+            (key, &stored, now),
         )
         .unwrap();
     }
     drop(conn);
 
     let store = SqliteStore::open(&path, Synchronous::Full, 8, "t").unwrap();
-    let since = crate::store::model::now_ms() - 60_000;
+    let since = now - 60_000;
     let digest = crate::store::model::single_dedup_key(long);
     assert_ne!(digest, long);
-    assert!(store.mo_seen(digest, since).await.unwrap());
+    assert!(store.mo_seen(digest.clone(), since).await.unwrap());
     assert!(!store.mo_seen(long.into(), since).await.unwrap());
     assert!(
         store.mo_seen(part.into(), since).await.unwrap(),
         "kept as it was"
+    );
+    // The carrier delivers the MO again: it is known.
+    let again = crate::store::model::NewMo {
+        message_id: crate::connector::new_id(),
+        contact: contact.into(),
+        sender: sender.into(),
+        carrier: "sim".into(),
+        text: "Hello".into(),
+        encoding: "gsm7".into(),
+        segments: 1,
+        incomplete: false,
+        missing: Vec::new(),
+        dedup_keys: vec![digest],
+        dedup_since: since,
+        unknown_destination: false,
+        consent: None,
+        reply: None,
+        pending_parts: None,
+    };
+    assert_eq!(
+        store.store_mo(again).await.unwrap(),
+        crate::store::model::MoStored::Duplicate
     );
 }

@@ -184,13 +184,15 @@ async fn a_failed_mt_leaves_the_queue_with_its_reason_and_event() {
 async fn an_mo_seen_within_the_window_is_a_duplicate_and_later_is_new() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let stored = store.store_mo(mo("a", "hi", "single:x")).await.unwrap();
+    // Real message ids: the window is a range of them (UUIDv7).
+    let id = || crate::connector::new_id();
+    let stored = store.store_mo(mo(&id(), "hi", "single:x")).await.unwrap();
     assert!(matches!(stored, MoStored::Stored { .. }));
     assert_eq!(
-        store.store_mo(mo("b", "hi", "single:x")).await.unwrap(),
+        store.store_mo(mo(&id(), "hi", "single:x")).await.unwrap(),
         MoStored::Duplicate
     );
-    let mut later = mo("c", "hi", "single:x");
+    let mut later = mo(&id(), "hi", "single:x");
     later.dedup_since = now_ms() + 1;
     assert!(matches!(
         store.store_mo(later).await.unwrap(),
@@ -203,6 +205,38 @@ async fn an_mo_seen_within_the_window_is_a_duplicate_and_later_is_new() {
         .filter(|e| e.0 == "chat.message.received")
         .count();
     assert_eq!(received, 2);
+}
+
+#[tokio::test]
+async fn a_redelivery_is_known_after_its_conversation_closed() {
+    // The MO is stored, the agent closes the conversation, and the carrier delivers the
+    // MO again within the window: whether it comes before or after another MO opened
+    // the next conversation, it is a duplicate.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = || crate::connector::new_id();
+    let MoStored::Stored {
+        conversation_id: first,
+        ..
+    } = store.store_mo(mo(&id(), "hi", "single:x")).await.unwrap()
+    else {
+        panic!("stored");
+    };
+    store.close_conversation(first).await.unwrap().unwrap();
+    assert_eq!(
+        store.store_mo(mo(&id(), "hi", "single:x")).await.unwrap(),
+        MoStored::Duplicate
+    );
+    let opened = store.store_mo(mo(&id(), "next", "single:y")).await.unwrap();
+    assert!(matches!(opened, MoStored::Stored { .. }));
+    assert_eq!(
+        store.store_mo(mo(&id(), "hi", "single:x")).await.unwrap(),
+        MoStored::Duplicate
+    );
+    assert_eq!(
+        store.store_mo(mo(&id(), "next", "single:y")).await.unwrap(),
+        MoStored::Duplicate
+    );
 }
 
 #[tokio::test]
