@@ -89,6 +89,17 @@ async fn a_failing_request_does_not_undo_its_batch_neighbours() {
     assert_eq!(rows, 45);
 }
 
+/// A store file (in a directory dropped with the first value) with a table `t`, and a
+/// connection to it, for driving the writer directly.
+fn table_t() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
+    let conn = connect(&path, Synchronous::Full).unwrap();
+    conn.execute_batch("CREATE TABLE t (k INTEGER)").unwrap();
+    (dir, path, conn)
+}
+
 /// Queues a write request inserting `i` into `t`; its answer comes on the receiver.
 fn send_insert(
     tx: &mpsc::Sender<Box<dyn Job>>,
@@ -106,11 +117,7 @@ fn send_insert(
 #[test]
 fn queued_requests_share_one_commit() {
     // Requests queued before the writer runs are taken as one batch.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
-    let conn = connect(&path, Synchronous::Full).unwrap();
-    conn.execute_batch("CREATE TABLE t (k INTEGER)").unwrap();
+    let (_dir, path, conn) = table_t();
     let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
     let mut answers = Vec::new();
     for i in 0..20 {
@@ -135,11 +142,7 @@ fn a_failed_request_is_undone_alone_when_its_batch_runs_again() {
     // One batch: the third request inserts a row, then fails. The batch ran without
     // savepoints first, so it runs again with them: every other request's row is there
     // once, the failed one's not at all, and each caller hears its own answer.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
-    let conn = connect(&path, Synchronous::Full).unwrap();
-    conn.execute_batch("CREATE TABLE t (k INTEGER)").unwrap();
+    let (_dir, path, conn) = table_t();
     let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
     let mut answers = Vec::new();
     for i in 0..5 {
@@ -180,13 +183,7 @@ fn a_failed_request_is_undone_alone_when_its_batch_runs_again() {
 
 #[test]
 fn a_small_batch_waits_the_commit_delay_for_more_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    drop(SqliteStore::open(&path, Synchronous::Full, 8, "a").unwrap());
-    connect(&path, Synchronous::Full)
-        .unwrap()
-        .execute_batch("CREATE TABLE t (k INTEGER)")
-        .unwrap();
+    let (_dir, path, _) = table_t();
     let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
     // A generous delay: the second request, sent 100 ms after the first, must join it.
     let delay = std::sync::atomic::AtomicU64::new(2_000_000);
