@@ -558,6 +558,12 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = i as u32 + 1;
+        // Some migrations rewrite a table or rebuild an index: on a large store the
+        // first start after an upgrade takes a while, and the log says why (a new,
+        // empty store is not worth a line per version).
+        if found > 0 {
+            tracing::info!(version, "migrating the store's schema");
+        }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)
             .and_then(|_| tx.pragma_update(None, "user_version", version))
