@@ -25,6 +25,49 @@ fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     })
 }
 
+/// The latest conversation of (contact, sender): the open one when there is one.
+pub(super) struct Latest {
+    pub id: String,
+    pub previous_id: Option<String>,
+    pub started_unix_ms: UnixMs,
+    pub closed_unix_ms: Option<UnixMs>,
+}
+
+/// The latest conversation of (contact, sender), if it ever had one.
+pub(super) fn latest(
+    conn: &Connection,
+    contact: &str,
+    sender: &str,
+) -> Result<Option<Latest>, StoreError> {
+    let row = |r: &Row<'_>| {
+        Ok(Latest {
+            id: r.get(0)?,
+            previous_id: r.get(1)?,
+            started_unix_ms: r.get(2)?,
+            closed_unix_ms: r.get(3)?,
+        })
+    };
+    // The open one by its own index; only without one the history is looked at.
+    let open = conn
+        .prepare_cached(
+            "SELECT id, previous_id, started_unix_ms, closed_unix_ms FROM conversation
+             WHERE contact = ?1 AND sender = ?2 AND closed_unix_ms IS NULL",
+        )?
+        .query_row((contact, sender), row)
+        .optional()?;
+    if open.is_some() {
+        return Ok(open);
+    }
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, previous_id, started_unix_ms, closed_unix_ms FROM conversation
+             WHERE contact = ?1 AND sender = ?2
+             ORDER BY started_unix_ms DESC, id DESC LIMIT 1",
+        )?
+        .query_row((contact, sender), row)
+        .optional()?)
+}
+
 /// The open conversation of (contact, sender), opened now (with its started event) when
 /// there is none. `origin` says what opened it (`mo`, `mt`).
 pub(super) fn open_for(
@@ -34,23 +77,23 @@ pub(super) fn open_for(
     origin: &str,
     now: UnixMs,
 ) -> Result<String, StoreError> {
-    let open: Option<String> = conn
-        .prepare_cached(
-            "SELECT id FROM conversation
-             WHERE contact = ?1 AND sender = ?2 AND closed_unix_ms IS NULL",
-        )?
-        .query_row((contact, sender), |r| r.get(0))
-        .optional()?;
-    if let Some(id) = open {
-        return Ok(id);
-    }
-    let previous: Option<String> = conn
-        .prepare_cached(
-            "SELECT id FROM conversation WHERE contact = ?1 AND sender = ?2
-             ORDER BY started_unix_ms DESC, id DESC LIMIT 1",
-        )?
-        .query_row((contact, sender), |r| r.get(0))
-        .optional()?;
+    let found = latest(conn, contact, sender)?;
+    open_after(conn, found, contact, sender, origin, now)
+}
+
+/// [`open_for`] with the latest conversation of (contact, sender) already looked up.
+pub(super) fn open_after(
+    conn: &Connection,
+    latest: Option<Latest>,
+    contact: &str,
+    sender: &str,
+    origin: &str,
+    now: UnixMs,
+) -> Result<String, StoreError> {
+    let previous = match latest {
+        Some(open) if open.closed_unix_ms.is_none() => return Ok(open.id),
+        other => other.map(|l| l.id),
+    };
     let id = new_id();
     conn.prepare_cached(
         "INSERT INTO conversation (id, contact, sender, previous_id, started_unix_ms)

@@ -66,10 +66,11 @@ fn store_mo_with(
     if let Some(key) = &mo.pending_parts {
         remove_parts(conn, key, mo)?;
     }
+    let latest = conversations::latest(conn, &mo.contact, &mo.sender)?;
     let digest = match mo.dedup_keys.as_slice() {
         [key] if key.starts_with(SINGLE_KEY_PREFIX) && mms.is_none() => {
             let digest = dedup_digest(key);
-            if stored_again(conn, mo, digest)? {
+            if stored_again(conn, latest.as_ref(), mo.dedup_since, digest)? {
                 return Ok(MoStored::Duplicate);
             }
             Some(digest)
@@ -81,7 +82,8 @@ fn store_mo_with(
             None
         }
     };
-    let conversation_id = conversations::open_for(conn, &mo.contact, &mo.sender, "mo", now)?;
+    let conversation_id =
+        conversations::open_after(conn, latest, &mo.contact, &mo.sender, "mo", now)?;
     insert_mo(conn, mo, &conversation_id, digest, mms, now)?;
     if let Some(mms) = mms {
         media::record(conn, &mo.message_id, &mms.files)?;
@@ -190,55 +192,39 @@ fn remove_parts(conn: &Connection, key: &PartKey, mo: &NewMo) -> Result<(), Stor
 /// How a single-part MO's dedup key begins (`model::single_dedup_key`).
 const SINGLE_KEY_PREFIX: &str = "single:";
 
-/// Whether a single-part MO with dedup digest `digest` was stored since
-/// `mo.dedup_since` in a conversation of its contact and sender: the open one, and the
-/// one before it when that may have ended within the window (a redelivery then still
-/// belongs to it). The digest is kept in the message row and in the conversation's
-/// message index, whose leaf page the new message's entry goes to anyway: recording
-/// the key in `mo_seen` instead wrote one more page at a random place per MO (a
-/// quarter of the pages of a single-part MO's commit). Message ids are UUIDv7, so the
-/// window is a range of ids. The scan covers the conversation's messages of the
-/// window, a handful unless one contact floods the number.
-fn stored_again(conn: &Connection, mo: &NewMo, digest: i64) -> Result<bool, StoreError> {
-    let since = mo.dedup_since.max(0);
+/// Whether a single-part MO with dedup digest `digest` was stored since `since` in a
+/// conversation of its contact and sender: `latest` (theirs, the open one if any) unless
+/// it ended before the window, and the one before it when `latest` began within the
+/// window (a redelivery then still belongs to that one). The digest is kept in the
+/// message row and in the conversation's message index, whose leaf page the new
+/// message's entry goes to anyway: recording the key in `mo_seen` instead wrote one
+/// more page at a random place per MO (a quarter of the pages of a single-part MO's
+/// commit). Message ids are UUIDv7, so the window is a range of ids. The scan covers
+/// the conversation's messages of the window, a handful unless one contact floods the
+/// number.
+fn stored_again(
+    conn: &Connection,
+    latest: Option<&conversations::Latest>,
+    since: UnixMs,
+    digest: i64,
+) -> Result<bool, StoreError> {
+    let Some(latest) = latest else {
+        return Ok(false);
+    };
+    let since = since.max(0);
     let first_id = format!("{:08x}-{:04x}", since >> 16, since & 0xffff);
-    let open: Option<(String, Option<String>, UnixMs)> = conn
-        .prepare_cached(
-            "SELECT id, previous_id, started_unix_ms FROM conversation
-             WHERE contact = ?1 AND sender = ?2 AND closed_unix_ms IS NULL",
-        )?
-        .query_row((&mo.contact, &mo.sender), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
     let mut candidates = Vec::with_capacity(2);
-    match open {
-        Some((id, previous, started)) => {
-            candidates.push(id);
-            if started >= since {
-                candidates.extend(previous);
-            }
-        }
-        None => {
-            let latest: Option<(String, Option<UnixMs>)> = conn
-                .prepare_cached(
-                    "SELECT id, closed_unix_ms FROM conversation WHERE contact = ?1 AND sender = ?2
-                     ORDER BY started_unix_ms DESC, id DESC LIMIT 1",
-                )?
-                .query_row((&mo.contact, &mo.sender), |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((id, closed)) = latest
-                && closed.is_none_or(|c| c >= since)
-            {
-                candidates.push(id);
-            }
-        }
+    if latest.closed_unix_ms.is_none_or(|c| c >= since) {
+        candidates.push(&latest.id);
+    }
+    if latest.started_unix_ms >= since {
+        candidates.extend(&latest.previous_id);
     }
     let mut find = conn.prepare_cached(
         "SELECT 1 FROM message WHERE conversation_id = ?1 AND id >= ?2 AND dedup = ?3 LIMIT 1",
     )?;
     for conversation in candidates {
-        if find.exists((&conversation, &first_id, digest))? {
+        if find.exists((conversation, &first_id, digest))? {
             return Ok(true);
         }
     }
