@@ -29,9 +29,9 @@ use crate::consent::metrics as consent_metrics;
 use crate::consent::{ConsentPolicy, SOURCE_SMS, SuppressionList};
 use crate::number::{E164, MoDestination};
 use crate::store::model::{now_ms, part_dedup_key, single_dedup_key};
-use crate::store::{MoStored, NewMo, RawReceipt, Store};
+use crate::store::{FinishParts, MoStored, NewMo, RawReceipt, Store, StoreError};
 use crate::text::{
-    self, Accepted, MoPart, PartKey, PendingParts, Reassembled, Reassembler, ReassemblyConfig,
+    self, Joined, MoPart, PartKey, PendingParts, Reassembled, Reassembler, ReassemblyConfig,
     ReferenceAllocator, RouteProfile, Sar,
 };
 
@@ -117,7 +117,7 @@ pub struct MoFlow<S: PendingParts> {
 
 impl<S> MoFlow<S>
 where
-    S: Store + SuppressionList + PendingParts,
+    S: Store + SuppressionList + PendingParts + FinishParts,
 {
     /// The flow over `store`; `dispatcher` is woken when a consent reply is queued;
     /// receipts go to `receipts`, whose outbox this flow announces its events on too.
@@ -208,42 +208,37 @@ where
             alphabet: profile.alphabet,
             gsm7_packed: profile.gsm7_packed,
         });
-        // A part of a stored message is a redelivery: the reassembler's put checks its
-        // key (`stored_window`), a single-part MO's write checks its own, each in the
-        // same transaction as the write.
+        // A part of a stored message is a redelivery: the store's put checks its key
+        // (`stored_window`), a single-part MO's write checks its own, each in the same
+        // transaction as the write.
         let concat = part.concat.filter(|c| c.total > 1);
         // Taken before the reassembler has the part: it keeps the content, not the octets.
         let single_key = concat
             .is_none()
             .then(|| single_key(&carrier, &d.source, &d.destination, &part));
+        // The part that completes its message stores the MO in the same write.
+        let store = self.store.clone();
+        let builder = self.builder();
+        let put = move |key, part, since| async move {
+            store
+                .put_finishing(key, part, since, move |whole| {
+                    let keys = message_keys(&whole);
+                    builder.build(whole, keys)
+                })
+                .await
+        };
         match self
             .reassembler
-            .accept(&carrier, &d.source, &d.destination, part)
+            .accept_with(&carrier, &d.source, &d.destination, part, put)
             .await
         {
-            Ok(Accepted::Complete(whole)) => {
-                let keys = match (concat, single_key) {
-                    (Some(c), _) => (1..=c.total)
-                        .map(|n| {
-                            part_dedup_key(
-                                &carrier,
-                                &d.source,
-                                &d.destination,
-                                c.reference,
-                                c.total,
-                                n,
-                            )
-                        })
-                        .collect(),
-                    (None, key) => key.into_iter().collect(),
-                };
-                self.deliver(whole, keys).await
-            }
-            Ok(Accepted::Pending { .. }) => {
+            Ok(Joined::Whole(whole)) => self.deliver(whole, single_key.into_iter().collect()).await,
+            Ok(Joined::Finished((mo, stored))) => self.stored(&mo, Ok(stored)),
+            Ok(Joined::Pending { .. }) => {
                 metrics::inbound("mo", "pending");
                 InboundVerdict::Stored
             }
-            Ok(Accepted::Duplicate) => {
+            Ok(Joined::Duplicate) => {
                 metrics::inbound("mo", "duplicate");
                 InboundVerdict::Stored
             }
@@ -254,54 +249,40 @@ where
         }
     }
 
+    /// What turns a message into the MO to store, with the configuration of now.
+    fn builder(&self) -> MoBuilder {
+        MoBuilder {
+            config: self.config.borrow().clone(),
+            keywords: self.keywords.clone(),
+            dedup_window: self.options.dedup_window,
+        }
+    }
+
     /// Consent, then one store write for the whole message: the MO, its keyword's change
     /// with the event and the reply, and the removal of its parts.
     async fn deliver(&self, whole: Reassembled, dedup_keys: Vec<String>) -> InboundVerdict {
-        let config = self.config.borrow().clone();
-        let Ok(inventory) = config.sender_inventory() else {
-            return retry_later();
-        };
-        let contact_e164 = e164_of(&whole.source);
-        let contact = contact_e164
-            .as_ref()
-            .map(|e| e.as_str().to_owned())
-            .unwrap_or_else(|| whole.source.clone());
-        let mut mo = NewMo {
-            message_id: new_id(),
-            contact,
-            sender: whole.destination.clone(),
-            carrier: whole.carrier.clone(),
-            text: whole.decoded.text.clone(),
-            encoding: whole.decoded.encoding.as_str().to_owned(),
-            segments: u32::from(whole.total),
-            incomplete: whole.incomplete,
-            missing: whole.missing.clone(),
-            dedup_keys,
-            dedup_since: now_ms() - self.options.dedup_window.as_millis() as i64,
-            unknown_destination: false,
-            consent: None,
-            reply: None,
-            pending_parts: pending_key(&whole),
-        };
-        match inventory.destination_of_mo(&whole.destination) {
-            MoDestination::Ours(sender) => {
-                mo.sender = sender.address().as_str().to_owned();
-                if let Some(contact) = &contact_e164 {
-                    self.keywords
-                        .plan(&config, contact, sender, SOURCE_SMS, &mut mo);
-                }
+        let mo = match self.builder().build(whole, dedup_keys) {
+            Ok(mo) => mo,
+            Err(error) => {
+                warn!(%error, "cannot store an MO");
+                return retry_later();
             }
-            MoDestination::NotOurs(_) => mo.unknown_destination = true,
-        }
-        let unknown = mo.unknown_destination;
-        match self.store.store_mo(mo).await {
+        };
+        let stored = self.store.store_mo(mo.clone()).await;
+        self.stored(&mo, stored)
+    }
+
+    /// The answer to the carrier once `mo`'s write is done, with its metrics and
+    /// wake-ups.
+    fn stored(&self, mo: &NewMo, stored: Result<MoStored, StoreError>) -> InboundVerdict {
+        match stored {
             Ok(MoStored::Stored {
                 consent_changed, ..
             }) => {
                 self.events.notify();
                 metrics::inbound(
                     "mo",
-                    if unknown {
+                    if mo.unknown_destination {
                         "unknown_destination"
                     } else {
                         "stored"
@@ -311,7 +292,9 @@ where
                     consent_metrics::consent_changed(kind);
                 }
                 // A reply may have been queued with the message.
-                self.dispatcher.notify_one();
+                if mo.reply.is_some() {
+                    self.dispatcher.notify_one();
+                }
                 InboundVerdict::Stored
             }
             Ok(MoStored::Duplicate) => {
@@ -326,9 +309,61 @@ where
     }
 }
 
+/// Makes the [`NewMo`] of a message: its conversation's parties, the destination
+/// checked against the configured senders, and its consent keyword planned. Cheap to
+/// clone into a store write, which may call it more than once.
+#[derive(Clone)]
+struct MoBuilder {
+    config: Arc<Config>,
+    keywords: ConsentKeywords,
+    dedup_window: std::time::Duration,
+}
+
+impl MoBuilder {
+    fn build(&self, whole: Reassembled, dedup_keys: Vec<String>) -> Result<NewMo, StoreError> {
+        let inventory = self.config.sender_inventory().map_err(|e| {
+            StoreError::Unavailable(format!("the configured senders cannot be read: {e}"))
+        })?;
+        let contact_e164 = e164_of(&whole.source);
+        let contact = contact_e164
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_else(|| whole.source.clone());
+        let pending_parts = pending_key(&whole);
+        let mut mo = NewMo {
+            message_id: new_id(),
+            contact,
+            sender: whole.destination,
+            carrier: whole.carrier,
+            text: whole.decoded.text,
+            encoding: whole.decoded.encoding.as_str().to_owned(),
+            segments: u32::from(whole.total),
+            incomplete: whole.incomplete,
+            missing: whole.missing,
+            dedup_keys,
+            dedup_since: now_ms() - self.dedup_window.as_millis() as i64,
+            unknown_destination: false,
+            consent: None,
+            reply: None,
+            pending_parts,
+        };
+        match inventory.destination_of_mo(&mo.sender) {
+            MoDestination::Ours(sender) => {
+                mo.sender = sender.address().as_str().to_owned();
+                if let Some(contact) = &contact_e164 {
+                    self.keywords
+                        .plan(&self.config, contact, sender, SOURCE_SMS, &mut mo);
+                }
+            }
+            MoDestination::NotOurs(_) => mo.unknown_destination = true,
+        }
+        Ok(mo)
+    }
+}
+
 impl<S> InboundConsumer for MoFlow<S>
 where
-    S: Store + SuppressionList + PendingParts,
+    S: Store + SuppressionList + PendingParts + FinishParts,
 {
     fn consume(&self, message: InboundMessage) -> BoxFuture<'_, InboundVerdict> {
         Box::pin(self.handle(message))

@@ -11,6 +11,8 @@
 use std::collections::HashSet;
 use std::future::Future;
 
+use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome, Reassembled};
+
 pub mod model;
 pub mod sqlite;
 
@@ -19,6 +21,27 @@ pub use model::{
     MtAccepted, MtAttempt, MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt,
     ReceiptApplied, ReceiptUpdate, SentSegment, StoredMedia, UnixMs,
 };
+
+/// Keeps the last part of a multi-part MO and the message it completes in one write:
+/// one commit instead of two on the way to the carrier's answer, and no window in
+/// which the parts are handed out but the message is not stored.
+pub trait FinishParts: PendingParts {
+    /// [`PendingParts::put`]; when `part` completes its message, in the same write the
+    /// held parts are removed, the message they make is handed to `finish`, and the MO
+    /// it answers is stored as [`Store::store_mo`] would store it; the outcome carries
+    /// that MO and how it was stored. An error from `finish` undoes the whole write,
+    /// the part too. `finish` may run more than once (a batch run again after another
+    /// request failed): only the run that commits counts.
+    fn put_finishing<F>(
+        &self,
+        key: PartKey,
+        part: MoPart,
+        stored_since: Option<UnixMs>,
+        finish: F,
+    ) -> impl Future<Output = Result<PutOutcome<(NewMo, MoStored)>, PendingError>> + Send
+    where
+        F: Fn(Reassembled) -> Result<NewMo, StoreError> + Send + Sync + 'static;
+}
 
 /// What the flows and the API ask of durable state.
 pub trait Store: Clone + Send + Sync + 'static {

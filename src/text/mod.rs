@@ -63,8 +63,8 @@ pub use plan::{
 };
 pub use profile::{Alphabet, Concatenation, Encoding, RouteProfile, ShiftLanguage, UnknownName};
 pub use reassembly::{
-    Accepted, MemoryPendingParts, PartKey, PendingError, PendingParts, PutOutcome, Reassembled,
-    Reassembler, ReassemblyConfig, ReassemblyError,
+    Accepted, Joined, MemoryPendingParts, PartKey, PendingError, PendingParts, PutOutcome,
+    Reassembled, Reassembler, ReassemblyConfig, ReassemblyError, assemble,
 };
 pub use reference::{DEFAULT_SLOTS, ReferenceAllocator};
 pub use smart::Replacement;

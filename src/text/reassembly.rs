@@ -40,9 +40,11 @@ pub struct PartKey {
     pub width: ReferenceWidth,
 }
 
-/// What storing a part did.
+/// What storing a part did. `C` is what a completed message is handed out as: its
+/// parts by default, or what a store that finishes the message in the same step
+/// (`store::FinishParts`) made of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PutOutcome {
+pub enum PutOutcome<C = Vec<MoPart>> {
     /// The part is stored; `held` distinct parts are now held for its message, fewer
     /// than it has.
     Stored {
@@ -51,7 +53,7 @@ pub enum PutOutcome {
     },
     /// The part completed its message: every part held for the key, handed out as
     /// [`PendingParts::take`] would in the same step.
-    Complete(Vec<MoPart>),
+    Complete(C),
     /// A part with this number was already held, or belongs to a message stored since
     /// the time given; nothing changed.
     Duplicate,
@@ -183,6 +185,24 @@ pub enum Accepted {
     Duplicate,
 }
 
+/// What [`Reassembler::accept_with`] did with a part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined<C> {
+    /// Not a part of a longer message: whole as it came, not stored.
+    Whole(Reassembled),
+    /// The part completed its message: what the put made of it.
+    Finished(C),
+    /// Stored; the message waits for more parts.
+    Pending {
+        /// Distinct parts held.
+        held: usize,
+        /// Parts expected.
+        total: u8,
+    },
+    /// This part was already held, or belongs to a message stored in the window.
+    Duplicate,
+}
+
 /// Why a part could not be accepted. Either way the part is not stored: answer the
 /// carrier with a temporary error (ESME_RX_T_APPN) so that it delivers the part again.
 #[derive(Debug, thiserror::Error)]
@@ -250,10 +270,47 @@ impl<P: PendingParts> Reassembler<P> {
         destination: &str,
         part: MoPart,
     ) -> Result<Accepted, ReassemblyError> {
+        let store = &self.store;
+        let put = |key: PartKey, part, since| async move {
+            Ok(match store.put(&key, part, since).await? {
+                PutOutcome::Complete(parts) => PutOutcome::Complete(assemble(key, parts)),
+                PutOutcome::Stored { held } => PutOutcome::Stored { held },
+                PutOutcome::Duplicate => PutOutcome::Duplicate,
+            })
+        };
+        Ok(
+            match self
+                .accept_with(carrier, source, destination, part, put)
+                .await?
+            {
+                Joined::Whole(whole) | Joined::Finished(whole) => Accepted::Complete(whole),
+                Joined::Pending { held, total } => Accepted::Pending { held, total },
+                Joined::Duplicate => Accepted::Duplicate,
+            },
+        )
+    }
+
+    /// [`Self::accept`] with the put of a part of a longer message done by `put`
+    /// (given the key, the part and the `stored_since` of [`PendingParts::put`]),
+    /// which may finish a completed message in the same step: the store then hands out
+    /// what it made of it, and the timeout is disarmed as for a message handed out
+    /// whole. A part of no longer message is handed out whole and not stored.
+    pub async fn accept_with<C, Put, Fut>(
+        &self,
+        carrier: &str,
+        source: &str,
+        destination: &str,
+        part: MoPart,
+        put: Put,
+    ) -> Result<Joined<C>, ReassemblyError>
+    where
+        Put: FnOnce(PartKey, MoPart, Option<i64>) -> Fut,
+        Fut: Future<Output = Result<PutOutcome<C>, PendingError>>,
+    {
         let Some(concat) = part.concat.filter(|c| c.total > 1) else {
             metrics::part("single");
             let decoded = decode_parts(std::slice::from_ref(&part));
-            return Ok(Accepted::Complete(Reassembled {
+            return Ok(Joined::Whole(Reassembled {
                 carrier: carrier.to_owned(),
                 source: source.to_owned(),
                 destination: destination.to_owned(),
@@ -271,24 +328,24 @@ impl<P: PendingParts> Reassembler<P> {
                 .unwrap_or_default();
             now.saturating_sub(window).as_millis() as i64
         });
-        match self.store.put(&key, part, stored_since).await? {
+        match put(key.clone(), part, stored_since).await? {
             PutOutcome::Duplicate => {
                 // A part of a message already stored leaves no timeout behind.
                 if armed_now {
                     self.disarm(&key);
                 }
                 metrics::part("duplicate");
-                Ok(Accepted::Duplicate)
+                Ok(Joined::Duplicate)
             }
-            PutOutcome::Complete(parts) => {
+            PutOutcome::Complete(whole) => {
                 metrics::part("completing");
                 self.disarm(&key);
                 metrics::reassembled("complete");
-                Ok(Accepted::Complete(assemble(key, parts)))
+                Ok(Joined::Finished(whole))
             }
             PutOutcome::Stored { held } => {
                 metrics::part("pending");
-                Ok(Accepted::Pending {
+                Ok(Joined::Pending {
                     held,
                     total: concat.total,
                 })
@@ -397,8 +454,9 @@ fn key_of(carrier: &str, source: &str, destination: &str, concat: ConcatInfo) ->
     }
 }
 
-/// Orders the parts, notes the missing numbers and decodes.
-fn assemble(key: PartKey, mut parts: Vec<MoPart>) -> Reassembled {
+/// The message `parts` of `key` make: ordered, each number once, the numbers not
+/// among them noted as missing, and decoded.
+pub fn assemble(key: PartKey, mut parts: Vec<MoPart>) -> Reassembled {
     parts.sort_by_key(|p| p.concat.map_or(0, |c| c.seqnum));
     parts.dedup_by_key(|p| p.concat.map_or(0, |c| c.seqnum));
     let missing: Vec<u8> = (1..=key.total)

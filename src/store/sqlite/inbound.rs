@@ -14,9 +14,10 @@ use serde_json::json;
 use super::{SqliteStore, consent, conversations, media, messages, outbox};
 use crate::connector::{EventType, NewEvent};
 use crate::consent::ConsentEventKind;
+use crate::store::FinishParts;
 use crate::store::StoreError;
 use crate::store::model::{MoStored, NewMmsMo, NewMo, RawReceipt, UnixMs, now_ms, part_dedup_key};
-use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome};
+use crate::text::{MoPart, PartKey, PendingError, PendingParts, PutOutcome, Reassembled, assemble};
 
 /// Stores an MO unless one of its dedup keys is already recorded, in one write with
 /// what it carries: its consent keyword's change (and then the consent event and the
@@ -316,6 +317,86 @@ pub(super) fn store_receipt(
     Ok(())
 }
 
+/// What holding a part did.
+enum Held {
+    Duplicate,
+    Stored(usize),
+    /// Every part of the message is held now (not taken).
+    Complete,
+}
+
+/// A part as [`PendingParts::put`] keeps it.
+struct NewPart {
+    key: String,
+    seqnum: u32,
+    total: i64,
+    body: String,
+    dedup_key: String,
+    stored_since: Option<UnixMs>,
+}
+
+impl NewPart {
+    fn of(
+        key: &PartKey,
+        part: &MoPart,
+        stored_since: Option<UnixMs>,
+    ) -> Result<Self, PendingError> {
+        let seqnum = part.concat.map(|c| c.seqnum).unwrap_or(1);
+        Ok(NewPart {
+            key: key_text(key)?,
+            seqnum: u32::from(seqnum),
+            total: i64::from(key.total),
+            body: serde_json::to_string(part).map_err(pending_error)?,
+            dedup_key: part_dedup_key(
+                &key.carrier,
+                &key.source,
+                &key.destination,
+                key.reference,
+                key.total,
+                seqnum,
+            ),
+            stored_since,
+        })
+    }
+
+    /// Holds the part unless it is a duplicate; whether its message is complete.
+    fn hold(&self, conn: &Connection) -> Result<Held, StoreError> {
+        let key = &self.key;
+        if let Some(since) = self.stored_since
+            && seen(conn, &self.dedup_key, since)?
+        {
+            return Ok(Held::Duplicate);
+        }
+        let added = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO mo_pending_part (part_key, seqnum, part, created_unix_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute((key, self.seqnum, &self.body, now_ms()))?;
+        if added == 0 {
+            let revived = conn.execute(
+                "UPDATE mo_pending_part SET taken = 0 WHERE part_key = ?1 AND taken = 1
+                   AND EXISTS (SELECT 1 FROM mo_pending_part
+                               WHERE part_key = ?1 AND seqnum = ?2 AND taken = 1)",
+                (key, self.seqnum),
+            )?;
+            if revived == 0 {
+                return Ok(Held::Duplicate);
+            }
+        }
+        let held: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM mo_pending_part WHERE part_key = ?1 AND taken = 0",
+            )?
+            .query_row([key], |r| r.get(0))?;
+        Ok(if held < self.total {
+            Held::Stored(held as usize)
+        } else {
+            Held::Complete
+        })
+    }
+}
+
 /// What a put's write did; the parts are decoded after it.
 enum Put {
     Duplicate,
@@ -333,6 +414,23 @@ fn take_rows(conn: &Connection, key: &str) -> Result<Vec<(i64, String)>, StoreEr
         .collect::<Result<_, _>>()?;
     rows.sort_by_key(|(seqnum, _)| *seqnum);
     Ok(rows)
+}
+
+/// Removes the held parts of `key` and returns them, decoded.
+fn remove_held(conn: &Connection, key: &str) -> Result<Vec<MoPart>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM mo_pending_part WHERE part_key = ?1 AND taken = 0 RETURNING part",
+    )?;
+    let mut rows = stmt.query([key])?;
+    let mut parts = Vec::new();
+    while let Some(row) = rows.next()? {
+        let part = row.get_ref(0)?;
+        let part = part
+            .as_str()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        parts.push(serde_json::from_str(part).map_err(|e| StoreError::Invalid(e.to_string()))?);
+    }
+    Ok(parts)
 }
 
 fn parts_of(rows: &[(i64, String)]) -> Result<Vec<MoPart>, PendingError> {
@@ -366,48 +464,14 @@ impl PendingParts for SqliteStore {
         part: MoPart,
         stored_since: Option<UnixMs>,
     ) -> Result<PutOutcome, PendingError> {
-        let total = i64::from(key.total);
-        let seqnum = part.concat.map(|c| c.seqnum).unwrap_or(1);
-        let dedup_key = part_dedup_key(
-            &key.carrier,
-            &key.source,
-            &key.destination,
-            key.reference,
-            key.total,
-            seqnum,
-        );
-        let key = key_text(key)?;
-        let body = serde_json::to_string(&part).map_err(pending_error)?;
+        let part = NewPart::of(key, &part, stored_since)?;
         let put = self.write(move |conn| {
-            if let Some(since) = stored_since
-                && seen(conn, &dedup_key, since)?
-            {
-                return Ok(Put::Duplicate);
-            }
-            let added = conn.prepare_cached("INSERT OR IGNORE INTO mo_pending_part (part_key, seqnum, part, created_unix_ms)
-                 VALUES (?1, ?2, ?3, ?4)")?.execute((&key, seqnum, &body, now_ms()),
-            )?;
-            if added == 0 {
-                let revived = conn.execute(
-                    "UPDATE mo_pending_part SET taken = 0 WHERE part_key = ?1 AND taken = 1
-                       AND EXISTS (SELECT 1 FROM mo_pending_part
-                                   WHERE part_key = ?1 AND seqnum = ?2 AND taken = 1)",
-                    (&key, seqnum),
-                )?;
-                if revived == 0 {
-                    return Ok(Put::Duplicate);
-                }
-            }
-            let held: i64 = conn
-                .prepare_cached(
-                    "SELECT count(*) FROM mo_pending_part WHERE part_key = ?1 AND taken = 0",
-                )?
-                .query_row([&key], |r| r.get(0))?;
-            if held < total {
-                return Ok(Put::Stored(held as usize));
-            }
-            // The last part: taken in the same write, as `take` does.
-            Ok(Put::Complete(take_rows(conn, &key)?))
+            Ok(match part.hold(conn)? {
+                Held::Duplicate => Put::Duplicate,
+                Held::Stored(held) => Put::Stored(held),
+                // The last part: taken in the same write, as `take` does.
+                Held::Complete => Put::Complete(take_rows(conn, &part.key)?),
+            })
         });
         Ok(match put.await.map_err(pending_error)? {
             Put::Duplicate => PutOutcome::Duplicate,
@@ -439,5 +503,37 @@ impl PendingParts for SqliteStore {
         rows.iter()
             .map(|r| serde_json::from_str(r).map_err(pending_error))
             .collect()
+    }
+}
+
+/// The parts and the message they make leave and arrive in one write: nothing is
+/// taken, and no second write (with its commit) follows the last part.
+impl FinishParts for SqliteStore {
+    async fn put_finishing<F>(
+        &self,
+        key: PartKey,
+        part: MoPart,
+        stored_since: Option<UnixMs>,
+        finish: F,
+    ) -> Result<PutOutcome<(NewMo, MoStored)>, PendingError>
+    where
+        F: Fn(Reassembled) -> Result<NewMo, StoreError> + Send + Sync + 'static,
+    {
+        let part = NewPart::of(&key, &part, stored_since)?;
+        self.write(move |conn| {
+            Ok(match part.hold(conn)? {
+                Held::Duplicate => PutOutcome::Duplicate,
+                Held::Stored(held) => PutOutcome::Stored { held },
+                Held::Complete => {
+                    let parts = remove_held(conn, &part.key)?;
+                    let mut mo = finish(assemble(key.clone(), parts))?;
+                    mo.pending_parts = None;
+                    let stored = store_mo_with(conn, &mo, None, now_ms())?;
+                    PutOutcome::Complete((mo, stored))
+                }
+            })
+        })
+        .await
+        .map_err(pending_error)
     }
 }

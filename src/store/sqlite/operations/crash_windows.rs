@@ -9,6 +9,8 @@
 //!   comes again, never delivered as an incomplete message.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -16,12 +18,12 @@ use tokio::time::Instant;
 use crate::config::Synchronous;
 use crate::consent::{ConsentPolicy, KeywordPlan, Scope, SuppressionList};
 use crate::number::{E164, SenderInventory, SenderKind, SenderSpec};
-use crate::store::model::now_ms;
+use crate::store::model::{now_ms, part_dedup_key};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{MoStored, NewMo, NewMt, Store};
+use crate::store::{FinishParts, MoStored, NewMo, NewMt, Store, StoreError};
 use crate::text::{
-    Accepted, Coding, ConcatInfo, Encoding, MoPart, PartKey, PendingParts, Reassembled,
-    Reassembler, ReferenceWidth,
+    Accepted, Coding, ConcatInfo, Encoding, Joined, MoPart, PartKey, PendingParts, Reassembled,
+    Reassembler, ReassemblyConfig, ReferenceWidth,
 };
 
 const CONTACT: &str = "+14155550123";
@@ -365,4 +367,96 @@ async fn a_part_arriving_after_its_message_timed_out_is_kept_for_a_message_of_it
         (late[0].decoded.text.as_str(), &late[0].missing[..]),
         ("three", &[1, 2][..])
     );
+}
+
+/// Hands `part` to `reassembler` with the store finishing a completed message in the
+/// same write: `finish` fails while `failing` is set, as a write that fails after the
+/// parts were removed would.
+async fn deliver_finishing(
+    reassembler: &Reassembler<SqliteStore>,
+    store: &SqliteStore,
+    part: MoPart,
+    failing: &Arc<AtomicBool>,
+) -> Result<Joined<(NewMo, MoStored)>, crate::text::ReassemblyError> {
+    let store = store.clone();
+    let failing = failing.clone();
+    let put = move |key, part, since| async move {
+        store
+            .put_finishing(key, part, since, move |whole| {
+                if failing.load(Ordering::SeqCst) {
+                    return Err(StoreError::Unavailable("the disk is full".into()));
+                }
+                let mut mo = reassembled_mo("m", &whole);
+                mo.dedup_keys = (1..=whole.total)
+                    .map(|n| {
+                        part_dedup_key("sim", &whole.source, &whole.destination, 42, whole.total, n)
+                    })
+                    .collect();
+                Ok(mo)
+            })
+            .await
+    };
+    reassembler
+        .accept_with("sim", "14155550123", "18005550100", part, put)
+        .await
+}
+
+#[tokio::test]
+async fn the_last_part_and_its_message_are_stored_in_one_write_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let config = ReassemblyConfig {
+        stored_window: Some(Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let reassembler = Reassembler::new(store.clone(), config);
+    let failing = Arc::new(AtomicBool::new(false));
+    assert!(matches!(
+        deliver_finishing(&reassembler, &store, part(1, 2, "Hello "), &failing).await,
+        Ok(Joined::Pending { held: 1, total: 2 })
+    ));
+    // The write of the last part fails after it removed the held parts and made the
+    // message (answered ESME_RX_T_APPN): none of it happened.
+    failing.store(true, Ordering::SeqCst);
+    assert!(
+        deliver_finishing(&reassembler, &store, part(2, 2, "world"), &failing)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.keys().await.unwrap().len(), 1, "part 1 is still held");
+    let conversations = store.conversations_of(CONTACT.into(), 10).await.unwrap();
+    assert!(conversations.is_empty(), "{conversations:?}");
+    // The process dies; the carrier delivers the unacknowledged last part again.
+    drop(reassembler);
+    let store = open(dir.path());
+    let reassembler = Reassembler::new(store.clone(), config);
+    assert_eq!(reassembler.restore().await.unwrap(), 1);
+    failing.store(false, Ordering::SeqCst);
+    let Ok(Joined::Finished((mo, stored))) =
+        deliver_finishing(&reassembler, &store, part(2, 2, "world"), &failing).await
+    else {
+        panic!("the durable part and the last one make the message");
+    };
+    assert_eq!(mo.text, "Hello world");
+    assert!(!mo.incomplete);
+    let MoStored::Stored {
+        conversation_id, ..
+    } = stored
+    else {
+        panic!("stored: {stored:?}");
+    };
+    let transcript = store.transcript(conversation_id, None, 10).await.unwrap();
+    assert_eq!(transcript.len(), 1, "{transcript:?}");
+    // The parts left with the message, in its write: nothing waits, nothing times out.
+    assert!(store.keys().await.unwrap().is_empty());
+    assert!(reassembler.expire(much_later()).await.is_empty());
+    // Either part delivered again is a redelivery of the stored message.
+    for n in [1, 2] {
+        assert!(matches!(
+            deliver_finishing(&reassembler, &store, part(n, 2, "x"), &failing).await,
+            Ok(Joined::Duplicate)
+        ));
+    }
+    assert!(store.keys().await.unwrap().is_empty());
+    assert_eq!(reassembler.pending(), 0);
 }
