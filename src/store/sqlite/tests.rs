@@ -137,11 +137,11 @@ fn queued_requests_share_one_commit() {
     assert_eq!(rows, 20);
 }
 
-#[test]
-fn a_failed_request_is_undone_alone_when_its_batch_runs_again() {
-    // One batch: the third request inserts a row, then fails. The batch ran without
-    // savepoints first, so it runs again with them: every other request's row is there
-    // once, the failed one's not at all, and each caller hears its own answer.
+/// Runs one batch of five requests, each inserting its number into `t`, the third then
+/// failing with `fail`; the answers and the rows of `t` after it.
+fn batch_with_failing_third(
+    fail: fn() -> Result<i64, StoreError>,
+) -> (Vec<Result<i64, StoreError>>, Vec<i64>) {
     let (_dir, path, conn) = table_t();
     let (tx, rx) = mpsc::channel::<Box<dyn Job>>(64);
     let mut answers = Vec::new();
@@ -151,7 +151,7 @@ fn a_failed_request_is_undone_alone_when_its_batch_runs_again() {
             move |c: &Connection| {
                 c.execute("INSERT INTO t VALUES (?1)", [i])?;
                 if i == 2 {
-                    return Err(StoreError::Invalid("request 2 fails".into()));
+                    return fail();
                 }
                 Ok(i)
             },
@@ -164,20 +164,42 @@ fn a_failed_request_is_undone_alone_when_its_batch_runs_again() {
     let no_delay = std::sync::atomic::AtomicU64::new(0);
     let batches = writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8, &no_delay);
     assert_eq!(batches, 1);
-    let answers: Vec<_> = answers
+    let answers = answers
         .into_iter()
         .map(|a| a.blocking_recv().unwrap())
         .collect();
-    assert!(matches!(answers[2], Err(StoreError::Invalid(_))));
-    let ok: Vec<i64> = answers.into_iter().filter_map(Result::ok).collect();
-    assert_eq!(ok, [0, 1, 3, 4]);
-    let rows: Vec<i64> = conn
+    let rows = conn
         .prepare("SELECT k FROM t ORDER BY k")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect();
+    (answers, rows)
+}
+
+#[test]
+fn a_failed_request_is_undone_alone_when_its_batch_runs_again() {
+    // The batch ran without savepoints first, so it runs again with them: every other
+    // request's row is there once, the failed one's not at all, and each caller hears
+    // its own answer.
+    let (answers, rows) =
+        batch_with_failing_third(|| Err(StoreError::Invalid("request 2 fails".into())));
+    assert!(matches!(answers[2], Err(StoreError::Invalid(_))));
+    let ok: Vec<i64> = answers.into_iter().filter_map(Result::ok).collect();
+    assert_eq!(ok, [0, 1, 3, 4]);
+    assert_eq!(rows, [0, 1, 3, 4]);
+}
+
+#[test]
+fn a_request_that_panics_is_undone_alone_and_the_writer_goes_on() {
+    let (answers, rows) = batch_with_failing_third(|| panic!("request 2 panics"));
+    match &answers[2] {
+        Err(StoreError::Invalid(why)) => assert!(why.contains("request 2 panics"), "{why}"),
+        other => panic!("answer: {other:?}"),
+    }
+    let ok: Vec<i64> = answers.into_iter().filter_map(Result::ok).collect();
+    assert_eq!(ok, [0, 1, 3, 4]);
     assert_eq!(rows, [0, 1, 3, 4]);
 }
 

@@ -62,7 +62,18 @@ where
     F: Fn(&Connection) -> Result<T, StoreError> + Send,
 {
     fn run(&mut self, conn: &Connection) -> bool {
-        let out = (self.work)(conn);
+        // A request that panics fails alone, like one that returns an error: the
+        // writer thread carries every request, and its end would stop the store.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.work)(conn)))
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(panic = %why, "a store request panicked; it is undone");
+                Err(StoreError::Invalid(format!("the request panicked: {why}")))
+            });
         let ok = out.is_ok();
         self.out = Some(out);
         ok
