@@ -2,8 +2,9 @@
 //! the [`ReceiptFlow`]) → parse → dedup → reassemble (parts kept durably) → consent
 //! keywords → one store write (conversation, message, `chat.message.received`, the
 //! keyword's consent change with its event and the confirmation MT, the removal of the
-//! reassembled parts) → ESME_ROK. A store that cannot take it means
-//! ESME_RX_T_APPN: the carrier keeps the message and delivers it again.
+//! reassembled parts) → ESME_ROK. The part that completes a message is kept in that
+//! same write (`store::FinishParts`): one commit answers it. A store that cannot take
+//! it means ESME_RX_T_APPN: the carrier keeps the message and delivers it again.
 //!
 //! A carrier delivering the same MO (part) again — our ROK was lost — finds its dedup
 //! key (carrier, sender, recipient, concatenation reference and part number, or the
