@@ -217,16 +217,18 @@ where
         let single_key = concat
             .is_none()
             .then(|| single_key(&carrier, &d.source, &d.destination, &part));
-        // The part that completes its message stores the MO in the same write.
-        let store = self.store.clone();
-        let builder = self.builder();
-        let put = move |key, part, since| async move {
-            store
-                .put_finishing(key, part, since, move |whole| {
-                    let keys = message_keys(&whole);
-                    builder.build(whole, keys)
-                })
-                .await
+        // The part that completes its message stores the MO in the same write. Called
+        // for parts of longer messages only.
+        let put = |key, part, since| {
+            let (store, builder) = (self.store.clone(), self.builder());
+            async move {
+                store
+                    .put_finishing(key, part, since, move |whole| {
+                        let keys = message_keys(&whole);
+                        builder.build(whole, keys)
+                    })
+                    .await
+            }
         };
         match self
             .reassembler
