@@ -30,19 +30,28 @@ use crate::connector::Outbox;
 use crate::number::Sender;
 use crate::receipts::FormLearners;
 use crate::store::model::now_ms;
-use crate::store::{DueMt, MtAttempt, SentSegment, Store};
+use crate::store::{DueCursor, DueMt, MtAttempt, SentSegment, Store};
 use crate::text::plan_with_reference;
 
 /// How long the loop waits when nothing is due and nothing wakes it.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
 
-/// Where an MT to attempt came from.
-#[derive(Debug, Clone, Copy)]
+/// An MT to attempt, by where it came from.
+#[derive(Debug)]
 enum Fresh {
     /// Handed over by the API just after it was written.
-    HandedOver,
-    /// Listed from the store.
-    Listed,
+    HandedOver(DueMt),
+    /// Listed from the store (by id: it is read afresh before the attempt).
+    Listed(String),
+}
+
+impl Fresh {
+    fn message_id(&self) -> &str {
+        match self {
+            Fresh::HandedOver(mt) => &mt.message_id,
+            Fresh::Listed(id) => id,
+        }
+    }
 }
 
 /// Moves accepted MTs to the carriers.
@@ -100,22 +109,28 @@ impl<S: Store> Dispatcher<S> {
         let batch = self.options.concurrency.max(1) * 2;
         let mut list_now = true;
         let mut next_listing = Instant::now();
+        let mut cursor = None;
         loop {
             // Under a steady hand-over the timer arm may not win a turn for a while.
             if list_now || Instant::now() >= next_listing {
-                let (wait, again) = match self.list(batch, &slots, &drain, &tracker).await {
+                let listed = self
+                    .list(&mut cursor, batch, &slots, &drain, &tracker)
+                    .await;
+                let (wait, again) = match listed {
                     Some(listed) => listed,
                     None => return,
                 };
-                next_listing = Instant::now() + wait;
-                list_now = again;
+                // A full page is followed by the next one at once: the timer arm is
+                // ready without waiting for a wake-up that may not come.
+                next_listing = Instant::now() + if again { Duration::ZERO } else { wait };
+                list_now = false;
             }
             // Each arm is cancel-safe: Notify keeps one pending wake-up for the next
             // wait, and a received MT is started before the next wait.
             tokio::select! {
                 _ = drain.cancelled() => return,
                 Some(mt) = handed.recv() => {
-                    if !self.start(mt, Fresh::HandedOver, &slots, &drain, &tracker).await {
+                    if !self.start(Fresh::HandedOver(mt), &slots, &drain, &tracker).await {
                         return;
                     }
                 }
@@ -125,34 +140,39 @@ impl<S: Store> Dispatcher<S> {
         }
     }
 
-    /// Starts the MTs due in the store. Returns how long until the next one falls due
-    /// and whether to list again at once (the list was full and moved), or `None`
-    /// when the drain fired.
+    /// Starts the MTs due in the store, one page from `cursor` on. Returns how long
+    /// until the next one falls due and whether to list again at once (the page was
+    /// full: the next page starts where it stopped), or `None` when the drain fired.
+    ///
+    /// Pages, not the head of the list each time: the MTs in hand (attempts in flight,
+    /// MTs waiting in the hand-over) are the oldest due, and when they filled a page a
+    /// listing from the head found nothing to start and left the MTs after them waiting
+    /// for the idle timer. A pass that reaches the end starts from the head next time.
     async fn list(
         self: &Arc<Self>,
+        cursor: &mut Option<DueCursor>,
         batch: usize,
         slots: &Arc<Semaphore>,
         drain: &CancellationToken,
         tracker: &TaskTracker,
     ) -> Option<(Duration, bool)> {
-        match self.store.due_mts(now_ms(), batch).await {
-            Ok((due, next)) => {
-                let full = due.len() >= batch;
-                let mut started = false;
-                for mt in due {
-                    if !self.queue.claim_listed(&mt.message_id) {
+        match self.store.due_mts(now_ms(), cursor.take(), batch).await {
+            Ok(page) => {
+                for id in page.message_ids {
+                    if !self.queue.claim_listed(&id) {
                         continue;
                     }
-                    started = true;
-                    if !self.start(mt, Fresh::Listed, slots, drain, tracker).await {
+                    if !self.start(Fresh::Listed(id), slots, drain, tracker).await {
                         return None;
                     }
                 }
-                let wait = next
+                let wait = page
+                    .next_due
                     .map(|at| Duration::from_millis((at - now_ms()).max(0) as u64))
                     .unwrap_or(IDLE_WAIT)
                     .min(IDLE_WAIT);
-                Some((wait, full && started))
+                *cursor = page.more_after;
+                Some((wait, cursor.is_some()))
             }
             Err(error) => {
                 warn!(%error, "cannot read the MTs due; trying again");
@@ -165,7 +185,6 @@ impl<S: Store> Dispatcher<S> {
     /// drain fired first (the MT stays in the store for the next start).
     async fn start(
         self: &Arc<Self>,
-        mt: DueMt,
         fresh: Fresh,
         slots: &Arc<Semaphore>,
         drain: &CancellationToken,
@@ -177,13 +196,13 @@ impl<S: Store> Dispatcher<S> {
             permit = slots.clone().acquire_owned() => permit.ok(),
         };
         let Some(permit) = permit else {
-            self.queue.release(&mt.message_id);
+            self.queue.release(fresh.message_id());
             return false;
         };
         let me = self.clone();
         tracker.spawn(async move {
-            let id = mt.message_id.clone();
-            let retry = me.attempt(mt, fresh).await;
+            let id = fresh.message_id().to_owned();
+            let retry = me.attempt(fresh).await;
             me.queue.release(&id);
             drop(permit);
             if retry {
@@ -195,17 +214,17 @@ impl<S: Store> Dispatcher<S> {
     }
 
     /// One attempt at one MT, recorded in the store; true when it is to be retried.
-    async fn attempt(&self, listed: DueMt, fresh: Fresh) -> bool {
+    async fn attempt(&self, fresh: Fresh) -> bool {
         let mt = match fresh {
             // Written just now and claimed before it was: nobody has attempted it.
-            Fresh::HandedOver => listed,
+            Fresh::HandedOver(mt) => mt,
             // The list may predate the commit of an attempt that just ended: read it
             // again.
-            Fresh::Listed => match self.store.due_mt(listed.message_id.clone(), now_ms()).await {
+            Fresh::Listed(id) => match self.store.due_mt(id.clone(), now_ms()).await {
                 Ok(Some(mt)) => mt,
                 Ok(None) => return false,
                 Err(error) => {
-                    warn!(%error, message = %listed.message_id, "cannot re-read a due MT");
+                    warn!(%error, message = %id, "cannot re-read a due MT");
                     return false;
                 }
             },

@@ -17,8 +17,8 @@ pub mod model;
 pub mod sqlite;
 
 pub use model::{
-    AttemptRecorded, Conversation, DueMt, MediaRef, MessageMedia, MessageView, MoStored,
-    MtAccepted, MtAttempt, MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt,
+    AttemptRecorded, Conversation, DueCursor, DueMt, DuePage, MediaRef, MessageMedia, MessageView,
+    MoStored, MtAccepted, MtAttempt, MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt,
     ReceiptApplied, ReceiptUpdate, SentSegment, StoredMedia, UnixMs,
 };
 
@@ -62,13 +62,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         request_sha256: Option<&str>,
     ) -> impl Future<Output = Result<Option<MtAccepted>, StoreError>> + Send;
 
-    /// Up to `limit` MTs whose next attempt is due at `now`, oldest first, and the time
-    /// the next one not yet due becomes due.
+    /// Up to `limit` MTs whose next attempt is due at `now`, oldest first, starting
+    /// after `after` (from the oldest when `None`), with where the page stopped and the
+    /// time the next one not yet due becomes due.
     fn due_mts(
         &self,
         now: UnixMs,
+        after: Option<DueCursor>,
         limit: usize,
-    ) -> impl Future<Output = Result<(Vec<DueMt>, Option<UnixMs>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<DuePage, StoreError>> + Send;
 
     /// One MT, read afresh, if it is still due at `now` (the dispatcher checks again
     /// just before submitting, so a list read before an attempt committed cannot send

@@ -230,6 +230,25 @@ pub struct DueMt {
     pub media: Vec<MediaRef>,
 }
 
+/// Where a listing of due MTs stopped: the MT listed last, by the order of the listing
+/// (its due time, then its id). The next page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCursor {
+    pub due_at: UnixMs,
+    pub message_id: String,
+}
+
+/// A page of the MTs due, oldest first: their ids (an MT is read whole only when it is
+/// attempted, so a listing costs little even when most of it is in hand already).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DuePage {
+    pub message_ids: Vec<String>,
+    /// Where the page stopped; `None` when it held every MT due (it was not full).
+    pub more_after: Option<DueCursor>,
+    /// When the next MT not yet due becomes due.
+    pub next_due: Option<UnixMs>,
+}
+
 /// One segment the carrier accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentSegment {

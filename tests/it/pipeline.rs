@@ -732,6 +732,42 @@ fn every_accepted_mt_is_submitted_after_a_sigkill() {
     assert_eq!((sent.len(), messages.len()), (ids.len(), ids.len()));
 }
 
+/// More MTs than the dispatcher holds: one in flight, one waiting in the hand-over,
+/// the rest only in the store. Those are listed past the two in hand and go out in
+/// turn, not after the dispatcher's idle wait (a minute).
+#[test]
+fn mts_beyond_what_the_dispatcher_holds_go_out_without_waiting_for_its_idle_timer() {
+    let d = start_sections("response_delay = \"50ms\"", "[messages]\nin_flight = 1\n");
+    let ids: Vec<String> = (0..12)
+        .map(|n| {
+            let reply = send_mt(
+                &d,
+                json!({"from": SENDER, "to": CONTACT, "text": format!("queued {n}")}),
+                None,
+            );
+            assert_eq!(reply.status, 202, "{}", reply.body);
+            reply.json()["message_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // Twelve submits of 50 ms take under a second; half the idle wait is the bound.
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    for id in &ids {
+        loop {
+            if get(&d, &format!("/v1/messages/{id}"))["status"] == "sent" {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let all: Vec<Value> = ids
+                    .iter()
+                    .map(|i| get(&d, &format!("/v1/messages/{i}"))["status"].clone())
+                    .collect();
+                panic!("message {id} still not sent; the statuses: {all:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+    }
+}
+
 #[test]
 fn a_carrier_refusal_fails_the_mt_with_a_reason_and_a_sentence() {
     let d = start_with_faults("reject_prefix = \"1415555017\"");

@@ -8,8 +8,8 @@ use super::{conversations, media, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
 use crate::store::StoreError;
 use crate::store::model::{
-    AttemptRecorded, Direction, DueMt, MediaRef, MessageView, MtAccepted, MtAttempt, MtReceipt,
-    NewMt, SegmentView, SentSegment, StoredMedia, UnixMs, rfc3339,
+    AttemptRecorded, Direction, DueCursor, DueMt, DuePage, MediaRef, MessageView, MtAccepted,
+    MtAttempt, MtReceipt, NewMt, SegmentView, SentSegment, StoredMedia, UnixMs, rfc3339,
 };
 
 /// Appends a `chat.message.status` event.
@@ -230,30 +230,46 @@ fn with_segments_done(conn: &Connection, mut mt: DueMt) -> Result<DueMt, StoreEr
     Ok(mt)
 }
 
-/// MTs due at `now` (oldest first), and when the next later one is due.
+/// A page of the MTs due at `now` (oldest first, after `after`), where it stopped, and
+/// when the next later one is due.
 pub(super) fn due(
     conn: &Connection,
     now: UnixMs,
+    after: Option<&DueCursor>,
     limit: usize,
-) -> Result<(Vec<DueMt>, Option<UnixMs>), StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {DUE_COLUMNS} FROM message
+) -> Result<DuePage, StoreError> {
+    // Paged by (due time, id) rather than by offset: the dispatcher pages past the MTs
+    // it has in hand, and a page does not move when an earlier MT leaves the list.
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, next_attempt_unix_ms FROM message
          WHERE status = 'accepted' AND next_attempt_unix_ms <= ?1
-         ORDER BY next_attempt_unix_ms, id LIMIT ?2"
-    ))?;
-    let due = stmt
-        .query_map((now, limit as i64), due_mt)?
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .map(|mt| with_segments_done(conn, mt))
+           AND next_attempt_unix_ms >= ?3 AND (next_attempt_unix_ms, id) > (?3, ?4)
+         ORDER BY next_attempt_unix_ms, id LIMIT ?2",
+    )?;
+    let (from, from_id) = after.map_or((UnixMs::MIN, ""), |c| (c.due_at, &c.message_id));
+    let listed = stmt
+        .query_map((now, limit as i64, from, from_id), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, UnixMs>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
-    let next: Option<UnixMs> = conn
+    let more_after = (listed.len() >= limit)
+        .then(|| listed.last())
+        .flatten()
+        .map(|(id, due_at)| DueCursor {
+            due_at: *due_at,
+            message_id: id.clone(),
+        });
+    let next_due: Option<UnixMs> = conn
         .prepare_cached(
             "SELECT min(next_attempt_unix_ms) FROM message
          WHERE status = 'accepted' AND next_attempt_unix_ms > ?1",
         )?
         .query_row([now], |r| r.get(0))?;
-    Ok((due, next))
+    Ok(DuePage {
+        message_ids: listed.into_iter().map(|(id, _)| id).collect(),
+        more_after,
+        next_due,
+    })
 }
 
 /// One MT if it is still due at `now`.

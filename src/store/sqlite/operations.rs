@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use super::{SqliteStore, conversations, inbound, media, messages, receipts};
 use crate::store::model::now_ms;
 use crate::store::{
-    AttemptRecorded, Conversation, DueMt, MessageView, MoStored, MtAccepted, MtAttempt, NewMmsMo,
-    NewMo, NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError,
-    UnixMs,
+    AttemptRecorded, Conversation, DueCursor, DueMt, DuePage, MessageView, MoStored, MtAccepted,
+    MtAttempt, NewMmsMo, NewMo, NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment,
+    Store, StoreError, UnixMs,
 };
 
 impl Store for SqliteStore {
@@ -31,9 +31,11 @@ impl Store for SqliteStore {
     async fn due_mts(
         &self,
         now: UnixMs,
+        after: Option<DueCursor>,
         limit: usize,
-    ) -> Result<(Vec<DueMt>, Option<UnixMs>), StoreError> {
-        self.read(move |c| messages::due(c, now, limit)).await
+    ) -> Result<DuePage, StoreError> {
+        self.read(move |c| messages::due(c, now, after.as_ref(), limit))
+            .await
     }
 
     async fn due_mt(&self, message_id: String, now: UnixMs) -> Result<Option<DueMt>, StoreError> {

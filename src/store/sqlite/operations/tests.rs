@@ -120,8 +120,10 @@ async fn a_partial_submit_is_remembered_and_a_retry_sends_only_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     store.accept_mt(mt("m1", None, 3)).await.unwrap();
-    let (due, _) = store.due_mts(now_ms(), 10).await.unwrap();
-    assert_eq!(due[0].segments_done, Vec::<u32>::new());
+    let due = store.due_mts(now_ms(), None, 10).await.unwrap();
+    assert_eq!(due.message_ids, ["m1"]);
+    let mt = store.due_mt("m1".into(), now_ms()).await.unwrap().unwrap();
+    assert_eq!(mt.segments_done, Vec::<u32>::new());
     let later = now_ms() + 3_600_000;
     let first = SentSegment {
         index: 0,
@@ -137,9 +139,9 @@ async fn a_partial_submit_is_remembered_and_a_retry_sends_only_the_rest() {
         .record_mt_attempt("m1".into(), vec![first], retry)
         .await
         .unwrap();
-    let (due, next) = store.due_mts(now_ms(), 10).await.unwrap();
-    assert!(due.is_empty());
-    assert_eq!(next, Some(later));
+    let due = store.due_mts(now_ms(), None, 10).await.unwrap();
+    assert!(due.message_ids.is_empty());
+    assert_eq!(due.next_due, Some(later));
     drop(store);
     // Reopened (a restart): the retry is still planned, with what was already sent.
     let store = open(dir.path());
