@@ -247,6 +247,10 @@ const MIGRATIONS: &[&str] = &[
                                 WHERE s.message_id = message.id AND s.key GLOB 'single:*' LIMIT 1)
         WHERE id IN (SELECT message_id FROM mo_seen WHERE key GLOB 'single:*');
     DELETE FROM mo_seen WHERE key GLOB 'single:*';",
+    // 12: receipts find segments through `segment_key` (migration 6); the index of
+    // segments by carrier id had no reader left, and every recorded submit moved an entry
+    // in it.
+    "DROP INDEX IF EXISTS segment_by_carrier_id;",
 ];
 
 /// The writer's page cache, in KiB (SQLite's default is 2 000). Every write looks up
