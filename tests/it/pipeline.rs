@@ -135,6 +135,21 @@ pub(crate) fn send_mt(d: &Daemon, body: Value, key: Option<&str>) -> Reply {
     call(d.api, "POST", "/v1/messages", &body, key)
 }
 
+/// Sends `count` MTs to [`CONTACT`], texts "`prefix` 0", "`prefix` 1"…; their ids.
+fn send_numbered(d: &Daemon, prefix: &str, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| {
+            let reply = send_mt(
+                d,
+                json!({"from": SENDER, "to": CONTACT, "text": format!("{prefix} {n}")}),
+                None,
+            );
+            assert_eq!(reply.status, 202, "{}", reply.body);
+            reply.json()["message_id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
 pub(crate) fn get(d: &Daemon, path: &str) -> Value {
     let reply = http(d.api, "GET", path, &[("Authorization", "Bearer tok")], b"");
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
@@ -738,17 +753,7 @@ fn every_accepted_mt_is_submitted_after_a_sigkill() {
 #[test]
 fn mts_beyond_what_the_dispatcher_holds_go_out_without_waiting_for_its_idle_timer() {
     let d = start_sections("response_delay = \"50ms\"", "[messages]\nin_flight = 1\n");
-    let ids: Vec<String> = (0..12)
-        .map(|n| {
-            let reply = send_mt(
-                &d,
-                json!({"from": SENDER, "to": CONTACT, "text": format!("queued {n}")}),
-                None,
-            );
-            assert_eq!(reply.status, 202, "{}", reply.body);
-            reply.json()["message_id"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let ids = send_numbered(&d, "queued", 12);
     // Twelve submits of 50 ms take under a second; half the idle wait is the bound.
     let deadline = Instant::now() + std::time::Duration::from_secs(30);
     for id in &ids {
@@ -792,17 +797,7 @@ fn a_carrier_refusal_fails_the_mt_with_a_reason_and_a_sentence() {
 #[test]
 fn transient_carrier_errors_are_retried_until_sent() {
     let d = start_with_faults("syserr_percent = 50");
-    let ids: Vec<String> = (0..5)
-        .map(|n| {
-            let reply = send_mt(
-                &d,
-                json!({"from": SENDER, "to": CONTACT, "text": format!("retry {n}")}),
-                None,
-            );
-            assert_eq!(reply.status, 202, "{}", reply.body);
-            reply.json()["message_id"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let ids = send_numbered(&d, "retry", 5);
     for id in &ids {
         wait_status(&d, id, "sent");
     }
