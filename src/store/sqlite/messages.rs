@@ -252,9 +252,9 @@ pub(super) fn due(
             Ok((r.get::<_, String>(0)?, r.get::<_, UnixMs>(1)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let more_after = (listed.len() >= limit)
-        .then(|| listed.last())
-        .flatten()
+    let more_after = listed
+        .last()
+        .filter(|_| listed.len() >= limit)
         .map(|(id, due_at)| DueCursor {
             due_at: *due_at,
             message_id: id.clone(),
