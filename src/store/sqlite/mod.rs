@@ -251,6 +251,34 @@ const MIGRATIONS: &[&str] = &[
     // segments by carrier id had no reader left, and every recorded submit moved an entry
     // in it.
     "DROP INDEX IF EXISTS segment_by_carrier_id;",
+    // 13: the outbox's `position` without AUTOINCREMENT: a new row still takes one more
+    // than the largest present, which is all the ordering of pending events needs, and
+    // no insert has to update `sqlite_sequence` besides (three per MT). The rows keep
+    // their positions.
+    "CREATE TABLE outbox_next (
+        position INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        time TEXT NOT NULL,
+        data TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_unix_ms INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_unix_ms INTEGER NOT NULL,
+        head INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (conversation_id, sequence)
+    );
+    INSERT INTO outbox_next (position, event_id, conversation_id, sequence, type, time, data,
+                             attempts, next_attempt_unix_ms, last_error, created_unix_ms, head)
+        SELECT position, event_id, conversation_id, sequence, type, time, data,
+               attempts, next_attempt_unix_ms, last_error, created_unix_ms, head
+        FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_next RENAME TO outbox;
+    CREATE INDEX outbox_due ON outbox (next_attempt_unix_ms) WHERE head = 1;
+    DELETE FROM sqlite_sequence WHERE name = 'outbox';",
 ];
 
 /// The writer's page cache, in KiB (SQLite's default is 2 000). Every write looks up
@@ -539,22 +567,7 @@ fn connect(path: &Path, sync: Synchronous) -> Result<Connection, rusqlite::Error
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    conn.create_scalar_function(
-        "single_dedup_key",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(crate::store::model::single_dedup_key(
-                &ctx.get::<String>(0)?,
-            ))
-        },
-    )?;
-    conn.create_scalar_function(
-        "dedup_digest",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| Ok(inbound::dedup_digest(&ctx.get::<String>(0)?)),
-    )?;
+    register_migration_functions(conn)?;
     let known = MIGRATIONS.len() as u32;
     let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > known {
@@ -575,6 +588,27 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()
             .map_err(|source| StoreError::Migrate { version, source })?;
     }
+    Ok(())
+}
+
+/// The SQL functions some migrations call.
+fn register_migration_functions(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.create_scalar_function(
+        "single_dedup_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(crate::store::model::single_dedup_key(
+                &ctx.get::<String>(0)?,
+            ))
+        },
+    )?;
+    conn.create_scalar_function(
+        "dedup_digest",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(inbound::dedup_digest(&ctx.get::<String>(0)?)),
+    )?;
     Ok(())
 }
 

@@ -350,3 +350,78 @@ async fn dedup_keys_recorded_before_digests_still_recognise_a_redelivery() {
         crate::store::model::MoStored::Duplicate
     );
 }
+
+#[tokio::test]
+async fn pending_events_keep_their_order_when_the_outbox_loses_autoincrement() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    // An outbox as migration 12 left it: two pending events of one conversation, and
+    // the largest position ever given (7) already delivered.
+    let conn = Connection::open(&path).unwrap();
+    register_migration_functions(&conn).unwrap();
+    for sql in &MIGRATIONS[..12] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 12).unwrap();
+    for (position, id, sequence, head) in [(5, "e5", 1, 1), (6, "e6", 2, 0), (7, "e7", 3, 0)] {
+        conn.execute(
+            "INSERT INTO outbox (position, event_id, conversation_id, sequence, type, time,
+                                 data, created_unix_ms, head)
+             VALUES (?1, ?2, 'c', ?3, 'chat.message.status', 't', '{}', 0, ?4)",
+            (position, id, sequence, head),
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "INSERT INTO event_sequence (conversation_id, last) VALUES ('c', 3)",
+        [],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM outbox WHERE event_id = 'e7'", [])
+        .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path, Synchronous::Full, 8, "t").unwrap();
+    let appended = store
+        .write(|c| {
+            outbox::append(
+                c,
+                crate::connector::NewEvent {
+                    ty: crate::connector::EventType::MessageStatus,
+                    conversation_id: "c".into(),
+                    data: serde_json::json!({}),
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(appended.sequence, 4);
+    let rows: Vec<(i64, String, bool)> = store
+        .read(|c| {
+            let mut stmt =
+                c.prepare("SELECT position, event_id, head FROM outbox ORDER BY position")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (5, "e5".to_string(), true),
+            (6, "e6".to_string(), false),
+            (7, appended.id.clone(), false),
+        ]
+    );
+    let autoincrement: bool = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT sql LIKE '%AUTOINCREMENT%' FROM sqlite_master WHERE name = 'outbox'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert!(!autoincrement);
+}
