@@ -81,7 +81,7 @@ fn matching(c: &mut Criterion) {
     let mut group = c.benchmark_group("receipt_id");
     group.throughput(Throughput::Elements(1));
     group.bench_function("index_keys", |b| {
-        b.iter(|| index_keys(black_box("1a2b3c4d5e")))
+        b.iter(|| index_keys(black_box("1a2b3c4d5e"), MsgIdFormat::Auto))
     });
     let learner = FormLearner::new();
     let candidates = ["1a2b3c4d5e", "112394521950"];
@@ -168,6 +168,8 @@ routes = ["sim"]
                     index: 0,
                     carrier: "sim".into(),
                     carrier_message_id: format!("{n:x}"),
+                    // This carrier mixes forms: every reading is indexed.
+                    id_format: MsgIdFormat::Auto,
                 };
                 store
                     .record_mt_attempt(id, vec![segment], MtAttempt::Sent)

@@ -166,6 +166,8 @@ pub(super) async fn attempt(
                 index: 0,
                 carrier: mt.route.clone(),
                 carrier_message_id: mm7_message_id,
+                // Delivery reports name the MM7 MessageID as it was given.
+                id_format: MsgIdFormat::Exact,
             }],
             MtAttempt::Sent,
         ),

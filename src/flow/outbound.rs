@@ -320,6 +320,9 @@ impl<S: Store> Dispatcher<S> {
             }
             indexes.push(i as u32);
         }
+        // How this carrier's receipts are matched now, which decides the keys the
+        // segments' ids are indexed under.
+        let id_format = self.learners.get(&mt.route).narrow(carrier.msg_id_format);
         let sent = |outcomes: &[crate::carrier::SegmentOutcome]| -> Vec<SentSegment> {
             indexes
                 .iter()
@@ -328,6 +331,7 @@ impl<S: Store> Dispatcher<S> {
                     index: *index,
                     carrier: mt.route.clone(),
                     carrier_message_id: o.message_id.clone(),
+                    id_format,
                 })
                 .collect()
         };

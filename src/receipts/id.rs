@@ -7,7 +7,8 @@
 //! length convert (64 hex digits included) by digit arithmetic, without big integers.
 //!
 //! Matching is an indexed lookup, never a scan. The store indexes every submit id under
-//! [`index_keys`] (at most three keys); a receipt looks up its [`lookup_keys`]. The keys
+//! [`index_keys`] (at most three keys, one for `exact`); a receipt looks up its
+//! [`lookup_keys`]. The keys
 //! are built so that whenever a form relates the two ids they share a key:
 //!
 //! | key | what it is |
@@ -225,10 +226,18 @@ fn hex_to_decimal_long(hex: &str) -> String {
     out
 }
 
-/// The keys under which the store indexes a submit id (every reading of it, whatever
-/// the carrier's configured format, so a later change of format still finds it).
-pub fn index_keys(submit_id: &str) -> Vec<String> {
-    canonical_keys(submit_id, MsgIdFormat::Auto)
+/// The keys under which the store indexes a submit id whose receipts are matched in
+/// `format`: the one key an exact match needs for `exact`, every reading of it for the
+/// others (a `hex` or `dec` receipt may name the submit id in either base, and a later
+/// change between the tolerant formats still finds it). A carrier switched to a
+/// tolerant format from `exact` matches the segments sent before the switch exactly.
+pub fn index_keys(submit_id: &str, format: MsgIdFormat) -> Vec<String> {
+    match format {
+        MsgIdFormat::Exact => canonical_keys(submit_id, MsgIdFormat::Exact),
+        MsgIdFormat::Auto | MsgIdFormat::Hex | MsgIdFormat::Dec => {
+            canonical_keys(submit_id, MsgIdFormat::Auto)
+        }
+    }
 }
 
 /// The keys a receipt id is looked up by, for a carrier with `format`.
@@ -410,7 +419,7 @@ mod tests {
     use super::*;
 
     fn meet(submit: &str, receipt: &str, format: MsgIdFormat) -> bool {
-        let index = index_keys(submit);
+        let index = index_keys(submit, format);
         lookup_keys(receipt, format)
             .iter()
             .any(|k| index.contains(k))
@@ -563,9 +572,16 @@ mod tests {
 
     #[test]
     fn keys_are_few() {
-        assert_eq!(index_keys("abc-def"), ["t:abc-def"]);
-        assert_eq!(index_keys("5"), ["t:5", "n:5"]);
-        assert_eq!(index_keys("0010"), ["t:10", "n:10", "n:16"]);
+        let auto = MsgIdFormat::Auto;
+        assert_eq!(index_keys("abc-def", auto), ["t:abc-def"]);
+        assert_eq!(index_keys("5", auto), ["t:5", "n:5"]);
+        assert_eq!(index_keys("0010", auto), ["t:10", "n:10", "n:16"]);
         assert_eq!(lookup_keys("0010", MsgIdFormat::Exact), ["t:10"]);
+        // Receipts matched byte for byte need the one key; the tolerant formats index
+        // every reading, whichever base their receipts write.
+        assert_eq!(index_keys("0010", MsgIdFormat::Exact), ["t:10"]);
+        for format in [MsgIdFormat::Hex, MsgIdFormat::Dec] {
+            assert_eq!(index_keys("0010", format), index_keys("0010", auto));
+        }
     }
 }

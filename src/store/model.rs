@@ -256,6 +256,10 @@ pub struct SentSegment {
     pub index: u32,
     pub carrier: String,
     pub carrier_message_id: String,
+    /// How the carrier's receipts are matched now (its `msg_id_format`, narrowed by
+    /// what its receipts settled on): the id is indexed under the readings that allows
+    /// (see [`crate::receipts::index_keys`]).
+    pub id_format: crate::receipts::MsgIdFormat,
 }
 
 /// A receipt parked before its segment's carrier id was known, matched when the id was

@@ -303,7 +303,7 @@ pub(super) fn record_attempt(
     )?;
     for s in accepted {
         segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
-        receipts::index_segment(conn, &s.carrier, &s.carrier_message_id, message_id, s.index)?;
+        receipts::index_segment(conn, s, message_id)?;
     }
     let (conversation_id, status): (String, String) = conn
         .prepare_cached("SELECT conversation_id, status FROM message WHERE id = ?1")?

@@ -170,7 +170,7 @@ const MIGRATIONS: &[&str] = &[
         received_unix_ms INTEGER NOT NULL
     );",
     // 6: receipts matched to segments (see `receipts`). `segment_key` indexes each
-    // segment's carrier id under every reading of it (`receipts::index_keys`);
+    // segment's carrier id under the readings of it receipts may use (`receipts::index_keys`);
     // `receipt_state` is the segment's state as receipts tell it (JSON). Receipts that
     // arrive before their id is recorded wait in `parked_receipt`, found by the same keys.
     "CREATE TABLE segment_key (

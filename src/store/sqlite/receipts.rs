@@ -14,21 +14,19 @@ use crate::receipts::{
     best_match, index_keys, lookup_keys,
 };
 use crate::store::StoreError;
-use crate::store::model::{ParkedMatch, ReceiptApplied, ReceiptUpdate, UnixMs};
+use crate::store::model::{ParkedMatch, ReceiptApplied, ReceiptUpdate, SentSegment, UnixMs};
 
-/// Indexes a segment's carrier id under all its readings.
+/// Indexes a sent segment's carrier id under the readings its receipts may use.
 pub(super) fn index_segment(
     conn: &Connection,
-    carrier: &str,
-    carrier_id: &str,
+    segment: &SentSegment,
     message_id: &str,
-    index: u32,
 ) -> Result<(), StoreError> {
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO segment_key (carrier, key, message_id, idx) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for key in index_keys(carrier_id) {
-        insert.execute((carrier, key, message_id, index))?;
+    for key in index_keys(&segment.carrier_message_id, segment.id_format) {
+        insert.execute((&segment.carrier, key, message_id, segment.index))?;
     }
     Ok(())
 }
@@ -202,7 +200,9 @@ pub(super) fn match_parked(
     now: UnixMs,
 ) -> Result<Vec<ParkedMatch>, StoreError> {
     let mut matched = Vec::new();
-    for p in parked_for(conn, carrier, &index_keys(carrier_id))? {
+    // Every reading of the id: a parked receipt is keyed by the readings of its own
+    // format, whatever the segment's is now.
+    for p in parked_for(conn, carrier, &index_keys(carrier_id, MsgIdFormat::Auto))? {
         let form = p
             .ids
             .iter()

@@ -116,7 +116,7 @@ proptest! {
             receipt_hex = receipt_hex.to_ascii_uppercase();
         }
         for (submit, receipt) in [(&hex, &decimal), (&decimal, &receipt_hex), (&hex, &receipt_hex)] {
-            let index = index_keys(submit);
+            let index = index_keys(submit, MsgIdFormat::Auto);
             let meets = lookup_keys(receipt, MsgIdFormat::Auto).iter().any(|k| index.contains(k));
             prop_assert!(meets, "{} / {}", submit, receipt);
             let m = best_match(receipt, [submit.as_str()], MsgIdFormat::Auto, None);
@@ -124,5 +124,34 @@ proptest! {
         }
         let m = best_match(&decimal, [hex.as_str()], MsgIdFormat::Dec, None).unwrap();
         prop_assert!(matches!(m.form, IdForm::Exact | IdForm::HexToDecimal));
+    }
+
+    /// Whatever a format lets match is found by the keys the store indexes for it.
+    #[test]
+    fn every_match_a_format_allows_is_found_by_its_keys(
+        n in any::<u64>(),
+        zeros in 0usize..4,
+        upper in any::<bool>(),
+        submit_hex in any::<bool>(),
+        receipt_form in 0usize..3,
+    ) {
+        let submit = if submit_hex { format!("{n:x}") } else { n.to_string() };
+        let mut receipt = match receipt_form {
+            0 => submit.clone(),
+            1 => format!("{n:x}"),
+            _ => n.to_string(),
+        };
+        receipt = format!("{}{receipt}", "0".repeat(zeros));
+        if upper {
+            receipt = receipt.to_ascii_uppercase();
+        }
+        for format in [MsgIdFormat::Auto, MsgIdFormat::Hex, MsgIdFormat::Dec, MsgIdFormat::Exact] {
+            if best_match(&receipt, [submit.as_str()], format, None).is_none() {
+                continue;
+            }
+            let index = index_keys(&submit, format);
+            let meets = lookup_keys(&receipt, format).iter().any(|k| index.contains(k));
+            prop_assert!(meets, "{} / {} in {}", submit, receipt, format);
+        }
     }
 }

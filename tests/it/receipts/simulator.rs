@@ -23,7 +23,7 @@ struct Index(HashMap<String, Vec<String>>);
 
 impl Index {
     fn insert(&mut self, submit_id: &str) {
-        for key in index_keys(submit_id) {
+        for key in index_keys(submit_id, MsgIdFormat::Auto) {
             self.0.entry(key).or_default().push(submit_id.to_string());
         }
     }

@@ -14,7 +14,7 @@ use smsbridge::connector::Outbox;
 use smsbridge::flow::FlowOptions;
 use smsbridge::flow::receipts::{ReceiptFlow, learn_parked};
 use smsbridge::number::BoundedUnreachableMemory;
-use smsbridge::receipts::IdForm;
+use smsbridge::receipts::{IdForm, MsgIdFormat};
 use smsbridge::smpp::simulator::receipts::{self, ReceiptOutcome, Submitted};
 use smsbridge::store::model::now_ms;
 use smsbridge::store::sqlite::SqliteStore;
@@ -126,6 +126,7 @@ async fn record(
         index: 0,
         carrier: "sim".into(),
         carrier_message_id: carrier_id.into(),
+        id_format: MsgIdFormat::Auto,
     };
     store
         .record_mt_attempt(id.into(), vec![segment], MtAttempt::Sent)

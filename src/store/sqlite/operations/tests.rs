@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::config::Synchronous;
+use crate::receipts::MsgIdFormat;
 use crate::store::model::now_ms;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MoStored, MtAccepted, MtAttempt, NewMo, NewMt, SentSegment, Store};
@@ -129,6 +130,7 @@ async fn a_partial_submit_is_remembered_and_a_retry_sends_only_the_rest() {
         index: 0,
         carrier: "sim".into(),
         carrier_message_id: "a1".into(),
+        id_format: MsgIdFormat::Auto,
     };
     let retry = MtAttempt::Retry {
         next_attempt: later,

@@ -40,6 +40,11 @@ async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
 }
 
 async fn record(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
+    record_in(store, id, carrier_ids, MsgIdFormat::Auto).await;
+}
+
+/// Records the carrier ids of a sent MT, indexed for receipts matched in `format`.
+async fn record_in(store: &SqliteStore, id: &str, carrier_ids: &[&str], format: MsgIdFormat) {
     let accepted = carrier_ids
         .iter()
         .enumerate()
@@ -47,6 +52,7 @@ async fn record(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
             index: i as u32,
             carrier: "sim".into(),
             carrier_message_id: (*c).into(),
+            id_format: format,
         })
         .collect();
     store
@@ -125,6 +131,36 @@ async fn a_decimal_receipt_finds_its_hex_submit_id_and_delivers_once() {
     let view = store.message("m1".into()).await.unwrap().unwrap();
     assert_eq!(view.status, "delivered");
     assert_eq!(view.segment_detail[0].state, "delivered");
+}
+
+#[tokio::test]
+async fn an_id_matched_exactly_is_indexed_once_and_found_only_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let learner = Arc::new(FormLearner::new());
+    for (message, carrier_id) in [("m1", "1a2b"), ("m2", "1a2c")] {
+        sent_mt_only(&store, message, 1).await;
+        record_in(&store, message, &[carrier_id], MsgIdFormat::Exact).await;
+    }
+    let keys: i64 = store
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM segment_key", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(keys, 2, "one key per id");
+    let exact = |id: &str| ReceiptUpdate {
+        format: MsgIdFormat::Exact,
+        ..update(id, ReceiptState::Delivered, &learner)
+    };
+    let applied = store.apply_receipt(exact("1a2b")).await.unwrap();
+    assert!(
+        matches!(&applied, ReceiptApplied::Matched { message_id, form: IdForm::Exact, .. } if message_id == "m1"),
+        "{applied:?}"
+    );
+    // 6700 is 0x1a2c in decimal: not the id as written.
+    let applied = store.apply_receipt(exact("6700")).await.unwrap();
+    assert_eq!(applied, ReceiptApplied::Parked);
+    let m2 = store.message("m2".into()).await.unwrap().unwrap();
+    assert_eq!(m2.status, "sent");
 }
 
 #[tokio::test]
@@ -288,11 +324,13 @@ async fn recording_an_id_reports_the_form_its_parked_receipt_matched_by() {
             index: 0,
             carrier: "sim".into(),
             carrier_message_id: "1a2a".into(),
+            id_format: MsgIdFormat::Auto,
         },
         SentSegment {
             index: 1,
             carrier: "sim".into(),
             carrier_message_id: "1a2b".into(),
+            id_format: MsgIdFormat::Auto,
         },
     ];
     let recorded = store
