@@ -163,24 +163,28 @@ pub fn depth(conn: &Connection) -> Result<u64, StoreError> {
         .query_row([], |r| r.get::<_, i64>(0))? as u64)
 }
 
-/// Removes acknowledged events (in the order given, which for one conversation is its
-/// sequence order); each conversation's next event becomes its head. Returns how many
-/// were still pending.
+/// Removes acknowledged events; each conversation whose head went gets its next event
+/// as head. Returns how many were still pending.
 pub fn delivered(conn: &Connection, event_ids: &[String]) -> Result<usize, StoreError> {
     let mut removed = 0;
+    // Promoted once each, after the deletes: a delivery that acknowledges a run of one
+    // conversation would otherwise promote every event of the run in turn.
+    let mut headless = std::collections::HashSet::new();
+    let mut delete = conn
+        .prepare_cached("DELETE FROM outbox WHERE event_id = ?1 RETURNING conversation_id, head")?;
     for id in event_ids {
-        let gone: Option<(String, bool)> = conn
-            .prepare_cached(
-                "DELETE FROM outbox WHERE event_id = ?1 RETURNING conversation_id, head",
-            )?
+        let gone: Option<(String, bool)> = delete
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((conversation, was_head)) = gone {
             removed += 1;
             if was_head {
-                promote_head(conn, &conversation)?;
+                headless.insert(conversation);
             }
         }
+    }
+    for conversation in &headless {
+        promote_head(conn, conversation)?;
     }
     Ok(removed)
 }
@@ -498,6 +502,25 @@ mod tests {
         let skip = ["b".to_string()].into_iter().collect();
         let runs = store.outbox_due(now, 2, 5, skip).await.unwrap();
         assert_eq!(ids(&runs), [vec![("a".into(), 2), ("a".into(), 3)]]);
+    }
+
+    #[tokio::test]
+    async fn a_run_acknowledged_at_once_leaves_the_next_event_as_the_only_head() {
+        let (_dir, store, events) = filled().await;
+        let now = now_unix_ms();
+        // a1 and a2 in one delivery, with b1 from another.
+        let acknowledged = [0, 2, 1].map(|i| events[i].id.clone()).to_vec();
+        assert_eq!(store.outbox_delivered(acknowledged).await.unwrap(), 3);
+        let runs = store
+            .outbox_due(now, 10, 5, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&runs), [vec![("a".into(), 3)]]);
+        let heads: i64 = store
+            .read(|c| Ok(c.query_row("SELECT sum(head) FROM outbox", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(heads, 1);
     }
 
     #[tokio::test]
