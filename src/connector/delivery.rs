@@ -22,7 +22,7 @@ use super::metrics::*;
 use super::sink::Sink;
 use super::{DeliveryError, Outbox};
 use crate::config::Core;
-use crate::store::sqlite::outbox::{PendingEvent, now_unix_ms};
+use crate::store::sqlite::outbox::{PendingEvent, PendingKey, now_unix_ms};
 
 /// The timing and bounds of delivery, from `[core]`.
 #[derive(Debug, Clone)]
@@ -165,12 +165,7 @@ impl Delivery {
     }
 
     async fn dead_letter(&self, old: &PendingEvent) -> Result<(), crate::store::StoreError> {
-        if self
-            .outbox
-            .store()
-            .outbox_dead_letter(old.event.id.clone())
-            .await?
-        {
+        if self.outbox.store().outbox_dead_letter(old.key()).await? {
             metrics::counter!(DEAD_LETTERS_TOTAL).increment(1);
             warn!(
                 event_id = %old.event.id,
@@ -238,11 +233,11 @@ impl Delivery {
     }
 
     /// Frees a finished delivery's conversations; records a failure at once and returns
-    /// the ids of delivered events, for the caller to record together.
+    /// the delivered events, for the caller to record together.
     async fn finish_one(
         &mut self,
         done: Result<(Id, Outcome), tokio::task::JoinError>,
-    ) -> Option<Vec<String>> {
+    ) -> Option<Vec<PendingKey>> {
         let id = match &done {
             Ok((id, _)) => *id,
             Err(e) => e.id(),
@@ -257,16 +252,16 @@ impl Delivery {
                 return None;
             }
         };
-        let ids: Vec<String> = events.iter().map(|p| p.event.id.clone()).collect();
+        let keys: Vec<PendingKey> = events.iter().map(PendingEvent::key).collect();
         let e = match result {
-            Ok(()) => return Some(ids),
+            Ok(()) => return Some(keys),
             Err(e) => e,
         };
         let attempts = events.iter().map(|p| p.attempts).max().unwrap_or(0) + 1;
         let delay = retry_delay(attempts, self.settings.retry_min, self.settings.retry_max);
         warn!(
             error = %e,
-            events = ids.len(),
+            events = keys.len(),
             attempts,
             retry_in = ?delay,
             "event delivery failed; will retry"
@@ -275,7 +270,7 @@ impl Delivery {
         if let Err(e) = self
             .outbox
             .store()
-            .outbox_failed(ids, e.to_string(), next)
+            .outbox_failed(keys, e.to_string(), next)
             .await
         {
             // The events stay pending as they were: retried without their backoff.
@@ -346,6 +341,7 @@ mod tests {
                 },
                 attempts: 0,
                 created_unix_ms: 0,
+                position: sequence as i64,
             })
             .collect()
     }

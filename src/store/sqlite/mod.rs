@@ -253,11 +253,13 @@ const MIGRATIONS: &[&str] = &[
     "DROP INDEX IF EXISTS segment_by_carrier_id;",
     // 13: the outbox's `position` without AUTOINCREMENT: a new row still takes one more
     // than the largest present, which is all the ordering of pending events needs, and
-    // no insert has to update `sqlite_sequence` besides (three per MT). The rows keep
-    // their positions.
+    // no insert has to update `sqlite_sequence` besides (three per MT). Without the
+    // index of event ids either: the delivery task names an event back by its position
+    // (and checks the id in the row), and every id is a fresh UUIDv7. Each event had
+    // an entry in it inserted and deleted. The rows keep their positions.
     "CREATE TABLE outbox_next (
         position INTEGER PRIMARY KEY,
-        event_id TEXT NOT NULL UNIQUE,
+        event_id TEXT NOT NULL,
         conversation_id TEXT NOT NULL,
         sequence INTEGER NOT NULL,
         type TEXT NOT NULL,

@@ -31,6 +31,26 @@ pub struct PendingEvent {
     pub attempts: u32,
     /// When the event entered the outbox (milliseconds since 1970).
     pub created_unix_ms: i64,
+    /// Its row in the outbox.
+    pub position: i64,
+}
+
+impl PendingEvent {
+    /// How its delivery's outcome names it back to the outbox.
+    pub fn key(&self) -> PendingKey {
+        PendingKey {
+            position: self.position,
+            event_id: self.event.id.clone(),
+        }
+    }
+}
+
+/// A pending event as the delivery task names it back: its row, found directly, and
+/// its id, which the row must still carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingKey {
+    pub position: i64,
+    pub event_id: String,
 }
 
 /// An event that could not be delivered before its maximum age.
@@ -96,8 +116,12 @@ pub fn append(conn: &Connection, event: NewEvent) -> Result<ChatEvent, StoreErro
     })
 }
 
-const PENDING_COLUMNS: &str =
+/// The columns [`event_row`] reads, in order (the outbox's and the dead letters').
+const EVENT_COLUMNS: &str =
     "event_id, conversation_id, sequence, type, time, data, attempts, created_unix_ms";
+/// The columns [`pending_row`] reads, in order.
+const PENDING_COLUMNS: &str =
+    "event_id, conversation_id, sequence, type, time, data, attempts, created_unix_ms, position";
 
 /// The due heads: for each conversation whose lowest undelivered event may be tried at
 /// `now_ms`, that event, and whether later events of its conversation may be pending;
@@ -118,7 +142,7 @@ pub fn due_heads(
     ))?;
     let rows = stmt.query_map((now_ms, limit.min(MAX_FETCH) as i64), |r| {
         let head = pending_row(r)?;
-        let last: Option<i64> = r.get(8)?;
+        let last: Option<i64> = r.get(9)?;
         let followed = last.is_none_or(|last| last as u64 > head.event.sequence);
         Ok((head, followed))
     })?;
@@ -165,16 +189,20 @@ pub fn depth(conn: &Connection) -> Result<u64, StoreError> {
 
 /// Removes acknowledged events; each conversation whose head went gets its next event
 /// as head. Returns how many were still pending.
-pub fn delivered(conn: &Connection, event_ids: &[String]) -> Result<usize, StoreError> {
+pub fn delivered(conn: &Connection, events: &[PendingKey]) -> Result<usize, StoreError> {
     let mut removed = 0;
     // Promoted once each, after the deletes: a delivery that acknowledges a run of one
     // conversation would otherwise promote every event of the run in turn.
     let mut headless = std::collections::HashSet::new();
-    let mut delete = conn
-        .prepare_cached("DELETE FROM outbox WHERE event_id = ?1 RETURNING conversation_id, head")?;
-    for id in event_ids {
+    let mut delete = conn.prepare_cached(
+        "DELETE FROM outbox WHERE position = ?1 AND event_id = ?2
+         RETURNING conversation_id, head",
+    )?;
+    for key in events {
         let gone: Option<(String, bool)> = delete
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row((key.position, &key.event_id), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         if let Some((conversation, was_head)) = gone {
             removed += 1;
@@ -193,37 +221,37 @@ pub fn delivered(conn: &Connection, event_ids: &[String]) -> Result<usize, Store
 /// next attempt may start.
 pub fn failed(
     conn: &Connection,
-    event_ids: &[String],
+    events: &[PendingKey],
     error: &str,
     next_attempt_unix_ms: i64,
 ) -> Result<(), StoreError> {
     let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
     let mut stmt = conn.prepare_cached(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_unix_ms = ?3
-         WHERE event_id = ?1",
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?3, next_attempt_unix_ms = ?4
+         WHERE position = ?1 AND event_id = ?2",
     )?;
-    for id in event_ids {
-        stmt.execute((id, &error, next_attempt_unix_ms))?;
+    for key in events {
+        stmt.execute((key.position, &key.event_id, &error, next_attempt_unix_ms))?;
     }
     Ok(())
 }
 
 /// Moves a pending event to the dead letters; its conversation's next event becomes
 /// the head. False when the event is no longer pending.
-pub fn dead_letter(conn: &Connection, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+pub fn dead_letter(conn: &Connection, event: &PendingKey, now_ms: i64) -> Result<bool, StoreError> {
     let moved = conn
         .prepare_cached(
             "INSERT INTO outbox_dead (event_id, conversation_id, sequence, type, time, data,
                                   attempts, last_error, created_unix_ms, dead_unix_ms)
          SELECT event_id, conversation_id, sequence, type, time, data,
-                attempts, last_error, created_unix_ms, ?2
-         FROM outbox WHERE event_id = ?1",
+                attempts, last_error, created_unix_ms, ?3
+         FROM outbox WHERE position = ?1 AND event_id = ?2",
         )?
-        .execute((event_id, now_ms))?;
+        .execute((event.position, &event.event_id, now_ms))?;
     if moved == 0 {
         return Ok(false);
     }
-    delivered(conn, &[event_id.to_string()])?;
+    delivered(conn, std::slice::from_ref(event))?;
     Ok(true)
 }
 
@@ -235,16 +263,16 @@ pub fn dead_letters(
     limit: usize,
 ) -> Result<Vec<DeadLetter>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PENDING_COLUMNS}, last_error, dead_unix_ms FROM outbox_dead
+        "SELECT {EVENT_COLUMNS}, last_error, dead_unix_ms FROM outbox_dead
          WHERE event_id > ?1 ORDER BY event_id LIMIT ?2"
     ))?;
     let rows = stmt.query_map((after.unwrap_or(""), limit.min(MAX_FETCH) as i64), |r| {
-        let pending = pending_row(r)?;
+        let (event, attempts, created_unix_ms) = event_row(r)?;
         Ok(DeadLetter {
-            event: pending.event,
-            attempts: pending.attempts,
+            event,
+            attempts,
             last_error: r.get(8)?,
-            created_unix_ms: pending.created_unix_ms,
+            created_unix_ms,
             dead_unix_ms: r.get(9)?,
         })
     })?;
@@ -287,7 +315,20 @@ fn promote_head(conn: &Connection, conversation_id: &str) -> Result<(), StoreErr
     Ok(())
 }
 
+/// A row read with [`PENDING_COLUMNS`].
 fn pending_row(r: &Row<'_>) -> rusqlite::Result<PendingEvent> {
+    let (event, attempts, created_unix_ms) = event_row(r)?;
+    Ok(PendingEvent {
+        event,
+        attempts,
+        created_unix_ms,
+        position: r.get(8)?,
+    })
+}
+
+/// The event, its failed attempts and when it was created, from a row read with
+/// [`EVENT_COLUMNS`] first.
+fn event_row(r: &Row<'_>) -> rusqlite::Result<(ChatEvent, u32, i64)> {
     let ty: String = r.get(3)?;
     let ty = EventType::parse(&ty).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
@@ -299,18 +340,15 @@ fn pending_row(r: &Row<'_>) -> rusqlite::Result<PendingEvent> {
     let data = EventData::from_json(r.get(5)?).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
     })?;
-    Ok(PendingEvent {
-        event: ChatEvent {
-            id: r.get(0)?,
-            ty,
-            conversation_id: r.get(1)?,
-            sequence: r.get::<_, i64>(2)? as u64,
-            time: r.get(4)?,
-            data,
-        },
-        attempts: r.get::<_, i64>(6)? as u32,
-        created_unix_ms: r.get(7)?,
-    })
+    let event = ChatEvent {
+        id: r.get(0)?,
+        ty,
+        conversation_id: r.get(1)?,
+        sequence: r.get::<_, i64>(2)? as u64,
+        time: r.get(4)?,
+        data,
+    };
+    Ok((event, r.get::<_, i64>(6)? as u32, r.get(7)?))
 }
 
 /// The outbox's operations for the connector and the admin API, on the store's reader
@@ -365,24 +403,24 @@ impl SqliteStore {
     }
 
     /// See [`delivered`].
-    pub async fn outbox_delivered(&self, event_ids: Vec<String>) -> Result<usize, StoreError> {
-        self.write(move |c| delivered(c, &event_ids)).await
+    pub async fn outbox_delivered(&self, events: Vec<PendingKey>) -> Result<usize, StoreError> {
+        self.write(move |c| delivered(c, &events)).await
     }
 
     /// See [`failed`].
     pub async fn outbox_failed(
         &self,
-        event_ids: Vec<String>,
+        events: Vec<PendingKey>,
         error: String,
         next_attempt_unix_ms: i64,
     ) -> Result<(), StoreError> {
-        self.write(move |c| failed(c, &event_ids, &error, next_attempt_unix_ms))
+        self.write(move |c| failed(c, &events, &error, next_attempt_unix_ms))
             .await
     }
 
     /// See [`dead_letter`].
-    pub async fn outbox_dead_letter(&self, event_id: String) -> Result<bool, StoreError> {
-        self.write(move |c| dead_letter(c, &event_id, now_unix_ms()))
+    pub async fn outbox_dead_letter(&self, event: PendingKey) -> Result<bool, StoreError> {
+        self.write(move |c| dead_letter(c, &event, now_unix_ms()))
             .await
     }
 
@@ -448,7 +486,13 @@ mod tests {
             .collect()
     }
 
-    async fn filled() -> (tempfile::TempDir, SqliteStore, Vec<ChatEvent>) {
+    /// Four events appended (a1, b1, a2, a3), and their keys in the same order.
+    async fn filled() -> (
+        tempfile::TempDir,
+        SqliteStore,
+        Vec<ChatEvent>,
+        Vec<PendingKey>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db"), Synchronous::Full, 8, "t").unwrap();
         let events = store
@@ -469,12 +513,31 @@ mod tests {
             })
             .await
             .unwrap();
-        (dir, store, events)
+        let keys = store
+            .read(|c| {
+                let mut stmt =
+                    c.prepare("SELECT position, event_id FROM outbox ORDER BY position")?;
+                let rows = stmt.query_map([], |r| {
+                    Ok(PendingKey {
+                        position: r.get(0)?,
+                        event_id: r.get(1)?,
+                    })
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+            .unwrap();
+        let ids: Vec<&str> = keys.iter().map(|k| k.event_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>()
+        );
+        (dir, store, events, keys)
     }
 
     #[tokio::test]
     async fn only_the_head_of_each_conversation_is_due_until_acknowledged() {
-        let (_dir, store, events) = filled().await;
+        let (_dir, store, _, keys) = filled().await;
         let now = now_unix_ms();
         let runs = store
             .outbox_due(now, 10, 0, Default::default())
@@ -489,10 +552,7 @@ mod tests {
             ids(&with_followers)[0],
             [("a".into(), 1), ("a".into(), 2), ("a".into(), 3)]
         );
-        store
-            .outbox_delivered(vec![events[0].id.clone()])
-            .await
-            .unwrap();
+        store.outbox_delivered(vec![keys[0].clone()]).await.unwrap();
         let runs = store
             .outbox_due(now, 10, 0, Default::default())
             .await
@@ -506,10 +566,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_acknowledged_at_once_leaves_the_next_event_as_the_only_head() {
-        let (_dir, store, events) = filled().await;
+        let (_dir, store, _, keys) = filled().await;
         let now = now_unix_ms();
         // a1 and a2 in one delivery, with b1 from another.
-        let acknowledged = [0, 2, 1].map(|i| events[i].id.clone()).to_vec();
+        let acknowledged = [0, 2, 1].map(|i| keys[i].clone()).to_vec();
         assert_eq!(store.outbox_delivered(acknowledged).await.unwrap(), 3);
         let runs = store
             .outbox_due(now, 10, 5, Default::default())
@@ -525,10 +585,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_head_waits_for_its_next_attempt_and_keeps_its_followers_back() {
-        let (_dir, store, events) = filled().await;
+        let (_dir, store, _, keys) = filled().await;
         let now = now_unix_ms();
         store
-            .outbox_failed(vec![events[0].id.clone()], "503".into(), now + 60_000)
+            .outbox_failed(vec![keys[0].clone()], "503".into(), now + 60_000)
             .await
             .unwrap();
         let runs = store
@@ -547,29 +607,14 @@ mod tests {
 
     #[tokio::test]
     async fn dead_letters_are_listed_in_pages_and_replayed_before_their_followers() {
-        let (_dir, store, events) = filled().await;
+        let (_dir, store, events, keys) = filled().await;
         store
-            .outbox_failed(vec![events[0].id.clone()], "timeout".into(), 0)
+            .outbox_failed(vec![keys[0].clone()], "timeout".into(), 0)
             .await
             .unwrap();
-        assert!(
-            store
-                .outbox_dead_letter(events[0].id.clone())
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .outbox_dead_letter(events[1].id.clone())
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .outbox_dead_letter(events[1].id.clone())
-                .await
-                .unwrap()
-        );
+        assert!(store.outbox_dead_letter(keys[0].clone()).await.unwrap());
+        assert!(store.outbox_dead_letter(keys[1].clone()).await.unwrap());
+        assert!(!store.outbox_dead_letter(keys[1].clone()).await.unwrap());
         let runs = store
             .outbox_due(now_unix_ms(), 10, 0, Default::default())
             .await
