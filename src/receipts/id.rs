@@ -8,8 +8,8 @@
 //!
 //! Matching is an indexed lookup, never a scan. The store indexes every submit id under
 //! [`index_keys`] (at most three keys, one for `exact`); a receipt looks up its
-//! [`lookup_keys`]. The keys
-//! are built so that whenever a form relates the two ids they share a key:
+//! [`lookup_keys`]. The keys are built so that whenever a form the format allows
+//! relates the two ids they share a key:
 //!
 //! | key | what it is |
 //! |---|---|
