@@ -77,14 +77,7 @@ pub fn now_unix_ms() -> i64 {
 /// `SqliteStore::write` closure). Gives the event its id, time and the next sequence
 /// number of its conversation.
 pub fn append(conn: &Connection, event: NewEvent) -> Result<ChatEvent, StoreError> {
-    // One statement takes the next number: a read and a write cost twice as much.
-    let sequence: i64 = conn
-        .prepare_cached(
-            "INSERT INTO event_sequence (conversation_id, last) VALUES (?1, 1)
-             ON CONFLICT (conversation_id) DO UPDATE SET last = last + 1
-             RETURNING last",
-        )?
-        .query_row([&event.conversation_id], |r| r.get(0))?;
+    let sequence = next_sequence(conn, &event.conversation_id)?;
     let id = new_id();
     let data = EventData::of(&event.data);
     let now = SystemTime::now();
@@ -114,6 +107,34 @@ pub fn append(conn: &Connection, event: NewEvent) -> Result<ChatEvent, StoreErro
         time,
         data,
     })
+}
+
+/// Takes the next sequence number of `conversation_id`: a point read, then an update
+/// (or the first row). Not one upsert with `RETURNING`: SQLite gathers returned rows in a
+/// temporary B-tree it creates and drops for every statement, and the upsert also opened
+/// a statement journal; together half of the numbering's cost, which was more than the
+/// event's own insert (the writer runs this three times per MT). The writer is the
+/// store's only writing connection, so nothing runs between the read and the write.
+fn next_sequence(conn: &Connection, conversation_id: &str) -> Result<i64, StoreError> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT last FROM event_sequence WHERE conversation_id = ?1")?
+        .query_row([conversation_id], |r| r.get(0))
+        .optional()?;
+    let next = match last {
+        Some(last) => {
+            conn.prepare_cached("UPDATE event_sequence SET last = ?2 WHERE conversation_id = ?1")?
+                .execute((conversation_id, last + 1))?;
+            last + 1
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO event_sequence (conversation_id, last) VALUES (?1, 1)",
+            )?
+            .execute([conversation_id])?;
+            1
+        }
+    };
+    Ok(next)
 }
 
 /// The columns [`event_row`] reads, in order (the outbox's and the dead letters').
@@ -194,17 +215,20 @@ pub fn delivered(conn: &Connection, events: &[PendingKey]) -> Result<usize, Stor
     // Promoted once each, after the deletes: a delivery that acknowledges a run of one
     // conversation would otherwise promote every event of the run in turn.
     let mut headless = std::collections::HashSet::new();
-    let mut delete = conn.prepare_cached(
-        "DELETE FROM outbox WHERE position = ?1 AND event_id = ?2
-         RETURNING conversation_id, head",
+    // A read, then the delete by position: `DELETE .. RETURNING` made and dropped a
+    // temporary B-tree for every event (see `next_sequence`).
+    let mut find = conn.prepare_cached(
+        "SELECT conversation_id, head FROM outbox WHERE position = ?1 AND event_id = ?2",
     )?;
+    let mut delete = conn.prepare_cached("DELETE FROM outbox WHERE position = ?1")?;
     for key in events {
-        let gone: Option<(String, bool)> = delete
+        let found: Option<(String, bool)> = find
             .query_row((key.position, &key.event_id), |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        if let Some((conversation, was_head)) = gone {
+        if let Some((conversation, was_head)) = found {
+            delete.execute([key.position])?;
             removed += 1;
             if was_head {
                 headless.insert(conversation);
