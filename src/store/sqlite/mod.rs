@@ -286,8 +286,9 @@ const MIGRATIONS: &[&str] = &[
 /// The writer's page cache, in KiB (SQLite's default is 2 000). Every write looks up
 /// an index at a random place (the MO dedup keys, a conversation's messages and
 /// events); with the default the writer read such pages from the file again and again
-/// (4 % of the gateway's CPU in a long MO run, 1.5 % with 8 MiB). Kept at 4 MiB: the
-/// gateway's peak RSS in the MT load run is near 90 MB.
+/// (4 % of the gateway's CPU in a long MO run, 1.5 % with 8 MiB). Kept at 4 MiB when
+/// the gateway's peak RSS in the MT load run was near 90 MB; it is about 52 MB since
+/// the process keeps to 4 KiB pages (`main.rs`), which leaves room for more.
 const WRITER_CACHE_KIB: i64 = 4 * 1024;
 
 /// A reader's page cache, in KiB. A commit by the writer makes every reader drop its
