@@ -4,12 +4,15 @@
 //!
 //! `cargo bench --bench receipts`; figures go to BENCHMARKS.md under `## Receipts`.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
+use common::new_mt;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rusmpp::Pdu;
 use rusmpp::encode::owned::Encode;
@@ -27,9 +30,8 @@ use smsbridge::receipts::{
     FormLearner, MsgIdFormat, best_match, index_keys, lookup_keys, parse_body, parse_pdu,
 };
 use smsbridge::smpp::simulator::receipts::{self as sim, ReceiptOutcome, Submitted};
-use smsbridge::store::model::now_ms;
 use smsbridge::store::sqlite::SqliteStore;
-use smsbridge::store::{MtAttempt, NewMt, RawReceipt, SentSegment, Store};
+use smsbridge::store::{MtAttempt, RawReceipt, SentSegment, Store};
 use tokio::sync::watch;
 
 const TEXT: &str = "id:1a2b3c4d5e sub:001 dlvrd:001 submit date:2603011345 \
@@ -163,7 +165,7 @@ routes = ["sim"]
             let store = self.store.clone();
             writes.spawn(async move {
                 let id = format!("m{n}");
-                store.accept_mt(new_mt(&id)).await.unwrap();
+                store.accept_mt(new_mt(&id, "+14155550123")).await.unwrap();
                 let segment = SentSegment {
                     index: 0,
                     carrier: "sim".into(),
@@ -212,25 +214,6 @@ routes = ["sim"]
         }
         handling.join_all().await;
         start.elapsed()
-    }
-}
-
-fn new_mt(id: &str) -> NewMt {
-    NewMt {
-        message_id: id.into(),
-        contact: "+14155550123".into(),
-        sender: "+18005550100".into(),
-        text: "Your order has shipped".into(),
-        encoding: "gsm7".into(),
-        segments: 1,
-        reference: 1,
-        route: "sim".into(),
-        validity_deadline: now_ms() + 3_600_000,
-        idempotency_key: None,
-        request_sha256: None,
-        media: Vec::new(),
-        linked: Vec::new(),
-        origin: "mt",
     }
 }
 

@@ -11,16 +11,19 @@
 //!
 //! `cargo bench --bench store`; figures go to BENCHMARKS.md under `## Store`.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::new_mt;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smsbridge::config::Synchronous;
 use smsbridge::receipts::{FormLearner, MsgIdFormat, ReceiptState, SegmentReport};
 use smsbridge::store::model::now_ms;
 use smsbridge::store::sqlite::SqliteStore;
-use smsbridge::store::{MtAttempt, NewMt, ReceiptApplied, ReceiptUpdate, SentSegment, Store};
+use smsbridge::store::{MtAttempt, ReceiptApplied, ReceiptUpdate, SentSegment, Store};
 
 /// MTs per measured round.
 const ROUND: usize = 2_048;
@@ -91,7 +94,10 @@ impl Rig {
 async fn life(store: &SqliteStore, n: usize, learner: Arc<FormLearner>) {
     let id = format!("m{n:08}");
     let carrier_id = format!("{n:x}");
-    store.accept_mt(new_mt(&id, n % CONTACTS)).await.unwrap();
+    store
+        .accept_mt(new_mt(&id, &format!("+1415555{:04}", n % CONTACTS)))
+        .await
+        .unwrap();
     let segment = SentSegment {
         index: 0,
         carrier: "sim".into(),
@@ -123,25 +129,6 @@ async fn life(store: &SqliteStore, n: usize, learner: Arc<FormLearner>) {
 fn process_cpu() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
-fn new_mt(id: &str, contact: usize) -> NewMt {
-    NewMt {
-        message_id: id.into(),
-        contact: format!("+1415555{contact:04}"),
-        sender: "+18005550100".into(),
-        text: "Your order has shipped and arrives tomorrow.".into(),
-        encoding: "gsm7".into(),
-        segments: 1,
-        reference: 1,
-        route: "sim".into(),
-        validity_deadline: now_ms() + 3_600_000,
-        idempotency_key: None,
-        request_sha256: None,
-        media: Vec::new(),
-        linked: Vec::new(),
-        origin: "mt",
-    }
 }
 
 fn mt_life(c: &mut Criterion) {
