@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
-use common::new_mt;
+use common::{conversation, new_mt};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rusmpp::Pdu;
 use rusmpp::encode::owned::Encode;
@@ -165,7 +165,7 @@ routes = ["sim"]
             let store = self.store.clone();
             writes.spawn(async move {
                 let id = format!("m{n}");
-                store.accept_mt(new_mt(&id, "+14155550123")).await.unwrap();
+                let accepted = store.accept_mt(new_mt(&id, "+14155550123")).await.unwrap();
                 let segment = SentSegment {
                     index: 0,
                     carrier: "sim".into(),
@@ -174,7 +174,7 @@ routes = ["sim"]
                     id_format: MsgIdFormat::Auto,
                 };
                 store
-                    .record_mt_attempt(id, vec![segment], MtAttempt::Sent)
+                    .record_mt_attempt(id, conversation(accepted), vec![segment], MtAttempt::Sent)
                     .await
                     .unwrap();
             });

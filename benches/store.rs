@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::new_mt;
+use common::{conversation, new_mt};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smsbridge::config::Synchronous;
 use smsbridge::receipts::{FormLearner, MsgIdFormat, ReceiptState, SegmentReport};
@@ -94,7 +94,7 @@ impl Rig {
 async fn life(store: &SqliteStore, n: usize, learner: Arc<FormLearner>) {
     let id = format!("m{n:08}");
     let carrier_id = format!("{n:x}");
-    store
+    let accepted = store
         .accept_mt(new_mt(&id, &format!("+1415555{:04}", n % CONTACTS)))
         .await
         .unwrap();
@@ -105,7 +105,7 @@ async fn life(store: &SqliteStore, n: usize, learner: Arc<FormLearner>) {
         id_format: MsgIdFormat::Exact,
     };
     store
-        .record_mt_attempt(id, vec![segment], MtAttempt::Sent)
+        .record_mt_attempt(id, conversation(accepted), vec![segment], MtAttempt::Sent)
         .await
         .unwrap();
     let applied = store

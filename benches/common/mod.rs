@@ -1,7 +1,7 @@
 //! What several benchmarks share.
 
-use smsbridge::store::NewMt;
 use smsbridge::store::model::now_ms;
+use smsbridge::store::{MtAccepted, NewMt};
 
 /// A one-segment GSM-7 MT from the business number to `contact`, routed to `sim`.
 pub fn new_mt(id: &str, contact: &str) -> NewMt {
@@ -20,5 +20,13 @@ pub fn new_mt(id: &str, contact: &str) -> NewMt {
         media: Vec::new(),
         linked: Vec::new(),
         origin: "mt",
+    }
+}
+
+/// The conversation an MT was stored in.
+pub fn conversation(accepted: MtAccepted) -> String {
+    match accepted {
+        MtAccepted::Stored(receipt) => receipt.conversation_id,
+        other => panic!("the MT was not stored: {other:?}"),
     }
 }

@@ -244,7 +244,12 @@ impl<S: Store> Dispatcher<S> {
         let recorded = loop {
             match self
                 .store
-                .record_mt_attempt(mt.message_id.clone(), accepted.clone(), outcome.clone())
+                .record_mt_attempt(
+                    mt.message_id.clone(),
+                    mt.conversation_id.clone(),
+                    accepted.clone(),
+                    outcome.clone(),
+                )
                 .await
             {
                 Ok(recorded) => break recorded,

@@ -84,9 +84,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Records an attempt: the segments the carrier accepted (with their ids) and how the
     /// attempt ended, with its status event when the status changed. Receipts parked
     /// for the recorded ids are applied in the same write, and reported.
+    /// `conversation_id` is the message's (as [`Store::due_mt`] read it).
     fn record_mt_attempt(
         &self,
         message_id: String,
+        conversation_id: String,
         accepted: Vec<SentSegment>,
         attempt: MtAttempt,
     ) -> impl Future<Output = Result<AttemptRecorded, StoreError>> + Send;

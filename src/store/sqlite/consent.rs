@@ -107,21 +107,31 @@ fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<SuppressionRecord> {
     })
 }
 
-fn select_one(
+/// The opt-out of `contact` in the first of `scopes` that has one. One read of all the
+/// contact's rows (nearly always none, and never many) instead of one per scope: this
+/// runs for every MT accepted. Only a row of an asked scope is read whole.
+fn first_opt_out(
     conn: &Connection,
     contact: &str,
-    scope: &Scope,
+    scopes: &[Scope],
 ) -> rusqlite::Result<Option<SuppressionRecord>> {
     let mut select = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM consent_opt_out
-         WHERE contact = ?1 AND scope_rank = ?2 AND scope = ?3"
+        "SELECT {COLUMNS} FROM consent_opt_out WHERE contact = ?1"
     ))?;
-    select
-        .query_row(
-            params![contact, scope_rank(scope), scope.to_string()],
-            read_record,
-        )
-        .optional()
+    let mut rows = select.query([contact])?;
+    let mut wanted: Option<Vec<String>> = None;
+    let mut first: Option<(usize, SuppressionRecord)> = None;
+    while let Some(row) = rows.next()? {
+        let wanted = wanted.get_or_insert_with(|| scopes.iter().map(Scope::to_string).collect());
+        let scope = row.get_ref(1)?.as_str()?;
+        let Some(rank) = wanted.iter().position(|w| w == scope) else {
+            continue;
+        };
+        if first.as_ref().is_none_or(|(best, _)| rank < *best) {
+            first = Some((rank, read_record(row)?));
+        }
+    }
+    Ok(first.map(|(_, record)| record))
 }
 
 fn delete_one(
@@ -251,14 +261,7 @@ impl SuppressionList for SqliteStore {
         let scopes = scopes.to_vec();
         async move {
             store
-                .read_point(move |conn| {
-                    for scope in &scopes {
-                        if let Some(found) = select_one(conn, &contact, scope)? {
-                            return Ok(Some(found));
-                        }
-                    }
-                    Ok(None)
-                })
+                .read_point(move |conn| Ok(first_opt_out(conn, &contact, &scopes)?))
                 .await
                 .map_err(store_failed)
         }

@@ -289,10 +289,12 @@ pub(super) fn due_one(
 }
 
 /// Records an attempt's accepted segments (indexed for their receipts, and matched to
-/// receipts that came first) and its end.
+/// receipts that came first) and its end. `conversation_id` is the message's, which the
+/// dispatcher read with it: the message is not read again here.
 pub(super) fn record_attempt(
     conn: &Connection,
     message_id: &str,
+    conversation_id: &str,
     accepted: &[SentSegment],
     attempt: &MtAttempt,
     now: UnixMs,
@@ -305,14 +307,7 @@ pub(super) fn record_attempt(
         segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
         receipts::index_segment(conn, s, message_id)?;
     }
-    let (conversation_id, status): (String, String) = conn
-        .prepare_cached("SELECT conversation_id, status FROM message WHERE id = ?1")?
-        .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    // A receipt for a segment sent earlier may have settled the message while this
-    // attempt was out (one segment failed): that status stands, and no second one follows.
-    if status == "accepted" {
-        record_end(conn, &conversation_id, message_id, attempt, now)?;
-    }
+    record_end(conn, conversation_id, message_id, attempt, now)?;
     let mut recorded = AttemptRecorded::default();
     if !receipts::any_parked(conn)? {
         return Ok(recorded);
@@ -330,6 +325,10 @@ pub(super) fn record_attempt(
     Ok(recorded)
 }
 
+/// Ends the attempt on the message while it is still `accepted`, with its status event
+/// when the status changed. A receipt for a segment sent earlier may have settled the
+/// message while this attempt was out (one segment failed): that status stands, and no
+/// second one follows (each update changes no row then).
 fn record_end(
     conn: &Connection,
     conversation_id: &str,
@@ -339,11 +338,16 @@ fn record_end(
 ) -> Result<(), StoreError> {
     match attempt {
         MtAttempt::Sent => {
-            conn.prepare_cached(
-                "UPDATE message SET status = 'sent', attempts = attempts + 1, updated_unix_ms = ?2,
-                    reason = NULL, reason_message = NULL WHERE id = ?1",
-            )?
-            .execute((message_id, now))?;
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE message SET status = 'sent', attempts = attempts + 1,
+                        updated_unix_ms = ?2, reason = NULL, reason_message = NULL
+                     WHERE id = ?1 AND status = 'accepted'",
+                )?
+                .execute((message_id, now))?;
+            if changed == 0 {
+                return Ok(());
+            }
             status_event(conn, conversation_id, message_id, "sent", None, None)
         }
         MtAttempt::Retry {
@@ -353,7 +357,8 @@ fn record_end(
         } => {
             conn.prepare_cached(
                 "UPDATE message SET attempts = attempts + 1, next_attempt_unix_ms = ?2,
-                    route = ?3, reason = ?4, updated_unix_ms = ?5 WHERE id = ?1",
+                    route = ?3, reason = ?4, updated_unix_ms = ?5
+                 WHERE id = ?1 AND status = 'accepted'",
             )?
             .execute((message_id, next_attempt, route, reason, now))?;
             Ok(())
@@ -363,11 +368,16 @@ fn record_end(
             reason,
             sentence,
         } => {
-            conn.prepare_cached(
-                "UPDATE message SET status = ?2, attempts = attempts + 1, reason = ?3,
-                    reason_message = ?4, updated_unix_ms = ?5 WHERE id = ?1",
-            )?
-            .execute((message_id, status, reason, sentence, now))?;
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE message SET status = ?2, attempts = attempts + 1, reason = ?3,
+                        reason_message = ?4, updated_unix_ms = ?5
+                     WHERE id = ?1 AND status = 'accepted'",
+                )?
+                .execute((message_id, status, reason, sentence, now))?;
+            if changed == 0 {
+                return Ok(());
+            }
             conn.prepare_cached(
                 "UPDATE segment SET state = ?2, updated_unix_ms = ?3
                  WHERE message_id = ?1 AND state = 'pending'",

@@ -46,11 +46,21 @@ impl Store for SqliteStore {
     async fn record_mt_attempt(
         &self,
         message_id: String,
+        conversation_id: String,
         accepted: Vec<SentSegment>,
         attempt: MtAttempt,
     ) -> Result<AttemptRecorded, StoreError> {
-        self.write(move |c| messages::record_attempt(c, &message_id, &accepted, &attempt, now_ms()))
-            .await
+        self.write(move |c| {
+            messages::record_attempt(
+                c,
+                &message_id,
+                &conversation_id,
+                &accepted,
+                &attempt,
+                now_ms(),
+            )
+        })
+        .await
     }
 
     async fn store_mo(&self, mo: NewMo) -> Result<MoStored, StoreError> {

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::messages::segment_status_event;
 use crate::receipts::{
@@ -237,16 +237,36 @@ pub(super) fn expire_parked(conn: &Connection, before: UnixMs) -> Result<usize, 
         .execute([before])?)
 }
 
-/// The segment states of a message, as receipts left them.
-fn segment_states(conn: &Connection, message_id: &str) -> Result<Vec<SegmentState>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT receipt_state FROM segment WHERE message_id = ?1 ORDER BY idx")?;
-    let rows = stmt.query_map([message_id], |r| r.get::<_, Option<String>>(0))?;
-    rows.map(|row| match row? {
-        None => Ok(SegmentState::Sent),
-        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string())),
-    })
-    .collect()
+/// A message's conversation and status, and its segments' states as receipts left them,
+/// in one read (the message's row with each of its segments); `None` without the message.
+fn message_and_segments(
+    conn: &Connection,
+    message_id: &str,
+) -> Result<Option<(String, String, Vec<SegmentState>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.conversation_id, m.status, s.idx, s.receipt_state
+         FROM message m LEFT JOIN segment s ON s.message_id = m.id
+         WHERE m.id = ?1 ORDER BY s.idx",
+    )?;
+    let mut rows = stmt.query([message_id])?;
+    let mut found: Option<(String, String, Vec<SegmentState>)> = None;
+    while let Some(row) = rows.next()? {
+        if found.is_none() {
+            found = Some((row.get(0)?, row.get(1)?, Vec::new()));
+        }
+        // A message without segment rows reads as one row with no segment columns.
+        let (Some((_, _, segments)), Some(_index)) = (&mut found, row.get::<_, Option<u32>>(2)?)
+        else {
+            continue;
+        };
+        segments.push(match row.get::<_, Option<String>>(3)? {
+            None => SegmentState::Sent,
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+        });
+    }
+    Ok(found)
 }
 
 /// The chat state a stored status stands for. Final states stick, so which segment
@@ -281,16 +301,10 @@ fn apply_to_segment(
     report: &SegmentReport,
     now: UnixMs,
 ) -> Result<bool, StoreError> {
-    let Some((conversation_id, status)) = conn
-        .prepare_cached("SELECT conversation_id, status FROM message WHERE id = ?1")?
-        .query_row([message_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .optional()?
+    let Some((conversation_id, status, mut segments)) = message_and_segments(conn, message_id)?
     else {
         return Ok(false);
     };
-    let mut segments = segment_states(conn, message_id)?;
     let step = apply(chat_state(&status), &mut segments, index as usize, report);
     if step.segment_changed {
         let json =

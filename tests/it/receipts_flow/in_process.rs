@@ -129,7 +129,17 @@ async fn record(
         id_format: MsgIdFormat::Auto,
     };
     store
-        .record_mt_attempt(id.into(), vec![segment], MtAttempt::Sent)
+        .record_mt_attempt(
+            id.into(),
+            store
+                .message(id.into())
+                .await
+                .unwrap()
+                .unwrap()
+                .conversation_id,
+            vec![segment],
+            MtAttempt::Sent,
+        )
         .await
         .unwrap()
         .parked_matched

@@ -48,6 +48,32 @@ async fn an_opt_out_keeps_who_when_and_why_across_reopening() {
 }
 
 #[tokio::test]
+async fn the_check_answers_with_the_first_asked_scope_and_ignores_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let brand = record("+14155550123", "brand:acme", Some("STOP"), "sms");
+    let number = record("+14155550123", "+18002345678", Some("STOP"), "sms");
+    let other = record("+14155550123", "72404", Some("STOP"), "sms");
+    for r in [&brand, &number, &other] {
+        assert!(store.opt_out(r.clone()).await.unwrap());
+    }
+    let who = &brand.contact;
+    let asked = |scopes: &[&SuppressionRecord]| -> Vec<Scope> {
+        scopes.iter().map(|r| r.scope.clone()).collect()
+    };
+    let first = store.is_opted_out(who, &asked(&[&number, &brand])).await;
+    assert_eq!(first.unwrap(), Some(number.clone()));
+    let first = store.is_opted_out(who, &asked(&[&brand, &number])).await;
+    assert_eq!(first.unwrap(), Some(brand.clone()));
+    let none = store.is_opted_out(who, &[scope("+18005550100")]).await;
+    assert_eq!(none.unwrap(), None, "a scope not asked for does not answer");
+    let stranger = store
+        .is_opted_out(&contact("+14155550999"), &asked(&[&brand]))
+        .await;
+    assert_eq!(stranger.unwrap(), None);
+}
+
+#[tokio::test]
 async fn a_redelivered_stop_records_nothing_new() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

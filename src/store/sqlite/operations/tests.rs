@@ -138,7 +138,12 @@ async fn a_partial_submit_is_remembered_and_a_retry_sends_only_the_rest() {
         reason: "transient".into(),
     };
     store
-        .record_mt_attempt("m1".into(), vec![first], retry)
+        .record_mt_attempt(
+            "m1".into(),
+            conversation_of(&store, "m1").await,
+            vec![first],
+            retry,
+        )
         .await
         .unwrap();
     let due = store.due_mts(now_ms(), None, 10).await.unwrap();
@@ -171,7 +176,12 @@ async fn a_failed_mt_leaves_the_queue_with_its_reason_and_event() {
         sentence: "The carrier says the destination number is not valid.".into(),
     };
     store
-        .record_mt_attempt("m1".into(), Vec::new(), failed)
+        .record_mt_attempt(
+            "m1".into(),
+            conversation_of(&store, "m1").await,
+            Vec::new(),
+            failed,
+        )
         .await
         .unwrap();
     assert!(store.due_mt("m1".into(), now_ms()).await.unwrap().is_none());
@@ -438,7 +448,12 @@ async fn purging_keeps_unsent_messages_and_removes_finished_ones() {
     store.accept_mt(mt("waiting", Some("k1"), 1)).await.unwrap();
     store.accept_mt(mt("done", Some("k2"), 2)).await.unwrap();
     store
-        .record_mt_attempt("done".into(), Vec::new(), MtAttempt::Sent)
+        .record_mt_attempt(
+            "done".into(),
+            conversation_of(&store, "done").await,
+            Vec::new(),
+            MtAttempt::Sent,
+        )
         .await
         .unwrap();
     let gone = store.purge(now_ms() + 1).await.unwrap();
@@ -478,4 +493,14 @@ async fn an_mt_keeps_its_attachments_and_linked_files_from_the_media_purge() {
         "a file an SMS links to: {in_use:?}"
     );
     assert!(!in_use.contains("cc33"), "a file nobody names: {in_use:?}");
+}
+
+/// The conversation a stored message is in.
+async fn conversation_of(store: &SqliteStore, id: &str) -> String {
+    store
+        .message(id.into())
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation_id
 }

@@ -43,6 +43,16 @@ async fn record(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
     record_in(store, id, carrier_ids, MsgIdFormat::Auto).await;
 }
 
+/// The conversation a stored message is in.
+async fn conversation_of(store: &SqliteStore, id: &str) -> String {
+    store
+        .message(id.into())
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation_id
+}
+
 /// Records the carrier ids of a sent MT, indexed for receipts matched in `format`.
 async fn record_in(store: &SqliteStore, id: &str, carrier_ids: &[&str], format: MsgIdFormat) {
     let accepted = carrier_ids
@@ -56,7 +66,12 @@ async fn record_in(store: &SqliteStore, id: &str, carrier_ids: &[&str], format: 
         })
         .collect();
     store
-        .record_mt_attempt(id.into(), accepted, MtAttempt::Sent)
+        .record_mt_attempt(
+            id.into(),
+            conversation_of(store, id).await,
+            accepted,
+            MtAttempt::Sent,
+        )
         .await
         .unwrap();
 }
@@ -334,7 +349,12 @@ async fn recording_an_id_reports_the_form_its_parked_receipt_matched_by() {
         },
     ];
     let recorded = store
-        .record_mt_attempt("m1".into(), accepted, MtAttempt::Sent)
+        .record_mt_attempt(
+            "m1".into(),
+            conversation_of(&store, "m1").await,
+            accepted,
+            MtAttempt::Sent,
+        )
         .await
         .unwrap();
     assert_eq!(
