@@ -93,6 +93,7 @@ async fn drive(args: &MoArgs, rig: &Rig, start: Instant) -> Result<Summary, Benc
         events: progress.events,
         received: progress.received,
         simulator_lost: progress.simulator_lost,
+        late_starts: None,
         event_counts: rig::event_counts(&tally),
         latency: Latencies {
             ack_to_event: Latency::of(&timings.mo_to_event),

@@ -12,7 +12,9 @@ use hdrhistogram::Histogram;
 use serde::Deserialize;
 
 use super::receiver::{Tally, record};
-use super::report::{Latencies, Latency, Settings, Summary, new_histogram};
+use super::report::{
+    LATE_START_MS, LateStarts, Latencies, Latency, Settings, Summary, new_histogram,
+};
 use super::rig::{self, Rig, SENDER};
 use super::{BenchError, MtArgs};
 
@@ -23,6 +25,9 @@ struct ClientResult {
     refused: u64,
     last_accepted: Option<Instant>,
     first_refusal: Option<String>,
+    /// Open loop: requests that left over [`LATE_START_MS`] after their plan.
+    late: u64,
+    max_late: Duration,
 }
 
 /// The part of the 202 answer the bench reads.
@@ -63,6 +68,8 @@ impl Load {
             refused: 0,
             last_accepted: None,
             first_refusal: None,
+            late: 0,
+            max_late: Duration::ZERO,
         };
         loop {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +89,13 @@ impl Load {
                 break;
             }
             let sent = Instant::now();
+            if let Some(at) = planned {
+                let late = sent.saturating_duration_since(at);
+                if late > Duration::from_millis(LATE_START_MS) {
+                    out.late += 1;
+                }
+                out.max_late = out.max_late.max(late);
+            }
             match self.post(n).await {
                 Ok(id) => {
                     let answered = Instant::now();
@@ -154,12 +168,15 @@ async fn drive(args: &MtArgs, rig: &Rig) -> Result<Summary, BenchError> {
         .collect();
     let mut api = new_histogram();
     let (mut accepted, mut refused, mut last_accepted) = (0, 0, None);
+    let mut late = LateStarts::default();
     for task in tasks {
         let Ok(r) = task.await else { continue };
         let _ = api.add(&r.api);
         accepted += r.accepted;
         refused += r.refused;
         last_accepted = last_accepted.max(r.last_accepted);
+        late.count += r.late;
+        late.max_ms = late.max_ms.max(r.max_late.as_secs_f64() * 1e3);
         if let Some(why) = r.first_refusal {
             eprintln!("bench mt: a request was not accepted: {why}");
         }
@@ -195,6 +212,7 @@ async fn drive(args: &MtArgs, rig: &Rig) -> Result<Summary, BenchError> {
         events: progress.events,
         received: progress.received,
         simulator_lost: progress.simulator_lost,
+        late_starts: args.rate.filter(|r| *r > 0.0).map(|_| late),
         event_counts: rig::event_counts(&tally),
         latency: Latencies {
             api: Latency::of(&api),

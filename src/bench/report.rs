@@ -64,6 +64,21 @@ pub struct Rate {
     pub per_second: f64,
 }
 
+/// Open loop: the requests that left later than planned because every client was
+/// still waiting for an answer (or the load generator for a core). The latency counts
+/// from the plan either way, but the offered rate was then not what `--rate` said.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LateStarts {
+    /// Requests that left more than [`LATE_START_MS`] after their planned time.
+    pub count: u64,
+    /// The latest any request left, after its planned time.
+    pub max_ms: f64,
+}
+
+/// How late a request may leave before it counts in [`LateStarts`] (the timer's own
+/// slack is about a millisecond).
+pub const LATE_START_MS: u64 = 5;
+
 /// The chat events the receiver took, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct EventCounts {
@@ -136,6 +151,8 @@ pub struct Summary {
     /// Receipts and MO the simulator dropped or saw refused (its queue full, an error
     /// answer): when not 0, the counts above stop short for that reason.
     pub simulator_lost: u64,
+    /// MT in open loop (`--rate`): requests that left late.
+    pub late_starts: Option<LateStarts>,
     pub event_counts: EventCounts,
     pub latency: Latencies,
     pub gateway: ProcCost,
@@ -209,6 +226,14 @@ impl Summary {
                 out,
                 "  simulator lost        {:>10}  (receipts or MO dropped or refused)",
                 self.simulator_lost
+            );
+        }
+        if let Some(late) = self.late_starts.filter(|l| l.count > 0) {
+            let _ = writeln!(
+                out,
+                "  late starts           {:>10}  (over {LATE_START_MS} ms after their plan, at most {:.1} ms: \
+                 every client was waiting; the rate offered fell short, raise --clients)",
+                late.count, late.max_ms
             );
         }
         lat(&mut out, "API latency", &self.latency.api);
