@@ -5,6 +5,16 @@ fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(&dir.join("state/smsbridge.db"), Synchronous::Full, 64, "t").unwrap()
 }
 
+/// The conversation a stored message is in (for the tests of the store's modules).
+pub(super) async fn conversation_of(store: &SqliteStore, id: &str) -> String {
+    store
+        .message(id.into())
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation_id
+}
+
 async fn with_table(store: &SqliteStore) {
     store
         .write(|c| Ok(c.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)")?))

@@ -7,6 +7,7 @@ use crate::config::Synchronous;
 use crate::receipts::MsgIdFormat;
 use crate::store::model::now_ms;
 use crate::store::sqlite::SqliteStore;
+use crate::store::sqlite::tests::conversation_of;
 use crate::store::{MoStored, MtAccepted, MtAttempt, NewMo, NewMt, SentSegment, Store};
 use crate::text::{
     Coding, ConcatInfo, Encoding, MoPart, PartKey, PendingParts, PutOutcome, ReferenceWidth,
@@ -493,14 +494,4 @@ async fn an_mt_keeps_its_attachments_and_linked_files_from_the_media_purge() {
         "a file an SMS links to: {in_use:?}"
     );
     assert!(!in_use.contains("cc33"), "a file nobody names: {in_use:?}");
-}
-
-/// The conversation a stored message is in.
-async fn conversation_of(store: &SqliteStore, id: &str) -> String {
-    store
-        .message(id.into())
-        .await
-        .unwrap()
-        .unwrap()
-        .conversation_id
 }

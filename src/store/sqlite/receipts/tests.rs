@@ -8,6 +8,7 @@ use crate::config::Synchronous;
 use crate::receipts::{FormLearner, IdForm, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport};
 use crate::store::model::now_ms;
 use crate::store::sqlite::SqliteStore;
+use crate::store::sqlite::tests::conversation_of;
 use crate::store::{
     MtAttempt, NewMt, ParkedMatch, ReceiptApplied, ReceiptUpdate, SentSegment, Store,
 };
@@ -41,16 +42,6 @@ async fn sent_mt(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
 
 async fn record(store: &SqliteStore, id: &str, carrier_ids: &[&str]) {
     record_in(store, id, carrier_ids, MsgIdFormat::Auto).await;
-}
-
-/// The conversation a stored message is in.
-async fn conversation_of(store: &SqliteStore, id: &str) -> String {
-    store
-        .message(id.into())
-        .await
-        .unwrap()
-        .unwrap()
-        .conversation_id
 }
 
 /// Records the carrier ids of a sent MT, indexed for receipts matched in `format`.
