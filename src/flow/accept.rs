@@ -360,7 +360,8 @@ impl<S: Store + SuppressionList> MtIntake<S> {
 fn due_of(mt: &NewMt) -> DueMt {
     DueMt {
         message_id: mt.message_id.clone(),
-        // Known once the write has opened or found the conversation.
+        // Known once the write has opened or found the conversation; set before the
+        // hand-over (the attempt's record and its events name it).
         conversation_id: String::new(),
         contact: mt.contact.clone(),
         sender: mt.sender.clone(),

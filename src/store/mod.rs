@@ -84,7 +84,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Records an attempt: the segments the carrier accepted (with their ids) and how the
     /// attempt ended, with its status event when the status changed. Receipts parked
     /// for the recorded ids are applied in the same write, and reported.
-    /// `conversation_id` is the message's (as [`Store::due_mt`] read it).
+    /// `conversation_id` is the message's, as the dispatcher holds it with the MT (from
+    /// [`Store::due_mt`] or from the write that accepted it); the message is not read again.
     fn record_mt_attempt(
         &self,
         message_id: String,
