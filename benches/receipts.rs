@@ -27,7 +27,7 @@ use smsbridge::flow::FlowOptions;
 use smsbridge::flow::receipts::ReceiptFlow;
 use smsbridge::number::BoundedUnreachableMemory;
 use smsbridge::receipts::{
-    FormLearner, MsgIdFormat, best_match, index_keys, lookup_keys, parse_body, parse_pdu,
+    MsgIdFormat, index_keys, lookup_keys, parse_body, parse_pdu, read_tolerant,
 };
 use smsbridge::smpp::simulator::receipts::{self as sim, ReceiptOutcome, Submitted};
 use smsbridge::store::sqlite::SqliteStore;
@@ -85,17 +85,12 @@ fn matching(c: &mut Criterion) {
     group.bench_function("index_keys", |b| {
         b.iter(|| index_keys(black_box("1a2b3c4d5e"), MsgIdFormat::Auto))
     });
-    let learner = FormLearner::new();
     let candidates = ["1a2b3c4d5e", "112394521950"];
-    group.bench_function("lookup_keys_and_best_match", |b| {
+    let receipt = ["112394521950".to_owned()];
+    group.bench_function("lookup_keys_and_read_tolerant", |b| {
         b.iter(|| {
             let keys = lookup_keys(black_box("112394521950"), MsgIdFormat::Auto);
-            let m = best_match(
-                "112394521950",
-                candidates.iter().copied(),
-                MsgIdFormat::Auto,
-                Some(&learner),
-            );
+            let m = read_tolerant(&receipt, &candidates, MsgIdFormat::Auto, None);
             (keys, m)
         })
     });

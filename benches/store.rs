@@ -14,13 +14,12 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{conversation, new_mt};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smsbridge::config::Synchronous;
-use smsbridge::receipts::{FormLearner, MsgIdFormat, ReceiptState, SegmentReport};
+use smsbridge::receipts::{MsgIdFormat, ReceiptState, SegmentReport};
 use smsbridge::store::model::now_ms;
 use smsbridge::store::sqlite::SqliteStore;
 use smsbridge::store::{MtAttempt, ReceiptApplied, ReceiptUpdate, SentSegment, Store};
@@ -36,7 +35,6 @@ const DUE_AT_ONCE: usize = 256;
 struct Rig {
     _dir: tempfile::TempDir,
     store: SqliteStore,
-    learner: Arc<FormLearner>,
     next: usize,
 }
 
@@ -47,7 +45,6 @@ impl Rig {
         Rig {
             _dir: dir,
             store,
-            learner: Arc::new(FormLearner::default()),
             next: 0,
         }
     }
@@ -62,8 +59,8 @@ impl Rig {
                 lives.join_next().await.unwrap().unwrap();
             }
             self.next += 1;
-            let (n, store, learner) = (self.next, self.store.clone(), self.learner.clone());
-            lives.spawn(async move { life(&store, n, learner).await });
+            let (n, store) = (self.next, self.store.clone());
+            lives.spawn(async move { life(&store, n).await });
         }
         while let Some(done) = lives.join_next().await {
             done.unwrap();
@@ -91,7 +88,7 @@ impl Rig {
 }
 
 /// One MT's writes: accepted, sent (the carrier's id indexed exactly), delivered.
-async fn life(store: &SqliteStore, n: usize, learner: Arc<FormLearner>) {
+async fn life(store: &SqliteStore, n: usize) {
     let id = format!("m{n:08}");
     let carrier_id = format!("{n:x}");
     let accepted = store
@@ -118,7 +115,8 @@ async fn life(store: &SqliteStore, n: usize, learner: Arc<FormLearner>) {
                 intermediate: false,
                 reason: None,
             },
-            learner,
+            proven: None,
+            quiet: true,
         })
         .await
         .unwrap();

@@ -156,7 +156,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
             flows.queue.clone(),
             outbox.clone(),
             flows.options.clone(),
-            flows.mo.receipts().learners(),
+            flows.mo.receipts().correlation(),
         )
         .with_mms(Arc::new(mms_out)),
     );
@@ -165,6 +165,9 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let mo = flows.mo.clone();
     let stop = drain.clone();
     work.spawn(async move { mo.receipts().run_expiry(stop).await });
+    let mo = flows.mo.clone();
+    let stop = drain.clone();
+    work.spawn(async move { mo.receipts().run_parked(stop).await });
     // Delivery starts once the media signer exists: events carrying media links are
     // signed afresh at each attempt. Events stored meanwhile wait in the outbox.
     let links = media

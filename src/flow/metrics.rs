@@ -13,8 +13,12 @@ pub const RECEIPTS_MATCHED_TOTAL: &str = "smsbridge_receipts_matched_total";
 /// Counter: parked receipts matched once their segment's carrier id was recorded, by
 /// `carrier` and `result`: the id form that matched.
 pub const RECEIPTS_PARKED_MATCHED_TOTAL: &str = "smsbridge_receipts_parked_matched_total";
-/// Counter: parked receipts whose id never appeared, removed after `receipt_park`.
+/// Counter: parked receipts, by `carrier`, that expired after `receipt_park`: their id
+/// never appeared and no other reading named one message.
 pub const RECEIPTS_EXPIRED_TOTAL: &str = "smsbridge_receipts_expired_total";
+/// Counter: receipts, by `carrier`, whose id could name several messages once it could
+/// no longer be their own exact id; they wait for a proven id form or expire.
+pub const RECEIPTS_AMBIGUOUS_TOTAL: &str = "smsbridge_receipts_ambiguous_total";
 
 /// Describes the flows' metrics.
 pub fn describe() {
@@ -31,7 +35,11 @@ pub fn describe() {
     );
     metrics::describe_counter!(
         RECEIPTS_EXPIRED_TOTAL,
-        "Parked receipts that expired without their message id appearing."
+        "Parked receipts that expired without naming one message, by carrier."
+    );
+    metrics::describe_counter!(
+        RECEIPTS_AMBIGUOUS_TOTAL,
+        "Receipts whose id could name several messages, by carrier."
     );
 }
 
@@ -61,6 +69,16 @@ pub(crate) fn parked_receipt_matched(carrier: &str, form: &'static str) {
     .increment(1);
 }
 
-pub(crate) fn receipts_expired(n: usize) {
-    metrics::counter!(RECEIPTS_EXPIRED_TOTAL).increment(n as u64);
+pub(crate) fn receipts_expired(carrier: &str, n: u64) {
+    metrics::counter!(RECEIPTS_EXPIRED_TOTAL, "carrier" => carrier.to_owned()).increment(n);
+}
+
+pub(crate) fn receipt_ambiguous(carrier: &str) {
+    metrics::counter!(RECEIPTS_AMBIGUOUS_TOTAL, "carrier" => carrier.to_owned()).increment(1);
+}
+
+/// The receipt counters an alert watches, at 0 for `carrier` from the start.
+pub(crate) fn receipts_zero(carrier: &str) {
+    metrics::counter!(RECEIPTS_EXPIRED_TOTAL, "carrier" => carrier.to_owned()).increment(0);
+    metrics::counter!(RECEIPTS_AMBIGUOUS_TOTAL, "carrier" => carrier.to_owned()).increment(0);
 }

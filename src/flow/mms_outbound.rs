@@ -8,14 +8,12 @@
 //! segment's carrier id. A report that beats the recording of its MessageID is parked
 //! and matched when the id is recorded, as SMS receipts are.
 
-use std::sync::Arc;
-
 use super::FlowOptions;
 use super::outbound::{expired, failed};
 use crate::carrier::BoxFuture;
 use crate::config::{Config, MmsFallback, Mmsc};
 use crate::number::{Sender, SenderKind};
-use crate::receipts::{FormLearner, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport};
+use crate::receipts::{MsgIdFormat, ReasonCode, ReceiptState, SegmentReport};
 use crate::store::model::now_ms;
 use crate::store::{
     DueMt, MediaRef, MtAttempt, ReceiptApplied, ReceiptUpdate, SentSegment, Store, StoreError,
@@ -247,19 +245,12 @@ impl MmsDelivery {
 pub struct MmsReports<S> {
     store: S,
     events: crate::connector::Outbox,
-    /// MM7 MessageIDs are compared exactly; the learner is required by the store's
-    /// matching and never learns anything else.
-    learner: Arc<FormLearner>,
 }
 
 impl<S: Store> MmsReports<S> {
     /// Reports over `store`; `events` is told when a status event is appended.
     pub fn new(store: S, events: crate::connector::Outbox) -> Self {
-        MmsReports {
-            store,
-            events,
-            learner: Arc::new(FormLearner::default()),
-        }
+        MmsReports { store, events }
     }
 
     /// Applies one report from carrier `carrier` about its MessageID `message_id`, in
@@ -275,7 +266,8 @@ impl<S: Store> MmsReports<S> {
             ids: vec![message_id.to_owned()],
             format: MsgIdFormat::Exact,
             report: delivery.segment_report(),
-            learner: self.learner.clone(),
+            proven: None,
+            quiet: false,
         };
         let applied = self.store.apply_receipt(update).await?;
         if matches!(

@@ -11,6 +11,7 @@
 //! | [`mms_outbound`] | an MT with media: MMS route or fallback; the dispatcher's MMS attempt; DeliveryReportReq → status |
 //! | [`mt_media`] | an MT's attachments at acceptance: fetched or looked up, checked and kept before the `202` |
 //! | [`receipts`] | receipts → parsed, matched to their segment (or parked), one chat status per change, ROK |
+//! | [`in_flight`] | each carrier's submits not yet recorded, so a receipt is read tolerantly only once its own id cannot appear |
 //!
 //! Every step that changes state does so in one store write that also appends the chat
 //! events it causes; answers to the outside (`202`, ESME_ROK) come only after that write.
@@ -24,6 +25,7 @@ use crate::consent::{
 };
 
 pub mod accept;
+pub mod in_flight;
 pub mod inbound;
 pub mod keywords;
 pub mod metrics;

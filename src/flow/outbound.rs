@@ -28,7 +28,6 @@ use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitR
 use crate::config::Config;
 use crate::connector::Outbox;
 use crate::number::Sender;
-use crate::receipts::FormLearners;
 use crate::store::model::now_ms;
 use crate::store::{DueCursor, DueMt, MtAttempt, SentSegment, Store};
 use crate::text::plan_with_reference;
@@ -62,16 +61,16 @@ pub struct Dispatcher<S> {
     queue: Arc<MtQueue>,
     events: Outbox,
     options: FlowOptions,
-    learners: FormLearners,
+    correlation: receipts::Correlation,
     /// Where MTs with media go; `None` when no MM7 client runs.
     mms: Option<Arc<dyn MmsSubmitter>>,
 }
 
 impl<S: Store> Dispatcher<S> {
-    /// A dispatcher; new MTs reach it through `queue`. Receipts that came
-    /// before their submit's response and match when it is recorded teach `learners`
-    /// (the receipts flow's) their id form. MTs with media fail until [`Self::with_mms`]
-    /// gives it an MMS submitter.
+    /// A dispatcher; new MTs reach it through `queue`. Each SMS attempt holds a ticket
+    /// in `correlation` (the receipts flow's) from before its submit until it is
+    /// recorded, and reports the parked receipts its ids matched. MTs with media fail
+    /// until [`Self::with_mms`] gives it an MMS submitter.
     pub fn new(
         store: S,
         carriers: Arc<Carriers>,
@@ -79,7 +78,7 @@ impl<S: Store> Dispatcher<S> {
         queue: Arc<MtQueue>,
         events: Outbox,
         options: FlowOptions,
-        learners: FormLearners,
+        correlation: receipts::Correlation,
     ) -> Self {
         Dispatcher {
             store,
@@ -88,7 +87,7 @@ impl<S: Store> Dispatcher<S> {
             queue,
             events,
             options,
-            learners,
+            correlation,
             mms: None,
         }
     }
@@ -229,6 +228,12 @@ impl<S: Store> Dispatcher<S> {
                 }
             },
         };
+        // Until this attempt is recorded, a receipt arriving on its carrier may be for
+        // one of its segments: such a receipt is not read tolerantly meanwhile.
+        let ticket = mt
+            .media
+            .is_empty()
+            .then(|| self.correlation.in_flight.begin(&mt.route));
         let (accepted, outcome) = self.submit(&mt).await;
         let result = match &outcome {
             MtAttempt::Sent => "sent",
@@ -260,7 +265,8 @@ impl<S: Store> Dispatcher<S> {
                 }
             }
         };
-        receipts::learn_parked(&self.learners, &recorded.parked_matched);
+        self.correlation.parked_matched(&recorded.parked_matched);
+        drop(ticket);
         self.events.notify();
         matches!(outcome, MtAttempt::Retry { .. })
     }
@@ -327,7 +333,11 @@ impl<S: Store> Dispatcher<S> {
         }
         // How this carrier's receipts are matched now, which decides the keys the
         // segments' ids are indexed under.
-        let id_format = self.learners.get(&mt.route).narrow(carrier.msg_id_format);
+        let id_format = self
+            .correlation
+            .learners
+            .get(&mt.route)
+            .narrow(carrier.msg_id_format);
         let sent = |outcomes: &[crate::carrier::SegmentOutcome]| -> Vec<SentSegment> {
             indexes
                 .iter()

@@ -8,10 +8,15 @@
 //! cannot take SMS marks the number in the [`UnreachableMemory`], so the next MT to it is
 //! refused up front.
 //!
-//! Each carrier has its own [`FormLearner`]: the id form that matched last is tried
-//! first for the next receipt, whether it matched at once or after being parked (the
-//! dispatcher records those in the same [`FormLearners`]). Receipts parked because their id is not known yet
-//! expire after [`FlowOptions::receipt_park`]; [`ReceiptFlow::run_expiry`] removes them.
+//! A receipt is matched exactly when it can be. One that is not waits, parked, until
+//! every submit sent before it arrived has its response recorded ([`SubmitsInFlight`]):
+//! until then its own id may still appear, and a tolerant reading could name another
+//! message. Then it is read by the one tolerant form that names a single segment
+//! ([`crate::receipts::read_tolerant`]); an ambiguous one stays parked until its id
+//! appears or the carrier's form is proven. Each carrier has its own [`FormLearner`],
+//! taught only by matches that could be read one way. Receipts parked for longer than
+//! [`FlowOptions::receipt_park`] expire, counted and logged per carrier
+//! ([`ReceiptFlow::run_expiry`]); [`ReceiptFlow::run_parked`] reads the rest again.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,6 +25,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use super::in_flight::SubmitsInFlight;
 use super::{FlowOptions, metrics};
 use crate::carrier::{InboundMessage, InboundVerdict};
 use crate::config::Config;
@@ -29,18 +35,46 @@ use crate::receipts::{
     self, ErrorMap, FormLearner, FormLearners, MsgIdFormat, Receipt, SegmentReport,
 };
 use crate::store::model::now_ms;
-use crate::store::{ParkedMatch, RawReceipt, ReceiptApplied, ReceiptUpdate, Store, UnixMs};
+use crate::store::{
+    ParkedMatch, ParkedSelection, RawReceipt, ReceiptApplied, ReceiptUpdate, Store, UnixMs,
+};
 
 /// How often parked receipts are checked for expiry, at most.
 const EXPIRY_SWEEP_MAX: Duration = Duration::from_secs(60);
 
-/// Teaches the carriers' learners the forms of parked receipts that matched when their
-/// ids were recorded (the dispatcher calls it with what the store reports), as a direct
-/// match does.
-pub fn learn_parked(learners: &FormLearners, matched: &[ParkedMatch]) {
-    for parked in matched {
-        learners.get(&parked.carrier).record(parked.form);
-        metrics::parked_receipt_matched(&parked.carrier, parked.form.as_str());
+/// Parked receipts read again in one store write, at most.
+const PARKED_PAGE: usize = 512;
+
+/// What the receipts flow shares with the dispatcher: each carrier's learner and its
+/// submits in flight. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Correlation {
+    /// Each carrier's proven id form.
+    pub learners: FormLearners,
+    /// Each carrier's submits whose responses are not recorded yet.
+    pub in_flight: SubmitsInFlight,
+}
+
+impl Correlation {
+    /// Takes in parked receipts that matched: teaches their carriers' learners what they
+    /// prove, and forgets them among the receipts waiting for submits.
+    pub fn parked_matched(&self, matched: &[ParkedMatch]) {
+        for parked in matched {
+            metrics::parked_receipt_matched(&parked.carrier, parked.form.as_str());
+            self.learn(&parked.carrier, parked.form, parked.evidence);
+        }
+        for parked in matched {
+            self.in_flight.forget(&parked.carrier, [parked.receipt]);
+        }
+    }
+
+    /// Records a match; when it proves the carrier's form, the carrier's parked
+    /// receipts are read again (some may read one way now).
+    fn learn(&self, carrier: &str, form: crate::receipts::IdForm, evidence: bool) {
+        if evidence && self.learners.get(carrier).record(form) {
+            debug!(%carrier, form = form.as_str(), "receipt id form proven");
+            self.in_flight.read_all(carrier);
+        }
     }
 }
 
@@ -51,7 +85,7 @@ pub struct ReceiptFlow<S> {
     events: Outbox,
     options: FlowOptions,
     unreachable: Arc<dyn UnreachableMemory>,
-    learners: FormLearners,
+    correlation: Correlation,
     clock: ParkClock,
 }
 
@@ -93,7 +127,7 @@ impl<S: Store> ReceiptFlow<S> {
             events,
             options,
             unreachable,
-            learners: FormLearners::new(),
+            correlation: Correlation::default(),
             clock: ParkClock::new(),
         }
     }
@@ -105,13 +139,13 @@ impl<S: Store> ReceiptFlow<S> {
 
     /// The learner of `carrier`.
     pub fn learner(&self, carrier: &str) -> Arc<FormLearner> {
-        self.learners.get(carrier)
+        self.correlation.learners.get(carrier)
     }
 
-    /// Every carrier's learner; the dispatcher records in them the forms of parked
-    /// receipts matched when their id is recorded.
-    pub fn learners(&self) -> FormLearners {
-        self.learners.clone()
+    /// Every carrier's learner and submits in flight: the dispatcher takes tickets for
+    /// its submits and reports the parked receipts a recorded id matched.
+    pub fn correlation(&self) -> Correlation {
+        self.correlation.clone()
     }
 
     /// Handles one receipt PDU, whose source address is `handset` (a receipt comes from
@@ -131,21 +165,29 @@ impl<S: Store> ReceiptFlow<S> {
             }
         };
         let (format, map) = self.carrier_settings(&carrier);
+        // Every submit up to `mark` was sent before the receipt was read; once all of
+        // them are recorded, the receipt's own id can no longer appear.
+        let in_flight = &self.correlation.in_flight;
+        let mark = in_flight.mark(&carrier);
+        let quiet = in_flight.quiet_through(&carrier, mark);
         let update = ReceiptUpdate {
             carrier: carrier.clone(),
             ids: receipt.ids().map(str::to_owned).collect(),
             format,
             report: SegmentReport::from_receipt(&receipt, &map),
-            learner: self.learner(&carrier),
+            proven: self.learner(&carrier).proven(),
+            quiet,
         };
         match self.store.apply_receipt(update).await {
             Ok(ReceiptApplied::Matched {
                 form,
+                evidence,
                 chat_changed,
                 contact,
                 ..
             }) => {
                 metrics::receipt_matched(&carrier, form.as_str());
+                self.correlation.learn(&carrier, form, evidence);
                 self.learn_unreachable(&carrier, &contact, &receipt);
                 if chat_changed {
                     self.events.notify();
@@ -153,8 +195,18 @@ impl<S: Store> ReceiptFlow<S> {
                 metrics::inbound("receipt", "stored");
                 InboundVerdict::Stored
             }
-            Ok(ReceiptApplied::Parked) => {
+            Ok(ReceiptApplied::Parked {
+                receipt: parked,
+                ambiguous,
+            }) => {
                 metrics::receipt_matched(&carrier, "parked");
+                if ambiguous {
+                    metrics::receipt_ambiguous(&carrier);
+                    debug!(%carrier, "receipt id names several messages; parked");
+                }
+                if !quiet {
+                    in_flight.wait(&carrier, mark, parked);
+                }
                 // Matched later, in the store: the handset's address stands for the contact.
                 let handset = format!("+{}", handset.trim().trim_start_matches('+'));
                 self.learn_unreachable(&carrier, &handset, &receipt);
@@ -162,8 +214,8 @@ impl<S: Store> ReceiptFlow<S> {
                 InboundVerdict::Stored
             }
             Err(error) => {
-                warn!(%error, %carrier, "cannot store a receipt");
                 metrics::inbound("receipt", "retry_later");
+                warn!(%error, %carrier, "cannot store a receipt");
                 InboundVerdict::RetryLater
             }
         }
@@ -210,8 +262,8 @@ impl<S: Store> ReceiptFlow<S> {
                 InboundVerdict::Stored
             }
             Err(error) => {
-                warn!(%error, "cannot keep an unparsed receipt");
                 metrics::inbound("receipt", "retry_later");
+                warn!(%error, "cannot keep an unparsed receipt");
                 InboundVerdict::RetryLater
             }
         }
@@ -235,14 +287,105 @@ impl<S: Store> ReceiptFlow<S> {
     pub async fn expire_once(&self) -> usize {
         let before = self.clock.now() - self.options.receipt_park.as_millis() as UnixMs;
         match self.store.expire_parked_receipts(before).await {
-            Ok(n) => {
-                metrics::receipts_expired(n);
-                n
+            Ok(expired) => {
+                let mut total = 0;
+                for (carrier, n) in expired {
+                    metrics::receipts_expired(&carrier, n);
+                    warn!(
+                        %carrier,
+                        count = n,
+                        "parked receipts expired: no message carries their id, and no other reading names one message"
+                    );
+                    total += n as usize;
+                }
+                total
             }
             Err(error) => {
                 warn!(%error, "cannot expire parked receipts");
                 0
             }
         }
+    }
+
+    /// Reads parked receipts again when they can be read one way, until `cancel`
+    /// fires: those whose submits in flight are done, and all of a carrier's when its
+    /// form is proven. At start every parked receipt is read once (nothing was in flight
+    /// before this process).
+    pub async fn run_parked(&self, cancel: CancellationToken) {
+        let carriers: Vec<String> = {
+            let config = self.config.borrow();
+            config.carriers.iter().map(|c| c.name.clone()).collect()
+        };
+        for carrier in &carriers {
+            metrics::receipts_zero(carrier);
+            self.correlation.in_flight.read_all(carrier);
+        }
+        loop {
+            for (carrier, which) in self.correlation.in_flight.take_ready() {
+                if !self.read_parked(&carrier, which).await {
+                    // The store refused: try again after a pause, every parked receipt.
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(self.options.retry_min) => {}
+                    }
+                    self.correlation.in_flight.read_all(&carrier);
+                }
+            }
+            // Cancel-safe: a wake-up not taken stays stored for the next wait.
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.correlation.in_flight.ready() => {}
+            }
+        }
+    }
+
+    /// Reads `which` of `carrier`'s parked receipts again, a page per store write;
+    /// false when the store refused.
+    async fn read_parked(&self, carrier: &str, which: ParkedSelection) -> bool {
+        let (format, _) = self.carrier_settings(carrier);
+        let pages: Vec<ParkedSelection> = match which {
+            ParkedSelection::Receipts(ids) => ids
+                .chunks(PARKED_PAGE)
+                .map(|c| ParkedSelection::Receipts(c.to_vec()))
+                .collect(),
+            all @ ParkedSelection::AllExcept { .. } => vec![all],
+        };
+        for mut page in pages {
+            loop {
+                let proven = self.learner(carrier).proven();
+                let read = self
+                    .store
+                    .read_parked_receipts(
+                        carrier.to_owned(),
+                        page.clone(),
+                        format,
+                        proven,
+                        PARKED_PAGE,
+                    )
+                    .await;
+                let read = match read {
+                    Ok(read) => read,
+                    Err(error) => {
+                        warn!(%error, %carrier, "cannot read parked receipts again");
+                        return false;
+                    }
+                };
+                // Only a receipt's first quiet reading counts it as ambiguous.
+                if matches!(page, ParkedSelection::Receipts(_)) {
+                    for _ in 0..read.ambiguous {
+                        metrics::receipt_ambiguous(carrier);
+                    }
+                }
+                if read.matched.iter().any(|m| m.chat_changed) {
+                    self.events.notify();
+                }
+                self.correlation.parked_matched(&read.matched);
+                match (read.next_after, &mut page) {
+                    (Some(next), ParkedSelection::AllExcept { after, .. }) => *after = next,
+                    _ => break,
+                }
+            }
+        }
+        true
     }
 }

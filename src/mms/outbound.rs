@@ -366,7 +366,7 @@ impl<S: Store> Mm7ReportSink for MmsReportSink<S> {
             {
                 // Parked: the report beat the recording of its MessageID, and is
                 // matched when that is recorded (or expires, counted).
-                Ok(ReceiptApplied::Matched { .. } | ReceiptApplied::Parked) => Ok(()),
+                Ok(ReceiptApplied::Matched { .. } | ReceiptApplied::Parked { .. }) => Ok(()),
                 Err(e) => Err(ReportSinkError::Unavailable(e.to_string())),
             }
         })

@@ -18,14 +18,25 @@
 //! | `n:<decimal>` | the id's value read as hexadecimal (hex-digit ids) |
 //!
 //! A key can be shared by ids that are not the same message (`10` read as hex is `16`
-//! read as decimal), so the candidates a lookup returns are ranked with [`best_match`]:
-//! the form the carrier used last ([`FormLearner`]) first, then exact, then the
-//! configured format, then the other tolerant forms.
+//! read as decimal; `00000040` is `40` folded and `64` read as hex), so a tolerant
+//! reading is a claim that must be unambiguous before it is acted on:
+//!
+//! - An exact match always wins ([`exact_match`]).
+//! - A receipt with no exact match is read tolerantly only once its own id can no
+//!   longer appear, that is once every submit sent before the receipt arrived has its
+//!   response recorded (the receipts flow tracks this); until then it is parked.
+//! - Then [`read_tolerant`] names a segment only if one id, and only one, relates: by
+//!   the form the carrier is known to use (`hex`, `dec`, or under `auto` the form its
+//!   receipts proved), or, with none known, by all allowed forms together. Anything
+//!   else stays parked until its own id appears, the carrier's form is proven, or it
+//!   expires.
+//! - A carrier's form is proven by [`FormLearner`] from matches that could only be read
+//!   one way ([`IdMatch::evidence`]), never from a guess.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -37,14 +48,17 @@ pub const MAX_ID_LEN: usize = 64;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MsgIdFormat {
-    /// Try exact, then every tolerant form; the form that matched last goes first.
+    /// Exact; then, once the receipt's own id can no longer appear, whichever tolerant
+    /// form names one id only, and the form the carrier's receipts proved.
     #[default]
     Auto,
-    /// Receipt ids are hexadecimal: exact, then the submit id's decimal value written
-    /// in hex, then case and leading zeros ignored.
+    /// Receipt ids are hexadecimal: exact, then (once the receipt's own id can no
+    /// longer appear) the submit id's decimal value written in hex, then case and
+    /// leading zeros ignored when that names one id only.
     Hex,
-    /// Receipt ids are decimal: exact, then the submit id's hexadecimal value written
-    /// in decimal, then case and leading zeros ignored.
+    /// Receipt ids are decimal: exact, then (once the receipt's own id can no longer
+    /// appear) the submit id's hexadecimal value written in decimal, then case and
+    /// leading zeros ignored when that names one id only.
     Dec,
     /// Byte-for-byte only.
     Exact,
@@ -61,14 +75,12 @@ impl MsgIdFormat {
         }
     }
 
-    /// The format to match with once a carrier's receipts have settled on `settled`
-    /// (see [`FormLearner::settled`]): `auto` narrows to the forced format that accepts
-    /// that form, so a receipt that beat its submit's response is parked until its own
-    /// id appears instead of matching another segment's id by some other reading (a
-    /// decimal id read as hex names a different message). A forced format stays as it
-    /// is; `folded` has no narrower format and keeps `auto`.
-    pub fn narrowed(self, settled: Option<IdForm>) -> Self {
-        match (self, settled) {
+    /// The format whose index keys a carrier's submit ids need once its receipts are
+    /// proven to use `proven` (see [`FormLearner::proven`]): `auto` narrows to the
+    /// forced format that accepts that form, so an exact carrier's ids are indexed
+    /// under one key. A forced format stays as it is; `folded` keeps `auto`.
+    pub fn narrowed(self, proven: Option<IdForm>) -> Self {
+        match (self, proven) {
             (Self::Auto, Some(IdForm::Exact)) => Self::Exact,
             (Self::Auto, Some(IdForm::HexToDecimal)) => Self::Dec,
             (Self::Auto, Some(IdForm::DecimalToHex)) => Self::Hex,
@@ -76,14 +88,24 @@ impl MsgIdFormat {
         }
     }
 
-    /// The forms this format accepts, in the order they are tried.
-    fn forms(self) -> &'static [IdForm] {
+    /// The forms besides exact this format lets a receipt id relate by.
+    fn tolerant_forms(self) -> &'static [IdForm] {
         use IdForm::*;
         match self {
-            Self::Auto => &[Exact, Folded, HexToDecimal, DecimalToHex],
-            Self::Hex => &[Exact, DecimalToHex, Folded],
-            Self::Dec => &[Exact, HexToDecimal, Folded],
-            Self::Exact => &[Exact],
+            Self::Auto => &[Folded, HexToDecimal, DecimalToHex],
+            Self::Hex => &[DecimalToHex, Folded],
+            Self::Dec => &[HexToDecimal, Folded],
+            Self::Exact => &[],
+        }
+    }
+
+    /// The conversion this format names: the operator's word for how the carrier
+    /// writes receipt ids.
+    fn named_form(self) -> Option<IdForm> {
+        match self {
+            Self::Hex => Some(IdForm::DecimalToHex),
+            Self::Dec => Some(IdForm::HexToDecimal),
+            Self::Auto | Self::Exact => None,
         }
     }
 }
@@ -149,10 +171,6 @@ impl IdForm {
 
     fn code(self) -> u8 {
         self as u8 + 1
-    }
-
-    fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
     }
 
     /// Whether `receipt` names `submit` in this form.
@@ -266,78 +284,144 @@ pub fn canonical_keys(id: &str, format: MsgIdFormat) -> Vec<String> {
     keys
 }
 
-/// The best candidate for a receipt id.
+/// How a receipt's ids read against the submit ids that share a key with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// One segment, and only one, is named.
+    Match(IdMatch),
+    /// Several segments could be named: the receipt waits for its own id or for the
+    /// carrier's form to be proven.
+    Ambiguous,
+    /// No candidate relates.
+    Nothing,
+}
+
+/// The candidate a receipt names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdMatch {
     /// Index of the candidate in the order given.
     pub index: usize,
     /// How it matched.
     pub form: IdForm,
+    /// Whether the match shows how the carrier writes its ids: one form, and only one,
+    /// relates the two ids (`7` read as hex or as decimal is `7`, and shows nothing).
+    pub evidence: bool,
 }
 
-/// Picks, among candidate submit ids (what a lookup by [`lookup_keys`] returned), the
-/// one the receipt names: by the forms `format` allows, the learned form first. Ties
-/// go to the earliest candidate.
-pub fn best_match<'a>(
-    receipt_id: &str,
+/// The forms other than exact that relate `receipt_ids` to `submit`, among `allowed`.
+fn relating(receipt_ids: &[String], submit: &str, allowed: &[IdForm]) -> Vec<IdForm> {
+    allowed
+        .iter()
+        .copied()
+        .filter(|form| receipt_ids.iter().any(|r| form.relates(submit, r)))
+        .collect()
+}
+
+/// Whether an exact match of `id` also reads as a conversion (single digits read the
+/// same in both bases), so it proves nothing about the carrier's form.
+fn reads_both_ways(id: &str) -> bool {
+    fold(id).len() == 1 && is_decimal(id)
+}
+
+/// The candidate whose id is one of `receipt_ids` byte for byte; the first such
+/// (candidates come most recent first, so a carrier that reuses ids names its latest).
+pub fn exact_match<'a>(
+    receipt_ids: &[String],
     candidates: impl IntoIterator<Item = &'a str>,
-    format: MsgIdFormat,
-    learner: Option<&FormLearner>,
 ) -> Option<IdMatch> {
-    let order = match learner {
-        Some(learner) => learner.order(format),
-        None => FormOrder::of(format, None),
-    };
-    let mut best: Option<(usize, IdMatch)> = None;
-    for (index, submit) in candidates.into_iter().enumerate() {
-        let found = order
-            .iter()
-            .enumerate()
-            .find(|(_, form)| form.relates(submit, receipt_id));
-        if let Some((rank, &form)) = found
-            && best.is_none_or(|(r, _)| rank < r)
-        {
-            best = Some((rank, IdMatch { index, form }));
-        }
+    candidates
+        .into_iter()
+        .enumerate()
+        .find(|(_, submit)| receipt_ids.iter().any(|r| r == submit))
+        .map(|(index, submit)| IdMatch {
+            index,
+            form: IdForm::Exact,
+            evidence: !reads_both_ways(submit),
+        })
+}
+
+/// Reads a receipt among `candidates` (submit ids, most recent first) once its own id
+/// can no longer appear: no submit sent before it arrived is still without a recorded
+/// response. An exact match wins. Otherwise a tolerant form names a segment only where
+/// no other reading could be right:
+///
+/// - the form the carrier is known to use (`hex` and `dec` name theirs; under `auto`,
+///   the form its receipts proved, see [`FormLearner::proven`]) names exactly one id;
+/// - or, with no form known, the receipt relates to exactly one id by every form
+///   `format` allows taken together.
+///
+/// Two candidates with the same id are one id (the most recent is taken). Anything
+/// else is [`Reading::Ambiguous`]: `00000040` names `40` folded and `64` in hexadecimal,
+/// and only the carrier's form tells which.
+pub fn read_tolerant(
+    receipt_ids: &[String],
+    candidates: &[&str],
+    format: MsgIdFormat,
+    proven: Option<IdForm>,
+) -> Reading {
+    if let Some(found) = exact_match(receipt_ids, candidates.iter().copied()) {
+        return Reading::Match(found);
     }
-    best.map(|(_, m)| m)
-}
-
-/// The forms to try, in order (at most four).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FormOrder {
-    forms: [Option<IdForm>; 4],
-}
-
-impl FormOrder {
-    fn of(format: MsgIdFormat, learned: Option<IdForm>) -> Self {
-        let allowed = format.forms();
-        let mut forms = [None; 4];
-        let mut n = 0;
-        let first = learned.filter(|f| allowed.contains(f));
-        for form in first.into_iter().chain(allowed.iter().copied()) {
-            if !forms.contains(&Some(form)) {
-                forms[n] = Some(form);
-                n += 1;
+    let allowed = format.tolerant_forms();
+    let related: Vec<Vec<IdForm>> = candidates
+        .iter()
+        .map(|submit| relating(receipt_ids, submit, allowed))
+        .collect();
+    // The first candidate of each distinct id among those `keep` selects.
+    let distinct = |keep: &dyn Fn(&[IdForm]) -> bool| {
+        let mut ids: Vec<(usize, &str)> = Vec::new();
+        for (index, forms) in related.iter().enumerate() {
+            if keep(forms) && !ids.iter().any(|(_, id)| *id == candidates[index]) {
+                ids.push((index, candidates[index]));
             }
         }
-        FormOrder { forms }
+        ids
+    };
+    let known = format.named_form().or(match (format, proven) {
+        // A carrier proven to write ids as they are may still change case or padding.
+        (MsgIdFormat::Auto, Some(IdForm::Exact | IdForm::Folded)) => Some(IdForm::Folded),
+        (MsgIdFormat::Auto, proven) => proven,
+        _ => None,
+    });
+    let any = distinct(&|forms| !forms.is_empty());
+    // Proof of the carrier's form only where nothing else was needed to choose: one id
+    // relates, by one form.
+    let proves = |index: usize| any.len() == 1 && related[index].len() == 1;
+    if let Some(form) = known.filter(|f| allowed.contains(f)) {
+        match distinct(&|forms| forms.contains(&form))[..] {
+            [(index, _)] => {
+                return Reading::Match(IdMatch {
+                    index,
+                    form,
+                    evidence: proves(index),
+                });
+            }
+            [] => {}
+            _ => return Reading::Ambiguous,
+        }
+        // A proven form names nothing: another reading would contradict the proof.
+        if format == MsgIdFormat::Auto {
+            return Reading::Nothing;
+        }
     }
-
-    /// The forms in order.
-    pub fn iter(&self) -> impl Iterator<Item = &IdForm> {
-        self.forms.iter().flatten()
+    match any[..] {
+        [] => Reading::Nothing,
+        [(index, _)] => Reading::Match(IdMatch {
+            index,
+            form: related[index][0],
+            evidence: proves(index),
+        }),
+        _ => Reading::Ambiguous,
     }
 }
 
-/// Matches in one form after which a carrier counts as settled on it.
+/// Proofs in one form after which a carrier counts as using it.
 pub const SETTLED_AFTER: u64 = 16;
 
-/// One carrier's memory of how its receipt ids matched: the last form goes first next
-/// time. Lock-free; share it across the carrier's binds.
+/// One carrier's evidence of how it writes receipt ids: matches that could only be read
+/// one way (see [`IdMatch::evidence`]). Lock-free; share it across the carrier's binds.
 #[derive(Debug, Default)]
 pub struct FormLearner {
-    last: AtomicU8,
     counts: [AtomicU64; 4],
 }
 
@@ -347,18 +431,15 @@ impl FormLearner {
         Self::default()
     }
 
-    /// Records a match.
-    pub fn record(&self, form: IdForm) {
-        self.last.store(form.code(), Ordering::Relaxed);
+    /// Records a match that proves `form`; true when this made the carrier's form
+    /// proven (receipts that were ambiguous until now may read one way).
+    pub fn record(&self, form: IdForm) -> bool {
+        let before = self.proven();
         self.counts[usize::from(form.code() - 1)].fetch_add(1, Ordering::Relaxed);
+        before.is_none() && self.proven().is_some()
     }
 
-    /// The form that matched last, if any.
-    pub fn last(&self) -> Option<IdForm> {
-        IdForm::from_code(self.last.load(Ordering::Relaxed))
-    }
-
-    /// Matches seen per form, for `/status`.
+    /// Proofs seen per form, for `/status`.
     pub fn counts(&self) -> [(IdForm, u64); 4] {
         IdForm::ALL.map(|form| {
             let count = self.counts[usize::from(form.code() - 1)].load(Ordering::Relaxed);
@@ -366,16 +447,10 @@ impl FormLearner {
         })
     }
 
-    /// The forms to try for `format`: the last one that matched (when `format`
-    /// allows it) first.
-    pub fn order(&self, format: MsgIdFormat) -> FormOrder {
-        FormOrder::of(format, self.last())
-    }
-
-    /// The form this carrier's receipts have settled on: at least [`SETTLED_AFTER`]
-    /// matches in it, and the other forms together fewer than one in [`SETTLED_AFTER`]
-    /// of those (a stray tolerant match early on does not keep it unsettled).
-    pub fn settled(&self) -> Option<IdForm> {
+    /// The form this carrier's receipts are proven to use: at least [`SETTLED_AFTER`]
+    /// proofs of it, and the other forms together fewer than one in [`SETTLED_AFTER`]
+    /// of those.
+    pub fn proven(&self) -> Option<IdForm> {
         let counts = self.counts();
         let (form, top) = counts.iter().copied().max_by_key(|(_, n)| *n)?;
         let others: u64 = counts.iter().map(|(_, n)| n).sum::<u64>() - top;
@@ -385,7 +460,7 @@ impl FormLearner {
     /// `format` as this carrier's receipts are matched now: see
     /// [`MsgIdFormat::narrowed`].
     pub fn narrow(&self, format: MsgIdFormat) -> MsgIdFormat {
-        format.narrowed(self.settled())
+        format.narrowed(self.proven())
     }
 }
 
@@ -458,8 +533,24 @@ mod tests {
         assert_eq!(hex_value("12g"), None);
     }
 
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The form a receipt alone reads by against one submit id, under `auto`.
+    fn read_one(submit: &str, receipt: &str, format: MsgIdFormat) -> Reading {
+        read_tolerant(&ids(&[receipt]), &[submit], format, None)
+    }
+
+    fn matched(reading: Reading) -> (usize, IdForm, bool) {
+        match reading {
+            Reading::Match(m) => (m.index, m.form, m.evidence),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
-    fn every_mismatch_meets_on_a_key_and_matches() {
+    fn every_mismatch_meets_on_a_key_and_reads_alone() {
         let cases = [
             ("1a2b", "6699", IdForm::HexToDecimal),
             ("6699", "1A2B", IdForm::DecimalToHex),
@@ -473,8 +564,8 @@ mod tests {
                 meet(submit, receipt, MsgIdFormat::Auto),
                 "{submit} {receipt}"
             );
-            let m = best_match(receipt, [submit], MsgIdFormat::Auto, None).unwrap();
-            assert_eq!(m.form, form, "{submit} {receipt}");
+            let (_, found, _) = matched(read_one(submit, receipt, MsgIdFormat::Auto));
+            assert_eq!(found, form, "{submit} {receipt}");
         }
     }
 
@@ -491,78 +582,130 @@ mod tests {
         let submit = hex_value(&receipt).unwrap();
         assert_eq!(submit.len(), 64);
         assert!(meet(&submit, &receipt, MsgIdFormat::Hex));
-        let m = best_match(&receipt, [submit.as_str()], MsgIdFormat::Auto, None).unwrap();
-        assert_eq!(m.form, IdForm::DecimalToHex);
+        let (_, form, _) = matched(read_one(&submit, &receipt, MsgIdFormat::Auto));
+        assert_eq!(form, IdForm::DecimalToHex);
         // Case only, at full length.
         let upper = hex.to_ascii_uppercase();
-        let m = best_match(&upper, [hex.as_str()], MsgIdFormat::Auto, None).unwrap();
-        assert_eq!(m.form, IdForm::Folded);
+        let (_, form, _) = matched(read_one(&hex, &upper, MsgIdFormat::Auto));
+        assert_eq!(form, IdForm::Folded);
     }
 
     #[test]
     fn forced_formats_allow_only_their_forms() {
-        assert!(best_match("6699", ["1a2b"], MsgIdFormat::Exact, None).is_none());
-        assert!(best_match("6699", ["1a2b"], MsgIdFormat::Hex, None).is_none());
-        assert!(best_match("6699", ["1a2b"], MsgIdFormat::Dec, None).is_some());
-        assert!(best_match("1A2B", ["6699"], MsgIdFormat::Hex, None).is_some());
-        assert!(best_match("1A2B", ["1a2b"], MsgIdFormat::Exact, None).is_none());
+        assert_eq!(
+            read_one("1a2b", "6699", MsgIdFormat::Exact),
+            Reading::Nothing
+        );
+        assert_eq!(read_one("1a2b", "6699", MsgIdFormat::Hex), Reading::Nothing);
+        assert!(matches!(
+            read_one("1a2b", "6699", MsgIdFormat::Dec),
+            Reading::Match(_)
+        ));
+        assert!(matches!(
+            read_one("6699", "1A2B", MsgIdFormat::Hex),
+            Reading::Match(_)
+        ));
+        assert_eq!(
+            read_one("1a2b", "1A2B", MsgIdFormat::Exact),
+            Reading::Nothing
+        );
         assert!(!meet("1a2b", "6699", MsgIdFormat::Hex));
         assert!(meet("1a2b", "6699", MsgIdFormat::Dec));
     }
 
     #[test]
-    fn exact_beats_tolerant_until_the_carrier_shows_its_form() {
-        // "10" read as hex is 16; a receipt "16" could be either submit.
-        let candidates = ["10", "16"];
-        let m = best_match("16", candidates, MsgIdFormat::Auto, None).unwrap();
-        assert_eq!((m.index, m.form), (1, IdForm::Exact));
-        let learner = FormLearner::new();
-        learner.record(IdForm::HexToDecimal);
-        let m = best_match("16", candidates, MsgIdFormat::Auto, Some(&learner)).unwrap();
-        assert_eq!((m.index, m.form), (0, IdForm::HexToDecimal));
-        assert_eq!(learner.last(), Some(IdForm::HexToDecimal));
-        assert_eq!(learner.counts()[2], (IdForm::HexToDecimal, 1));
+    fn an_exact_id_always_wins() {
+        // "10" read as hex is 16; a receipt "16" names the segment whose id is "16",
+        // even for a carrier proven to write decimal receipts of hex ids.
+        let found = read_tolerant(
+            &ids(&["16"]),
+            &["10", "16"],
+            MsgIdFormat::Auto,
+            Some(IdForm::HexToDecimal),
+        );
+        assert_eq!(matched(found), (1, IdForm::Exact, true));
+        let found = exact_match(&ids(&["16"]), ["10", "16"]).unwrap();
+        assert_eq!((found.index, found.form), (1, IdForm::Exact));
+        // A single digit reads the same in both bases: no proof of anything.
+        assert!(!exact_match(&ids(&["7"]), ["7"]).unwrap().evidence);
+        assert!(
+            exact_match(&ids(&["00000017"]), ["00000017"])
+                .unwrap()
+                .evidence
+        );
     }
 
     #[test]
-    fn a_learned_form_the_format_forbids_is_not_tried() {
-        let learner = FormLearner::new();
-        learner.record(IdForm::DecimalToHex);
-        let order: Vec<_> = learner.order(MsgIdFormat::Dec).iter().copied().collect();
-        assert_eq!(order, [IdForm::Exact, IdForm::HexToDecimal, IdForm::Folded]);
-        let order: Vec<_> = learner.order(MsgIdFormat::Auto).iter().copied().collect();
-        assert_eq!(order[0], IdForm::DecimalToHex);
-        assert_eq!(order.len(), 4);
+    fn two_ids_named_by_two_readings_are_ambiguous_until_a_form_is_known() {
+        // `%08x` receipts of decimal submit ids: 00000040 is 64 in hex, 40 folded.
+        let receipt = ids(&["00000040"]);
+        let candidates = ["64", "40"];
+        assert_eq!(
+            read_tolerant(&receipt, &candidates, MsgIdFormat::Auto, None),
+            Reading::Ambiguous
+        );
+        let proven = Some(IdForm::DecimalToHex);
+        let found = read_tolerant(&receipt, &candidates, MsgIdFormat::Auto, proven);
+        assert_eq!(matched(found), (0, IdForm::DecimalToHex, false));
+        // The operator's word settles it too.
+        let found = read_tolerant(&receipt, &candidates, MsgIdFormat::Hex, None);
+        assert_eq!(matched(found).1, IdForm::DecimalToHex);
+        // A carrier proven to write ids as they are reads it folded.
+        let found = read_tolerant(
+            &receipt,
+            &candidates,
+            MsgIdFormat::Auto,
+            Some(IdForm::Exact),
+        );
+        assert_eq!(matched(found), (1, IdForm::Folded, false));
+        // A proven form that names nothing is not overruled by another reading.
+        let found = read_tolerant(
+            &ids(&["0000003d"]),
+            &["61"],
+            MsgIdFormat::Auto,
+            Some(IdForm::Exact),
+        );
+        assert_eq!(found, Reading::Nothing);
     }
 
     #[test]
-    fn auto_narrows_once_the_carrier_settles_on_a_form() {
+    fn a_reading_that_only_one_form_explains_is_evidence() {
+        // 0000003d can only be hex: 61 by decimal-to-hex, nothing folded.
+        let (_, form, evidence) = matched(read_one("61", "0000003d", MsgIdFormat::Auto));
+        assert_eq!((form, evidence), (IdForm::DecimalToHex, true));
+        // 00000005 names 5 folded and in hex alike: the segment is sure, the form not.
+        let (_, _, evidence) = matched(read_one("5", "00000005", MsgIdFormat::Auto));
+        assert!(!evidence);
+        // The same id twice (a carrier reusing ids) is one id: the most recent is named.
+        let found = read_tolerant(&ids(&["0000003d"]), &["61", "61"], MsgIdFormat::Auto, None);
+        assert_eq!(matched(found).0, 0);
+    }
+
+    #[test]
+    fn a_form_is_proven_by_evidence_and_auto_narrows_to_it() {
         let learner = FormLearner::new();
-        learner.record(IdForm::DecimalToHex);
+        assert!(!learner.record(IdForm::DecimalToHex));
         for _ in 0..SETTLED_AFTER - 1 {
-            learner.record(IdForm::Exact);
+            assert!(!learner.record(IdForm::Exact));
         }
-        assert_eq!(learner.settled(), None, "too few matches yet");
+        assert_eq!(learner.proven(), None, "too few proofs yet");
         assert_eq!(learner.narrow(MsgIdFormat::Auto), MsgIdFormat::Auto);
-        learner.record(IdForm::Exact);
-        assert_eq!(learner.settled(), Some(IdForm::Exact));
+        assert!(learner.record(IdForm::Exact), "this proof settles it");
+        assert!(!learner.record(IdForm::Exact), "once");
+        assert_eq!(learner.proven(), Some(IdForm::Exact));
         assert_eq!(learner.narrow(MsgIdFormat::Auto), MsgIdFormat::Exact);
         // A forced format is the operator's word.
         assert_eq!(learner.narrow(MsgIdFormat::Hex), MsgIdFormat::Hex);
-        // Mixed forms never settle.
+        // Mixed forms are never proven.
         let mixed = FormLearner::new();
         for _ in 0..SETTLED_AFTER {
             mixed.record(IdForm::Exact);
             mixed.record(IdForm::HexToDecimal);
         }
-        assert_eq!(mixed.settled(), None);
+        assert_eq!(mixed.proven(), None);
         assert_eq!(
             MsgIdFormat::Auto.narrowed(Some(IdForm::HexToDecimal)),
             MsgIdFormat::Dec
-        );
-        assert_eq!(
-            MsgIdFormat::Auto.narrowed(Some(IdForm::DecimalToHex)),
-            MsgIdFormat::Hex
         );
         assert_eq!(
             MsgIdFormat::Auto.narrowed(Some(IdForm::Folded)),

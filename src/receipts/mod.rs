@@ -10,7 +10,7 @@
 //! | `text`, `date` | the Appendix B text and its dialects; `submit date`/`done date` |
 //! | `state` | [`ReceiptState`]: message_state values and `stat:` words |
 //! | `parse` | fields → [`Receipt`] (TLVs first, text second) or [`UnparsedReceipt`] |
-//! | `id` | [`MsgIdFormat`], [`IdForm`], index and lookup keys, [`best_match`], [`FormLearner`] |
+//! | `id` | [`MsgIdFormat`], [`IdForm`], index and lookup keys, [`exact_match`], [`read_tolerant`], [`FormLearner`] |
 //! | `reason` | [`ReasonCode`], the carrier's [`ErrorMap`], transcript sentences |
 //! | `aggregate` | per-segment states → the chat message's state, and whether it changed |
 //! | `metrics` | metric names and descriptions |
@@ -23,8 +23,12 @@
 //!      ▼
 //! for id in receipt.ids():                     (the TLV's id, then the text's if it differs)
 //!   store.candidates(carrier, lookup_keys(id, format))   (indexed by index_keys(submit id))
-//!      ─▶ best_match(id, candidates, format, learner) ─▶ learner.record(form)
-//!      │ none: park the receipt, match it when the id appears
+//!      ─▶ exact_match(ids, candidates)
+//!      │ none, and a submit sent before the receipt still has no recorded response:
+//!      │   park it; match it exactly when the id is recorded, or read it below later
+//!      ─▶ read_tolerant(ids, candidates, format, learner.proven())
+//!      │ ambiguous or nothing: park it until its id appears, a form is proven, or expiry
+//!      ▼ evidence ⇒ learner.record(form)
 //!      ▼
 //! SegmentReport::from_receipt(receipt, error_map) ─▶ aggregate::apply(chat, segments, i, report)
 //!      ─▶ store the segment; step.chat.changed ⇒ one chat.message.status
@@ -50,8 +54,8 @@ pub use aggregate::{Aggregate, ChatState, SegmentReport, SegmentState, Step, agg
 pub use date::ReceiptTime;
 pub use fields::{BodyError, NetworkError, ReceiptCommand, ReceiptFields, ReceiptTlvs, tag};
 pub use id::{
-    FormLearner, FormLearners, IdForm, IdMatch, MAX_ID_LEN, MsgIdFormat, SETTLED_AFTER,
-    UnknownMsgIdFormat, best_match, canonical_keys, index_keys, lookup_keys,
+    FormLearner, FormLearners, IdForm, IdMatch, MAX_ID_LEN, MsgIdFormat, Reading, SETTLED_AFTER,
+    UnknownMsgIdFormat, canonical_keys, exact_match, index_keys, lookup_keys, read_tolerant,
 };
 pub use parse::{
     ErrorCode, ParseError, RawForm, Receipt, ReceiptKind, Source, Sources, UnparsedReceipt,

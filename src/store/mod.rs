@@ -18,8 +18,8 @@ pub mod sqlite;
 
 pub use model::{
     AttemptRecorded, Conversation, DueCursor, DueMt, DuePage, MediaRef, MessageMedia, MessageView,
-    MoStored, MtAccepted, MtAttempt, MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, RawReceipt,
-    ReceiptApplied, ReceiptUpdate, SentSegment, StoredMedia, UnixMs,
+    MoStored, MtAccepted, MtAttempt, MtReceipt, NewMmsMo, NewMo, NewMt, ParkedMatch, ParkedRead,
+    ParkedSelection, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment, StoredMedia, UnixMs,
 };
 
 /// Keeps the last part of a multi-part MO and the message it completes in one write:
@@ -123,18 +123,34 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Matches a parsed receipt to the segment it names and applies it, in one write:
     /// the segment's state, the chat message's, and one `chat.message.status` when the
-    /// chat message's state changes. A receipt naming no recorded carrier id is parked
-    /// and matched when [`Store::record_mt_attempt`] records the id.
+    /// chat message's state changes. An exact match is taken; a tolerant reading only
+    /// when the update is `quiet` and the reading names one segment
+    /// ([`crate::receipts::read_tolerant`]). Otherwise the receipt is parked: matched
+    /// exactly when [`Store::record_mt_attempt`] records its id, or read again by
+    /// [`Store::read_parked_receipts`].
     fn apply_receipt(
         &self,
         update: ReceiptUpdate,
     ) -> impl Future<Output = Result<ReceiptApplied, StoreError>> + Send;
 
-    /// Deletes receipts parked before `before` (their ids never appeared); how many.
+    /// Reads parked receipts of `carrier` again, as quiet ones (their own ids can no
+    /// longer appear), in `format` and the `proven` form; applies those that name one
+    /// segment, in one write, at most `limit` receipts.
+    fn read_parked_receipts(
+        &self,
+        carrier: String,
+        which: ParkedSelection,
+        format: crate::receipts::MsgIdFormat,
+        proven: Option<crate::receipts::IdForm>,
+        limit: usize,
+    ) -> impl Future<Output = Result<ParkedRead, StoreError>> + Send;
+
+    /// Deletes receipts parked before `before` (their ids never appeared, or they never
+    /// read one way); how many, per carrier.
     fn expire_parked_receipts(
         &self,
         before: UnixMs,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
 
     /// One message with its segments.
     fn message(

@@ -262,16 +262,41 @@ pub struct SentSegment {
     pub id_format: crate::receipts::MsgIdFormat,
 }
 
-/// A receipt parked before its segment's carrier id was known, matched when the id was
-/// recorded.
+/// A parked receipt matched later: exactly when its segment's carrier id was recorded,
+/// or read once its own id could no longer appear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParkedMatch {
     /// The carrier the receipt came from.
     pub carrier: String,
-    /// How its id matched the carrier id, for the carrier's learner.
+    /// Its parked row.
+    pub receipt: i64,
+    /// How its id matched the carrier id.
     pub form: crate::receipts::IdForm,
+    /// Whether the match proves the carrier's form (see [`crate::receipts::IdMatch`]).
+    pub evidence: bool,
     /// Whether it changed the chat message's state (a status event was appended).
     pub chat_changed: bool,
+}
+
+/// Which parked receipts of a carrier to read again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParkedSelection {
+    /// These, by their parked row ids.
+    Receipts(Vec<i64>),
+    /// Every one of the carrier's except `except` (still waiting for submits in
+    /// flight), one page from row id `after` on.
+    AllExcept { except: Vec<i64>, after: i64 },
+}
+
+/// What reading parked receipts again did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParkedRead {
+    /// Those that now name one segment, applied.
+    pub matched: Vec<ParkedMatch>,
+    /// Those that could name several segments (they stay parked).
+    pub ambiguous: usize,
+    /// Where the next page of an `AllExcept` selection starts, when this one was full.
+    pub next_after: Option<i64>,
 }
 
 /// What recording an MT attempt did besides recording it.
@@ -432,8 +457,12 @@ pub struct ReceiptUpdate {
     pub format: crate::receipts::MsgIdFormat,
     /// What it says about its segment.
     pub report: crate::receipts::SegmentReport,
-    /// The carrier's memory of which id form matched, tried first.
-    pub learner: std::sync::Arc<crate::receipts::FormLearner>,
+    /// The form the carrier's receipts are proven to use, if any
+    /// ([`crate::receipts::FormLearner::proven`]).
+    pub proven: Option<crate::receipts::IdForm>,
+    /// Whether every submit sent before the receipt arrived has its response recorded,
+    /// so its own id can no longer appear: only then is a tolerant reading tried.
+    pub quiet: bool,
 }
 
 /// What became of a receipt.
@@ -446,8 +475,15 @@ pub enum ReceiptApplied {
         /// The message's recipient (E.164), whom the receipt is about.
         contact: String,
         form: crate::receipts::IdForm,
+        /// Whether the match proves the carrier's form.
+        evidence: bool,
         chat_changed: bool,
     },
-    /// No segment carries its id yet: kept until the id is recorded or it expires.
-    Parked,
+    /// Kept until its own id is recorded, it can be read one way, or it expires.
+    Parked {
+        /// Its parked row.
+        receipt: i64,
+        /// It could name several segments (not merely none yet).
+        ambiguous: bool,
+    },
 }

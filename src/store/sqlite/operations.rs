@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 
 use super::{SqliteStore, conversations, inbound, media, messages, receipts};
+use crate::receipts::{IdForm, MsgIdFormat};
 use crate::store::model::now_ms;
 use crate::store::{
     AttemptRecorded, Conversation, DueCursor, DueMt, DuePage, MessageView, MoStored, MtAccepted,
-    MtAttempt, NewMmsMo, NewMo, NewMt, RawReceipt, ReceiptApplied, ReceiptUpdate, SentSegment,
-    Store, StoreError, UnixMs,
+    MtAttempt, NewMmsMo, NewMo, NewMt, ParkedRead, ParkedSelection, RawReceipt, ReceiptApplied,
+    ReceiptUpdate, SentSegment, Store, StoreError, UnixMs,
 };
 
 impl Store for SqliteStore {
@@ -90,7 +91,24 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn expire_parked_receipts(&self, before: UnixMs) -> Result<usize, StoreError> {
+    async fn read_parked_receipts(
+        &self,
+        carrier: String,
+        which: ParkedSelection,
+        format: MsgIdFormat,
+        proven: Option<IdForm>,
+        limit: usize,
+    ) -> Result<ParkedRead, StoreError> {
+        self.write(move |c| {
+            receipts::read_parked(c, &carrier, &which, format, proven, limit, now_ms())
+        })
+        .await
+    }
+
+    async fn expire_parked_receipts(
+        &self,
+        before: UnixMs,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         self.write(move |c| receipts::expire_parked(c, before))
             .await
     }

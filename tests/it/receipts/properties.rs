@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use smsbridge::receipts::{
-    IdForm, MsgIdFormat, ReceiptCommand, ReceiptFields, ReceiptState, ReceiptTlvs, best_match,
-    index_keys, lookup_keys, parse_body, parse_fields, read_text,
+    IdForm, MsgIdFormat, Reading, ReceiptCommand, ReceiptFields, ReceiptState, ReceiptTlvs,
+    index_keys, lookup_keys, parse_body, parse_fields, read_text, read_tolerant,
 };
 
 fn any_state() -> impl Strategy<Value = ReceiptState> {
@@ -119,10 +119,13 @@ proptest! {
             let index = index_keys(submit, MsgIdFormat::Auto);
             let meets = lookup_keys(receipt, MsgIdFormat::Auto).iter().any(|k| index.contains(k));
             prop_assert!(meets, "{} / {}", submit, receipt);
-            let m = best_match(receipt, [submit.as_str()], MsgIdFormat::Auto, None);
-            prop_assert!(m.is_some(), "{} / {}", submit, receipt);
+            let m = read_tolerant(std::slice::from_ref(receipt), &[submit.as_str()], MsgIdFormat::Auto, None);
+            prop_assert!(matches!(m, Reading::Match(_)), "{} / {}", submit, receipt);
         }
-        let m = best_match(&decimal, [hex.as_str()], MsgIdFormat::Dec, None).unwrap();
+        let m = read_tolerant(std::slice::from_ref(&decimal), &[hex.as_str()], MsgIdFormat::Dec, None);
+        let Reading::Match(m) = m else {
+            return Err(TestCaseError::fail(format!("{decimal} / {hex}: {m:?}")));
+        };
         prop_assert!(matches!(m.form, IdForm::Exact | IdForm::HexToDecimal));
     }
 
@@ -146,7 +149,8 @@ proptest! {
             receipt = receipt.to_ascii_uppercase();
         }
         for format in [MsgIdFormat::Auto, MsgIdFormat::Hex, MsgIdFormat::Dec, MsgIdFormat::Exact] {
-            if best_match(&receipt, [submit.as_str()], format, None).is_none() {
+            let reading = read_tolerant(&[receipt.clone()], &[submit.as_str()], format, None);
+            if !matches!(reading, Reading::Match(_)) {
                 continue;
             }
             let index = index_keys(&submit, format);

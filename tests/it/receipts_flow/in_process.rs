@@ -12,7 +12,7 @@ use smsbridge::carrier::{InboundMessage, InboundVerdict};
 use smsbridge::config::{Config, Synchronous};
 use smsbridge::connector::Outbox;
 use smsbridge::flow::FlowOptions;
-use smsbridge::flow::receipts::{ReceiptFlow, learn_parked};
+use smsbridge::flow::receipts::ReceiptFlow;
 use smsbridge::number::BoundedUnreachableMemory;
 use smsbridge::receipts::{IdForm, MsgIdFormat};
 use smsbridge::smpp::simulator::receipts::{self, ReceiptOutcome, Submitted};
@@ -152,10 +152,14 @@ async fn parked_rows(store: &SqliteStore) -> i64 {
         .unwrap()
 }
 
-/// The value of an unlabelled counter in the Prometheus text.
+/// The value of a counter of carrier `sim` in the Prometheus text.
 fn counter(text: &str, name: &str) -> u64 {
     text.lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .find_map(|line| {
+            let labels = line.strip_prefix(name)?;
+            labels.contains("carrier=\"sim\"").then_some(())?;
+            labels.split_whitespace().last()?.parse().ok()
+        })
         .unwrap_or(0)
 }
 
@@ -204,28 +208,53 @@ async fn the_expiry_loop_removes_a_parked_receipt_once_its_time_is_up_and_counts
 }
 
 #[tokio::test]
-async fn a_receipt_parked_then_matched_teaches_the_learner_as_a_direct_match_does() {
+async fn a_receipt_that_beat_its_response_is_read_once_the_submits_before_it_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let (store, flow) = flow(dir.path());
-    // The carrier answers 1a2b (hex) and reports 6699 (the same number in decimal);
-    // its receipt beats the submit response.
+    let flow = Arc::new(flow);
+    let correlation = flow.correlation();
+    let cancel = CancellationToken::new();
+    let reader = tokio::spawn({
+        let flow = flow.clone();
+        let cancel = cancel.clone();
+        async move { flow.run_parked(cancel).await }
+    });
+    // The carrier answers 1a2b (hex) and reports 6699 (the same number in decimal); its
+    // receipt beats the submit response, whose submit is in flight.
+    let ticket = correlation.in_flight.begin("sim");
     receive(&flow, "6699", ReceiptOutcome::Delivered).await;
-    assert_eq!(flow.learner("sim").last(), None);
     accept(&store, "m1").await;
+    // Recording the id matches exact receipts only: this one waits for the ticket.
     let matched = record(&store, "m1", "1a2b").await;
-    learn_parked(&flow.learners(), &matched);
-    assert_eq!(flow.learner("sim").last(), Some(IdForm::HexToDecimal));
-    let message = store.message("m1".into()).await.unwrap().unwrap();
-    assert_eq!(message.status, "delivered");
+    assert!(matched.is_empty(), "{matched:?}");
+    correlation.parked_matched(&matched);
+    assert_eq!(message_status(&store, "m1").await, "sent");
+    drop(ticket);
+    let deadline = Instant::now() + HANG;
+    while message_status(&store, "m1").await != "delivered" {
+        assert!(
+            Instant::now() < deadline,
+            "the parked receipt was never read"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(parked_rows(&store).await, 0);
 
-    // A direct match of the same kind counts in the same learner.
+    // It proved the carrier's form, as a direct match of the same kind does.
     accept(&store, "m2").await;
     assert!(record(&store, "m2", "1a2c").await.is_empty());
     receive(&flow, "6700", ReceiptOutcome::Delivered).await;
+    assert_eq!(message_status(&store, "m2").await, "delivered");
     let counts = flow.learner("sim").counts();
     let hex_to_decimal = counts
         .iter()
         .find(|(form, _)| *form == IdForm::HexToDecimal)
         .unwrap();
     assert_eq!(hex_to_decimal.1, 2, "{counts:?}");
+    cancel.cancel();
+    reader.await.unwrap();
+}
+
+async fn message_status(store: &SqliteStore, id: &str) -> String {
+    store.message(id.into()).await.unwrap().unwrap().status
 }

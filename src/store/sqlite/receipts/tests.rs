@@ -1,16 +1,17 @@
-//! Receipts against a real SQLite file: matching by every id form, parking, one status
-//! per change of the chat message, and expiry.
+//! Receipts against a real SQLite file: matching by every id form, parking while a
+//! receipt's own id may still appear, reading it again, one status per change of the
+//! chat message, and expiry.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::config::Synchronous;
-use crate::receipts::{FormLearner, IdForm, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport};
+use crate::receipts::{IdForm, MsgIdFormat, ReasonCode, ReceiptState, SegmentReport};
 use crate::store::model::now_ms;
 use crate::store::sqlite::SqliteStore;
 use crate::store::sqlite::tests::conversation_of;
 use crate::store::{
-    MtAttempt, NewMt, ParkedMatch, ReceiptApplied, ReceiptUpdate, SentSegment, Store,
+    MtAttempt, NewMt, ParkedMatch, ParkedRead, ParkedSelection, ReceiptApplied, ReceiptUpdate,
+    SentSegment, Store,
 };
 
 fn open(dir: &Path) -> SqliteStore {
@@ -67,7 +68,8 @@ async fn record_in(store: &SqliteStore, id: &str, carrier_ids: &[&str], format: 
         .unwrap();
 }
 
-fn update(id: &str, state: ReceiptState, learner: &Arc<FormLearner>) -> ReceiptUpdate {
+/// A receipt from carrier `sim` under `auto`, arriving when no submit is in flight.
+fn update(id: &str, state: ReceiptState) -> ReceiptUpdate {
     ReceiptUpdate {
         carrier: "sim".into(),
         ids: vec![id.into()],
@@ -77,8 +79,40 @@ fn update(id: &str, state: ReceiptState, learner: &Arc<FormLearner>) -> ReceiptU
             intermediate: false,
             reason: state.is_failure().then_some(ReasonCode::Unreachable),
         },
-        learner: learner.clone(),
+        proven: None,
+        quiet: true,
     }
+}
+
+/// The same receipt arriving while a submit sent before it has no recorded response.
+fn early(id: &str, state: ReceiptState) -> ReceiptUpdate {
+    ReceiptUpdate {
+        quiet: false,
+        ..update(id, state)
+    }
+}
+
+fn parked_row(applied: &ReceiptApplied) -> i64 {
+    match applied {
+        ReceiptApplied::Parked { receipt, .. } => *receipt,
+        other => panic!("not parked: {other:?}"),
+    }
+}
+
+/// Reads parked receipts again, as the receipts flow does once they are quiet.
+async fn read_again(
+    store: &SqliteStore,
+    which: ParkedSelection,
+    proven: Option<IdForm>,
+) -> ParkedRead {
+    store
+        .read_parked_receipts("sim".into(), which, MsgIdFormat::Auto, proven, 100)
+        .await
+        .unwrap()
+}
+
+async fn status(store: &SqliteStore, id: &str) -> String {
+    store.message(id.into()).await.unwrap().unwrap().status
 }
 
 /// (status, reason, message) of every `chat.message.status` event after `accepted`
@@ -109,10 +143,9 @@ async fn receipt_statuses(store: &SqliteStore) -> Vec<(String, Option<String>, O
 async fn a_decimal_receipt_finds_its_hex_submit_id_and_delivers_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let learner = Arc::new(FormLearner::new());
     sent_mt(&store, "m1", &["1a2b"]).await;
     let applied = store
-        .apply_receipt(update("6699", ReceiptState::Delivered, &learner))
+        .apply_receipt(update("6699", ReceiptState::Delivered))
         .await
         .unwrap();
     assert_eq!(
@@ -121,13 +154,13 @@ async fn a_decimal_receipt_finds_its_hex_submit_id_and_delivers_once() {
             message_id: "m1".into(),
             contact: "+14155550123".into(),
             form: IdForm::HexToDecimal,
+            evidence: true,
             chat_changed: true
         }
     );
-    assert_eq!(learner.last(), Some(IdForm::HexToDecimal));
     // The same receipt again changes nothing.
     store
-        .apply_receipt(update("6699", ReceiptState::Delivered, &learner))
+        .apply_receipt(update("6699", ReceiptState::Delivered))
         .await
         .unwrap();
     assert_eq!(
@@ -143,7 +176,6 @@ async fn a_decimal_receipt_finds_its_hex_submit_id_and_delivers_once() {
 async fn an_id_matched_exactly_is_indexed_once_and_found_only_as_written() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let learner = Arc::new(FormLearner::new());
     for (message, carrier_id) in [("m1", "1a2b"), ("m2", "1a2c")] {
         sent_mt_only(&store, message, 1).await;
         record_in(&store, message, &[carrier_id], MsgIdFormat::Exact).await;
@@ -155,7 +187,7 @@ async fn an_id_matched_exactly_is_indexed_once_and_found_only_as_written() {
     assert_eq!(keys, 2, "one key per id");
     let exact = |id: &str| ReceiptUpdate {
         format: MsgIdFormat::Exact,
-        ..update(id, ReceiptState::Delivered, &learner)
+        ..update(id, ReceiptState::Delivered)
     };
     let applied = store.apply_receipt(exact("1a2b")).await.unwrap();
     assert!(
@@ -164,7 +196,16 @@ async fn an_id_matched_exactly_is_indexed_once_and_found_only_as_written() {
     );
     // 6700 is 0x1a2c in decimal: not the id as written.
     let applied = store.apply_receipt(exact("6700")).await.unwrap();
-    assert_eq!(applied, ReceiptApplied::Parked);
+    assert!(
+        matches!(
+            applied,
+            ReceiptApplied::Parked {
+                ambiguous: false,
+                ..
+            }
+        ),
+        "{applied:?}"
+    );
     let m2 = store.message("m2".into()).await.unwrap().unwrap();
     assert_eq!(m2.status, "sent");
 }
@@ -173,7 +214,6 @@ async fn an_id_matched_exactly_is_indexed_once_and_found_only_as_written() {
 async fn one_failed_segment_of_three_fails_the_message_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let learner = Arc::new(FormLearner::new());
     sent_mt(&store, "m1", &["00A1", "00A2", "00A3"]).await;
     for (id, state) in [
         ("A3", ReceiptState::Enroute),
@@ -181,10 +221,7 @@ async fn one_failed_segment_of_three_fails_the_message_once() {
         ("a2", ReceiptState::Undeliverable),
         ("a1", ReceiptState::Delivered),
     ] {
-        store
-            .apply_receipt(update(id, state, &learner))
-            .await
-            .unwrap();
+        store.apply_receipt(update(id, state)).await.unwrap();
     }
     let sentence = ReasonCode::Unreachable.sentence().to_owned();
     assert_eq!(
@@ -207,69 +244,98 @@ async fn one_failed_segment_of_three_fails_the_message_once() {
 #[tokio::test]
 async fn a_receipt_before_its_id_is_parked_and_matched_when_the_id_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let learner = Arc::new(FormLearner::new());
-    {
+    let (exact, folded) = {
         let store = open(dir.path());
-        let parked = store
-            .apply_receipt(update("0000012345", ReceiptState::Delivered, &learner))
+        let exact = store
+            .apply_receipt(early("12345", ReceiptState::Delivered))
             .await
             .unwrap();
-        assert_eq!(parked, ReceiptApplied::Parked);
-    }
-    // Parked durably: a reopened store still matches it.
+        let folded = store
+            .apply_receipt(early("0000067890", ReceiptState::Delivered))
+            .await
+            .unwrap();
+        (parked_row(&exact), parked_row(&folded))
+    };
+    // Parked durably: a reopened store still matches them.
     let store = open(dir.path());
     sent_mt(&store, "m1", &["12345"]).await;
+    sent_mt(&store, "m2", &["67890"]).await;
     assert_eq!(
-        receipt_statuses(&store).await,
-        [("delivered".to_owned(), None, None)]
+        status(&store, "m1").await,
+        "delivered",
+        "exact, when recorded"
     );
-    assert_eq!(store.expire_parked_receipts(now_ms() + 1).await.unwrap(), 0);
+    assert_eq!(status(&store, "m2").await, "sent", "folded waits");
+    // Once the submits before it are recorded, the folded reading names one id.
+    let read = read_again(&store, ParkedSelection::Receipts(vec![exact, folded]), None).await;
+    assert_eq!(read.matched.len(), 1);
+    assert_eq!(read.matched[0].form, IdForm::Folded);
+    assert_eq!(status(&store, "m2").await, "delivered");
+    assert_eq!(
+        store.expire_parked_receipts(now_ms() + 1).await.unwrap(),
+        []
+    );
 }
 
 #[tokio::test]
-async fn a_settled_carrier_parks_a_receipt_another_reading_would_misplace() {
+async fn a_receipt_whose_own_id_may_still_appear_is_never_read_tolerantly() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let learner = Arc::new(FormLearner::new());
-    for n in 0..crate::receipts::SETTLED_AFTER {
-        let carrier_id = format!("{}", 1000 + n);
-        sent_mt(&store, &format!("warm{n}"), &[&carrier_id]).await;
-        let applied = store
-            .apply_receipt(update(&carrier_id, ReceiptState::Delivered, &learner))
-            .await
-            .unwrap();
-        assert!(matches!(
-            applied,
-            ReceiptApplied::Matched {
-                form: IdForm::Exact,
-                ..
-            }
-        ));
-    }
     // "291" is recorded; the receipt for "123" (whose submit response is not recorded
-    // yet) must not take it: 0x123 = 291 is another message.
+    // yet) must not take it, though 0x123 = 291.
     sent_mt(&store, "other", &["291"]).await;
-    let early = store
-        .apply_receipt(update("123", ReceiptState::Delivered, &learner))
+    let applied = store
+        .apply_receipt(early("123", ReceiptState::Delivered))
         .await
         .unwrap();
-    assert_eq!(early, ReceiptApplied::Parked);
+    parked_row(&applied);
     sent_mt(&store, "mine", &["123"]).await;
-    let status = |id: &'static str| {
-        let store = store.clone();
-        async move { store.message(id.into()).await.unwrap().unwrap().status }
+    assert_eq!(status(&store, "mine").await, "delivered");
+    assert_eq!(status(&store, "other").await, "sent");
+}
+
+#[tokio::test]
+async fn an_ambiguous_receipt_waits_for_the_carriers_proven_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // 00000040 is 40 folded and 64 written in hex.
+    sent_mt(&store, "forty", &["40"]).await;
+    sent_mt(&store, "sixty-four", &["64"]).await;
+    let applied = store
+        .apply_receipt(update("00000040", ReceiptState::Delivered))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            applied,
+            ReceiptApplied::Parked {
+                ambiguous: true,
+                ..
+            }
+        ),
+        "{applied:?}"
+    );
+    let all = || ParkedSelection::AllExcept {
+        except: Vec::new(),
+        after: 0,
     };
-    assert_eq!(status("mine").await, "delivered");
-    assert_eq!(status("other").await, "sent");
+    let read = read_again(&store, all(), None).await;
+    assert_eq!((read.matched.len(), read.ambiguous), (0, 1));
+    // Still waiting (for its own id, or a proof) leaves both untouched.
+    assert_eq!(status(&store, "forty").await, "sent");
+    let read = read_again(&store, all(), Some(IdForm::DecimalToHex)).await;
+    assert_eq!(read.matched.len(), 1);
+    assert_eq!(read.matched[0].form, IdForm::DecimalToHex);
+    assert_eq!(status(&store, "sixty-four").await, "delivered");
+    assert_eq!(status(&store, "forty").await, "sent");
 }
 
 #[tokio::test]
 async fn unmatched_receipts_expire() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let learner = Arc::new(FormLearner::new());
     store
-        .apply_receipt(update("77", ReceiptState::Delivered, &learner))
+        .apply_receipt(update("77", ReceiptState::Delivered))
         .await
         .unwrap();
     let received = now_ms();
@@ -278,9 +344,12 @@ async fn unmatched_receipts_expire() {
             .expire_parked_receipts(received - 60_000)
             .await
             .unwrap(),
-        0
+        []
     );
-    assert_eq!(store.expire_parked_receipts(received + 1).await.unwrap(), 1);
+    assert_eq!(
+        store.expire_parked_receipts(received + 1).await.unwrap(),
+        [("sim".to_owned(), 1)]
+    );
     // Gone: the id appearing later matches nothing.
     sent_mt(&store, "m1", &["77"]).await;
     assert_eq!(receipt_statuses(&store).await, []);
@@ -291,9 +360,8 @@ async fn a_receipt_after_reopening_finds_the_segment_recorded_before() {
     let dir = tempfile::tempdir().unwrap();
     sent_mt(&open(dir.path()), "m1", &["ABC123"]).await;
     let store = open(dir.path());
-    let learner = Arc::new(FormLearner::new());
     let applied = store
-        .apply_receipt(update("abc123", ReceiptState::Expired, &learner))
+        .apply_receipt(update("abc123", ReceiptState::Expired))
         .await
         .unwrap();
     assert!(matches!(
@@ -315,13 +383,16 @@ async fn a_receipt_after_reopening_finds_the_segment_recorded_before() {
 }
 
 #[tokio::test]
-async fn recording_an_id_reports_the_form_its_parked_receipt_matched_by() {
+async fn recording_an_id_reports_the_parked_receipt_it_matched_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let learner = Arc::new(FormLearner::new());
-    // The receipt says 6699 (decimal) for the submit id 1a2b (hex), before 1a2b is known.
-    store
-        .apply_receipt(update("6699", ReceiptState::Undeliverable, &learner))
+    // A receipt for 1a2b before 1a2b is known, and one saying 6699 (1a2b in decimal).
+    let exact = store
+        .apply_receipt(early("1a2b", ReceiptState::Undeliverable))
+        .await
+        .unwrap();
+    let decimal = store
+        .apply_receipt(early("6699", ReceiptState::Delivered))
         .await
         .unwrap();
     sent_mt_only(&store, "m1", 2).await;
@@ -352,12 +423,21 @@ async fn recording_an_id_reports_the_form_its_parked_receipt_matched_by() {
         recorded.parked_matched,
         [ParkedMatch {
             carrier: "sim".into(),
-            form: IdForm::HexToDecimal,
+            receipt: parked_row(&exact),
+            form: IdForm::Exact,
+            evidence: true,
             chat_changed: true,
         }]
     );
-    // The store itself learns nothing: the caller's learner is told.
-    assert_eq!(learner.last(), None);
+    // The decimal one is read when the flow says it is quiet; the message already failed.
+    let read = read_again(
+        &store,
+        ParkedSelection::Receipts(vec![parked_row(&decimal)]),
+        None,
+    )
+    .await;
+    assert_eq!(read.matched[0].form, IdForm::HexToDecimal);
+    assert!(!read.matched[0].chat_changed);
     let view = store.message("m1".into()).await.unwrap().unwrap();
     let states: Vec<&str> = view
         .segment_detail
