@@ -189,6 +189,20 @@ enum Attempt {
     Lost(String),
 }
 
+impl Attempt {
+    /// Says how the attempt ended, once the bind's status shows it.
+    fn log(&self, carrier: &str, bind: &str) {
+        match self {
+            Self::Cancelled => {}
+            Self::AuthRefused(error) => {
+                tracing::error!(carrier, bind, %error, "carrier refused the bind; backing off");
+            }
+            Self::Failed(error) => tracing::warn!(carrier, bind, %error, "bind attempt failed"),
+            Self::Lost(error) => tracing::warn!(carrier, bind, %error, "bind lost"),
+        }
+    }
+}
+
 /// Keeps one bind up until `cancel` fires.
 pub(crate) async fn supervise(
     ctx: Arc<CarrierContext>,
@@ -203,25 +217,23 @@ pub(crate) async fn supervise(
             ctx.count_reconnect(&slot);
         }
         first = false;
-        let (wait, phase, error) = match connect_and_serve(&ctx, &slot, &cancel).await {
+        let attempt = connect_and_serve(&ctx, &slot, &cancel).await;
+        let (wait, phase, error) = match &attempt {
             Attempt::Cancelled => break,
             Attempt::AuthRefused(error) => {
-                tracing::error!(carrier = %ctx.name, bind = %slot.name, %error,
-                    "carrier refused the bind; backing off");
                 ctx.set_alarm(true);
                 (timers.auth_failure_backoff, BindPhase::AuthRefused, error)
             }
-            Attempt::Failed(error) => {
-                tracing::warn!(carrier = %ctx.name, bind = %slot.name, %error, "bind attempt failed");
-                (backoff.next_delay(), BindPhase::Backoff, error)
-            }
+            Attempt::Failed(error) => (backoff.next_delay(), BindPhase::Backoff, error),
             Attempt::Lost(error) => {
-                tracing::warn!(carrier = %ctx.name, bind = %slot.name, %error, "bind lost");
                 backoff.reset();
                 (backoff.next_delay(), BindPhase::Backoff, error)
             }
         };
-        ctx.set_phase(&slot, phase, Some(error));
+        // Status and metrics first, then the log line: whoever reads the line and then
+        // looks at /status or /metrics sees what it announces.
+        ctx.set_phase(&slot, phase, Some(error.clone()));
+        attempt.log(&ctx.name, &slot.name);
         tokio::select! {
             () = cancel.cancelled() => break,
             () = tokio::time::sleep(wait) => {}
@@ -283,9 +295,10 @@ async fn connect_and_serve(
         return bind_failed(&err, cancel.is_cancelled());
     }
     ctx.set_alarm(false);
-    tracing::info!(carrier = %ctx.name, bind = %slot.name, "bound");
     slot.set_session(Some(handle.clone()));
     ctx.set_phase(slot, BindPhase::Session(handle.state()), None);
+    // Logged once the bind counts as up in /status and smsbridge_smpp_binds_up.
+    tracing::info!(carrier = %ctx.name, bind = %slot.name, "bound");
     let mut states = handle.watch_state();
     let result = loop {
         // Cancel-safe: `changed()` loses nothing; `run` is pinned and resumed.
