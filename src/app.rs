@@ -554,17 +554,19 @@ async fn reload(
     let generation = admin.generation.load(Ordering::Relaxed);
     let new = match loaded {
         Ok(Ok(new)) => new,
+        // Counted before the lines that announce it, so a reader who saw them finds
+        // the count in /metrics.
         Ok(Err(errors)) => {
+            reload_failed();
             for e in errors.iter() {
                 error!(error = %e, "configuration reload refused");
             }
             error!(generation, "still running on the previous configuration");
-            reload_failed();
             return;
         }
         Err(e) => {
-            error!(error = %e, "configuration reload failed");
             reload_failed();
+            error!(error = %e, "configuration reload failed");
             return;
         }
     };

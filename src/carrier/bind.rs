@@ -18,7 +18,8 @@ use crate::smpp::esme::{self, BindError, BindSpec};
 use crate::smpp::metrics::{self as m, SessionLabels};
 use crate::smpp::transport::{self, TlsClient};
 use crate::smpp::{
-    BindKind, CloseReason, Role, Session, SessionConfig, SessionHandle, StatusClass, classify,
+    BindKind, CloseReason, Role, Session, SessionConfig, SessionError, SessionHandle, StatusClass,
+    classify,
 };
 
 /// Everything the binds of one carrier share.
@@ -176,6 +177,7 @@ impl BindSlot {
 }
 
 /// How one connection attempt ended.
+#[derive(Debug)]
 enum Attempt {
     /// The daemon is stopping.
     Cancelled,
@@ -185,6 +187,20 @@ enum Attempt {
     AuthRefused(String),
     /// A bound session ended.
     Lost(String),
+}
+
+impl Attempt {
+    /// Says how the attempt ended, once the bind's status shows it.
+    fn log(&self, carrier: &str, bind: &str) {
+        match self {
+            Self::Cancelled => {}
+            Self::AuthRefused(error) => {
+                tracing::error!(carrier, bind, %error, "carrier refused the bind; backing off");
+            }
+            Self::Failed(error) => tracing::warn!(carrier, bind, %error, "bind attempt failed"),
+            Self::Lost(error) => tracing::warn!(carrier, bind, %error, "bind lost"),
+        }
+    }
 }
 
 /// Keeps one bind up until `cancel` fires.
@@ -201,25 +217,23 @@ pub(crate) async fn supervise(
             ctx.count_reconnect(&slot);
         }
         first = false;
-        let (wait, phase, error) = match connect_and_serve(&ctx, &slot, &cancel).await {
+        let attempt = connect_and_serve(&ctx, &slot, &cancel).await;
+        let (wait, phase, error) = match &attempt {
             Attempt::Cancelled => break,
             Attempt::AuthRefused(error) => {
-                tracing::error!(carrier = %ctx.name, bind = %slot.name, %error,
-                    "carrier refused the bind; backing off");
                 ctx.set_alarm(true);
                 (timers.auth_failure_backoff, BindPhase::AuthRefused, error)
             }
-            Attempt::Failed(error) => {
-                tracing::warn!(carrier = %ctx.name, bind = %slot.name, %error, "bind attempt failed");
-                (backoff.next_delay(), BindPhase::Backoff, error)
-            }
+            Attempt::Failed(error) => (backoff.next_delay(), BindPhase::Backoff, error),
             Attempt::Lost(error) => {
-                tracing::warn!(carrier = %ctx.name, bind = %slot.name, %error, "bind lost");
                 backoff.reset();
                 (backoff.next_delay(), BindPhase::Backoff, error)
             }
         };
-        ctx.set_phase(&slot, phase, Some(error));
+        // Status and metrics first, then the log line: whoever reads the line and then
+        // looks at /status or /metrics sees what it announces.
+        ctx.set_phase(&slot, phase, Some(error.clone()));
+        attempt.log(&ctx.name, &slot.name);
         tokio::select! {
             () = cancel.cancelled() => break,
             () = tokio::time::sleep(wait) => {}
@@ -255,32 +269,36 @@ async fn connect_and_serve(
     tokio::pin!(run);
     ctx.set_phase(slot, BindPhase::Binding, None);
     let spec = ctx.bind_spec(slot.role);
-    // Both futures make progress together: the session carries the bind exchange.
+    let bind = esme::bind(&handle, &spec, c.timers.bind_timeout);
+    tokio::pin!(bind);
+    // Both futures make progress together: the session carries the bind exchange. A
+    // carrier that refuses the bind often closes the connection at once, and then the
+    // session ends in the very poll that hands the refusal to `bind`: the session's
+    // end does not say whether the bind was answered, `bind` does.
     let bound = tokio::select! {
-        result = &mut run => {
-            return match result {
-                Ok(_) if cancel.is_cancelled() => Attempt::Cancelled,
-                Ok(reason) => Attempt::Failed(format!("closed before bind ({reason:?})")),
-                Err(err) => Attempt::Failed(format!("closed before bind: {err}")),
-            };
+        // Looks at the bind's answer first when both are ready.
+        biased;
+        // Cancel-safe: neither future is dropped when the other arm wins. Both are
+        // pinned out here; `bind` is awaited to its end below, and `run` is resumed
+        // after the bind.
+        bound = &mut bind => bound,
+        ended = &mut run => {
+            // The session answers every caller before it returns, so this does not
+            // wait: it yields the peer's bind_resp when one arrived before the close.
+            let bound = bind.await;
+            return ended_while_binding(bound, ended, cancel.is_cancelled());
         }
-        bound = esme::bind(&handle, &spec, c.timers.bind_timeout) => bound,
     };
     if let Err(err) = bound {
         handle.close();
         let _ = run.await;
-        return match err {
-            BindError::Refused(status) if classify(status) == StatusClass::Auth => {
-                Attempt::AuthRefused(err.to_string())
-            }
-            _ if cancel.is_cancelled() => Attempt::Cancelled,
-            _ => Attempt::Failed(err.to_string()),
-        };
+        return bind_failed(&err, cancel.is_cancelled());
     }
     ctx.set_alarm(false);
-    tracing::info!(carrier = %ctx.name, bind = %slot.name, "bound");
     slot.set_session(Some(handle.clone()));
     ctx.set_phase(slot, BindPhase::Session(handle.state()), None);
+    // Logged once the bind counts as up in /status and smsbridge_smpp_binds_up.
+    tracing::info!(carrier = %ctx.name, bind = %slot.name, "bound");
     let mut states = handle.watch_state();
     let result = loop {
         // Cancel-safe: `changed()` loses nothing; `run` is pinned and resumed.
@@ -297,5 +315,139 @@ async fn connect_and_serve(
         Ok(CloseReason::Shutdown) if cancel.is_cancelled() => Attempt::Cancelled,
         Ok(reason) => Attempt::Lost(format!("session ended ({reason:?})")),
         Err(err) => Attempt::Lost(err.to_string()),
+    }
+}
+
+/// What a bind that got no success answer means for the next attempt.
+fn bind_failed(err: &BindError, cancelled: bool) -> Attempt {
+    match err {
+        BindError::Refused(status) if classify(*status) == StatusClass::Auth => {
+            Attempt::AuthRefused(err.to_string())
+        }
+        _ if cancelled => Attempt::Cancelled,
+        _ => Attempt::Failed(err.to_string()),
+    }
+}
+
+/// The session ended while the bind was under way: a refusal the peer sent before
+/// closing is still a refusal (and gets the auth-failure backoff).
+fn ended_while_binding(
+    bound: Result<String, BindError>,
+    ended: Result<CloseReason, SessionError>,
+    cancelled: bool,
+) -> Attempt {
+    if let Err(err @ BindError::Refused(_)) = &bound {
+        return bind_failed(err, cancelled);
+    }
+    let end = match ended {
+        Ok(_) if cancelled => return Attempt::Cancelled,
+        Ok(reason) => format!("{reason:?}"),
+        Err(err) => err.to_string(),
+    };
+    if bound.is_ok() {
+        // Bound and closed at once: a failed attempt rather than a lost session, so a
+        // carrier that does this again and again meets a growing backoff.
+        Attempt::Failed(format!("closed right after the bind: {end}"))
+    } else {
+        Attempt::Failed(format!("closed before bind: {end}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use rusmpp::{CommandId, CommandStatus};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::carrier::inbound::NotStored;
+    use crate::carrier::status::BindStatus;
+    use crate::config::Config;
+    use crate::smpp::frame::{self, Decoded, Frame};
+
+    /// Fresh connections to the refusing peer in one test: whether the refusal and the
+    /// close reach the session in one read or in two depends on scheduling, so a single
+    /// attempt proves little.
+    const ATTEMPTS: usize = 200;
+
+    fn context(port: u16) -> CarrierContext {
+        let text = format!(
+            "[instance]\nname = \"t\"\nstate_dir = \"/tmp/smsbridge-bind-test\"\n\n\
+             [[carriers]]\nname = \"refuses\"\nhost = \"127.0.0.1\"\nport = {port}\n\
+             system_id = \"smsbridge\"\npassword = \"wrong\"\n"
+        );
+        let config = Config::from_toml(std::path::Path::new("test.toml"), &text)
+            .expect("test config is valid");
+        let carrier = config
+            .carrier("refuses")
+            .expect("carrier configured")
+            .clone();
+        let status = CarrierStatus {
+            name: carrier.name.clone(),
+            required: carrier.required,
+            auth_alarm: false,
+            binds: vec![BindStatus {
+                name: "0".into(),
+                role: BindRole::Transceiver,
+                phase: BindPhase::Idle,
+                last_error: None,
+                reconnects: 0,
+            }],
+        };
+        CarrierContext {
+            name: Arc::from(carrier.name.as_str()),
+            config: carrier,
+            tls: None,
+            consumer: Arc::new(NotStored),
+            status: watch::channel(status).0,
+            drain_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// An SMSC that answers every bind with ESME_RINVPASWD and closes the connection in
+    /// the same breath, as many carriers do.
+    async fn refuse_and_close(listener: TcpListener) {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = BytesMut::new();
+            let bind = loop {
+                if let Some(Decoded::Frame(frame)) = frame::decode(&mut buf, 4096).unwrap() {
+                    break frame;
+                }
+                if stream.read_buf(&mut buf).await.unwrap() == 0 {
+                    panic!("the ESME closed before sending its bind");
+                }
+            };
+            assert_eq!(bind.command_id, CommandId::BindTransceiver);
+            let refusal = Frame::empty(
+                CommandId::BindTransceiverResp,
+                CommandStatus::EsmeRinvpaswd,
+                bind.sequence,
+            );
+            let mut out = BytesMut::new();
+            frame::encode(&refusal, &mut out, 4096).unwrap();
+            stream.write_all(&out).await.unwrap();
+            drop(stream);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_bind_followed_by_a_close_is_always_an_auth_refusal() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ctx = context(listener.local_addr().unwrap().port());
+        let peer = tokio::spawn(refuse_and_close(listener));
+        let slot = BindSlot::new(0, "0".into(), BindRole::Transceiver, None);
+        let cancel = CancellationToken::new();
+        for attempt in 0..ATTEMPTS {
+            let outcome = connect_and_serve(&ctx, &slot, &cancel).await;
+            assert!(
+                matches!(&outcome, Attempt::AuthRefused(e) if e.contains("Rinvpaswd")),
+                "attempt {attempt} of {ATTEMPTS} was read as {outcome:?}"
+            );
+        }
+        peer.abort();
     }
 }

@@ -259,14 +259,9 @@ impl Delivery {
         };
         let attempts = events.iter().map(|p| p.attempts).max().unwrap_or(0) + 1;
         let delay = retry_delay(attempts, self.settings.retry_min, self.settings.retry_max);
-        warn!(
-            error = %e,
-            events = keys.len(),
-            attempts,
-            retry_in = ?delay,
-            "event delivery failed; will retry"
-        );
+        let events = keys.len();
         let next = now_unix_ms() + delay.as_millis() as i64;
+        // The retry is recorded before the line that announces it.
         if let Err(e) = self
             .outbox
             .store()
@@ -276,6 +271,13 @@ impl Delivery {
             // The events stay pending as they were: retried without their backoff.
             error!(error = %e, "cannot record an event delivery in the outbox");
         }
+        warn!(
+            error = %e,
+            events,
+            attempts,
+            retry_in = ?delay,
+            "event delivery failed; will retry"
+        );
         None
     }
 

@@ -246,8 +246,9 @@ where
                 InboundVerdict::Stored
             }
             Err(error) => {
+                let verdict = retry_later();
                 warn!(%error, "cannot keep an MO part");
-                retry_later()
+                verdict
             }
         }
     }
@@ -267,8 +268,9 @@ where
         let mo = match self.builder().build(whole, dedup_keys) {
             Ok(mo) => mo,
             Err(error) => {
+                let verdict = retry_later();
                 warn!(%error, "cannot store an MO");
-                return retry_later();
+                return verdict;
             }
         };
         let stored = self.store.store_mo(mo.clone()).await;
@@ -305,8 +307,9 @@ where
                 InboundVerdict::Stored
             }
             Err(error) => {
+                let verdict = retry_later();
                 warn!(%error, "cannot store an MO");
-                retry_later()
+                verdict
             }
         }
     }
@@ -384,6 +387,8 @@ fn raw_receipt(carrier: String, d: Delivered) -> RawReceipt {
     }
 }
 
+/// Counts an MO the carrier is asked to send again. Called before the line that says
+/// why, so a reader of that line finds it counted.
 fn retry_later() -> InboundVerdict {
     metrics::inbound("mo", "retry_later");
     InboundVerdict::RetryLater

@@ -174,8 +174,8 @@ impl<S: Store> MmsMoFlow<S> {
                 MmsVerdict::Duplicate
             }
             Err(error) => {
-                warn!(%error, "cannot store an MO MMS");
                 metrics::inbound("mms", "retry_later");
+                warn!(%error, "cannot store an MO MMS");
                 MmsVerdict::RetryLater
             }
         }

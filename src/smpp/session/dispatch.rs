@@ -63,15 +63,16 @@ where
     /// A frame whose body did not decode: answer the request with the fault's status,
     /// or hand a broken response to its waiter as header-only.
     fn on_invalid(&mut self, header: Header, fault: BodyFault) {
-        tracing::warn!(carrier = %self.config.labels.carrier, bind = %self.config.labels.bind,
-            command = ?header.command_id, sequence = header.sequence_number, %fault,
-            "malformed smpp pdu");
         self.metrics.malformed(match fault {
             BodyFault::UnknownCommand(_) => "unknown_command",
             BodyFault::UnexpectedBody(_) => "unexpected_body",
             BodyFault::Malformed(_) => "malformed_body",
             BodyFault::TrailingOctets(_) => "trailing_octets",
         });
+        // After the count, so the PDU it announces is already in /metrics.
+        tracing::warn!(carrier = %self.config.labels.carrier, bind = %self.config.labels.bind,
+            command = ?header.command_id, sequence = header.sequence_number, %fault,
+            "malformed smpp pdu");
         let id = header.command_id;
         let seq = header.sequence_number;
         match fault {

@@ -414,11 +414,13 @@ where
         if self.state == state {
             return;
         }
-        tracing::debug!(carrier = %self.config.labels.carrier, bind = %self.config.labels.bind,
-            from = self.state.as_str(), to = state.as_str(), "smpp session state");
+        let from = self.state;
         self.state = state;
         self.state_tx.send_replace(state);
         self.metrics.state(state);
+        // Logged once the state is published and in the bind-state gauge.
+        tracing::debug!(carrier = %self.config.labels.carrier, bind = %self.config.labels.bind,
+            from = from.as_str(), to = state.as_str(), "smpp session state");
         let handle = self.handle.clone();
         self.handler.on_state(state, &handle);
     }

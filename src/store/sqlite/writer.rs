@@ -149,12 +149,13 @@ fn commit(conn: &mut Connection, mut batch: Vec<Box<dyn Job>>) {
     let size = batch.len();
     let committed = run_batch(conn, &mut batch);
     let result = if committed.is_ok() { "ok" } else { "error" };
-    if let Err(why) = &committed {
-        tracing::error!(error = %why, requests = size, "store commit failed");
-    }
     metrics::histogram!(COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
     metrics::histogram!(BATCH_SIZE).record(size as f64);
     metrics::counter!(COMMITS_TOTAL, "result" => result).increment(1);
+    // After the count, so the failure it announces is already in /metrics.
+    if let Err(why) = &committed {
+        tracing::error!(error = %why, requests = size, "store commit failed");
+    }
     for job in batch {
         job.finish(committed.clone());
     }
