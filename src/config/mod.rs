@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
 
 use crate::number::{SenderError, SenderInventory};
 
@@ -220,29 +221,182 @@ fn validate_simulator(
     }
 }
 
+/// Type errors reported from one file at most: each is found by deserialising again
+/// without the key at fault.
+const MAX_TYPE_ERRORS: usize = 64;
+
+/// Stand-ins for a missing key, tried in turn until one has the type the key needs, so
+/// the rest of its table is still checked.
+const STAND_INS: [&str; 5] = ["\"\"", "0", "false", "{}", "[]"];
+
 /// Deserialises any TOML file into `T` with errors that name the file, line, column and
 /// key path. Other file formats of the project (the simulator's) use this too.
+///
+/// Every problem is reported, not the first: every syntax error the parser recovers
+/// from (a duplicate key named), or else every type error, each found by deserialising
+/// again without the key at fault (a missing key gets a stand-in). A missing key is
+/// placed at its table.
 pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigErrors> {
     let locator = Locator::new(path, text);
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        ConfigErrors(vec![locator.at_span(
-            e.span(),
-            String::new(),
-            e.message().trim().to_string(),
-        )])
-    })?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = match e.path().to_string() {
-            p if p == "." => String::new(),
-            p => p,
+    let (mut root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        let mut errors: Vec<ConfigError> = syntax
+            .iter()
+            .map(|e| syntax_error(&locator, text, e))
+            .collect();
+        errors.sort_by_key(|e| (e.line, e.column));
+        errors.dedup();
+        return Err(ConfigErrors(errors));
+    }
+    let mut errors: Vec<ConfigError> = Vec::new();
+    // Missing keys given a stand-in: (table path, key, the stand-in tried next).
+    let mut stand_ins: Vec<(Vec<Segment>, String, usize)> = Vec::new();
+    // Keys taken out for a wrong value: (table path, key). Missing now, but not a
+    // second mistake.
+    let mut removed: Vec<(Vec<Segment>, String)> = Vec::new();
+    for _ in 0..MAX_TYPE_ERRORS + STAND_INS.len() * 4 {
+        let de = toml::Deserializer::from(root.clone());
+        let e = match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(value) if errors.is_empty() => return Ok(value),
+            Ok(_) => break,
+            Err(e) => e,
         };
+        let segments: Vec<Segment> = e.path().iter().map(Segment::from).collect();
+        // An error in a stand-in: it had the wrong type; try the next one.
+        if let Some((table, key, next)) = stand_ins.iter_mut().find(|(table, key, _)| {
+            segments.starts_with(&[table.as_slice(), &[Segment::Key(key.clone())]].concat())
+        }) {
+            let Some(value) = STAND_INS.get(*next) else {
+                break;
+            };
+            *next += 1;
+            let (table, key) = (table.clone(), key.clone());
+            match table_at(root.get_mut(), &table) {
+                Some(t) => insert(t, &key, value),
+                None => break,
+            }
+            continue;
+        }
         let inner = e.into_inner();
-        ConfigErrors(vec![locator.at_span(
-            inner.span(),
-            key,
-            plain_message(inner.message()),
-        )])
+        let message = plain_message(inner.message());
+        let missing = missing_field(&message);
+        let consequence = missing
+            .as_ref()
+            .is_some_and(|field| removed.contains(&(segments.clone(), field.clone())));
+        if !consequence {
+            let key = key_path_of(&segments);
+            errors.push(match inner.span() {
+                Some(span) => locator.at_span(Some(span), key.to_string(), message.clone()),
+                None => locator.at_path(&key, message.clone()),
+            });
+        }
+        if errors.len() >= MAX_TYPE_ERRORS {
+            break;
+        }
+        // Look again past this mistake: a missing key gets a stand-in, a wrong one is
+        // taken out.
+        let fixed = match missing {
+            Some(field) => table_at(root.get_mut(), &segments).map(|t| {
+                insert(t, &field, STAND_INS[0]);
+                stand_ins.push((segments.clone(), field, 1));
+            }),
+            None => segments.split_last().and_then(|(last, parents)| {
+                let Segment::Key(key) = last else {
+                    return None;
+                };
+                table_at(root.get_mut(), parents)?.remove(key.as_str())?;
+                removed.push((parents.to_vec(), key.clone()));
+                Some(())
+            }),
+        };
+        if fixed.is_none() {
+            break;
+        }
+    }
+    errors.sort_by_key(|e| (e.line, e.column));
+    errors.dedup();
+    Err(ConfigErrors(errors))
+}
+
+/// A syntax error, with a duplicate key named.
+fn syntax_error(locator: &Locator<'_>, text: &str, e: &toml::de::Error) -> ConfigError {
+    let mut message = e.message().trim().to_string();
+    if message == "duplicate key"
+        && let Some(key) = e.span().and_then(|s| text.get(s))
+    {
+        message = format!("duplicate key `{}`: it is already set above", key.trim());
+    }
+    locator.at_span(e.span(), String::new(), message)
+}
+
+/// The field a "missing field `x`" message names.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// One step of a serde path, comparable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+    Other,
+}
+
+impl From<&serde_path_to_error::Segment> for Segment {
+    fn from(s: &serde_path_to_error::Segment) -> Self {
+        use serde_path_to_error::Segment as S;
+        match s {
+            S::Map { key } => Segment::Key(key.clone()),
+            S::Seq { index } => Segment::Index(*index),
+            S::Enum { variant } => Segment::Key(variant.clone()),
+            S::Unknown => Segment::Other,
+        }
+    }
+}
+
+/// A serde path as the key path operators read.
+fn key_path_of(segments: &[Segment]) -> KeyPath {
+    segments.iter().fold(KeyPath::root(), |path, s| match s {
+        Segment::Key(key) => path.key(key),
+        Segment::Index(index) => path.index(*index),
+        Segment::Other => path,
     })
+}
+
+/// The table at `segments` (keys, and indexes into arrays of tables).
+fn table_at<'a, 'i>(
+    root: &'a mut DeTable<'i>,
+    segments: &[Segment],
+) -> Option<&'a mut DeTable<'i>> {
+    let mut table = root;
+    let mut steps = segments.iter().peekable();
+    while let Some(step) = steps.next() {
+        let Segment::Key(key) = step else {
+            return None;
+        };
+        let mut value = table.get_mut(key.as_str())?.get_mut();
+        if let Some(Segment::Index(index)) = steps.peek() {
+            let DeValue::Array(items) = value else {
+                return None;
+            };
+            value = items.get_mut(*index)?.get_mut();
+            steps.next();
+        }
+        let DeValue::Table(inner) = value else {
+            return None;
+        };
+        table = inner;
+    }
+    Some(table)
+}
+
+/// Sets `key` in `table` to the TOML value `value` (one of [`STAND_INS`]).
+fn insert(table: &mut DeTable<'_>, key: &str, value: &'static str) {
+    if let Ok(value) = DeValue::parse(value) {
+        let key = toml::Spanned::new(0..0, std::borrow::Cow::Owned(key.to_owned()));
+        table.insert(key, value);
+    }
 }
 
 /// serde names the raw structs in type errors ("expected struct RawCarrier"); operators

@@ -365,3 +365,41 @@ fn the_message_timers_are_read_from_the_file() {
     assert_eq!(m.in_flight, 4);
     assert_eq!(m.mo_dedup_window.as_secs(), 600);
 }
+
+/// The `line:column: key: message` of every error, without the file name.
+fn all_errors(text: &str) -> Vec<String> {
+    let errors = Config::from_toml(Path::new("f.toml"), text).unwrap_err();
+    errors
+        .0
+        .iter()
+        .map(|e| e.to_string().trim_start_matches("f.toml:").to_owned())
+        .collect()
+}
+
+#[test]
+fn every_type_error_of_a_file_is_reported_at_once() {
+    let text = "[instance]\nnmae = \"x\"\n[[carriers]]\nport = \"x\"\n[[carriers]]\nname = 5\n[log]\nlevel = 3\n";
+    let errors = all_errors(text);
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert!(errors[0].starts_with("2:1: instance.nmae: unknown field `nmae`"));
+    // A missing key is placed at the table that lacks it.
+    assert_eq!(errors[1], "3:1: carriers[0]: missing field `name`");
+    assert!(errors[2].starts_with("4:8: carriers[0].port: invalid type: string"));
+    // A key with a wrong value is one mistake, not also a missing key.
+    assert!(errors[3].starts_with("6:8: carriers[1].name: invalid type: integer `5`"));
+    assert!(errors[4].starts_with("8:9: log.level: invalid type: integer `3`"));
+}
+
+#[test]
+fn every_syntax_error_is_reported_and_a_duplicate_key_is_named() {
+    let text = "[instance]\nname = \"a\"\nname = \"b\"\n[api]\nlisten = \n[log]\nlevel = \"info\"\nlevel = \"debug\"\n";
+    let errors = all_errors(text);
+    assert_eq!(
+        errors,
+        [
+            "3:1: duplicate key `name`: it is already set above",
+            "5:10: string values must be quoted, expected literal string",
+            "8:1: duplicate key `level`: it is already set above",
+        ]
+    );
+}
