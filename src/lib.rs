@@ -21,6 +21,7 @@
 //! | [`text`] | GSM 03.38 + shift tables, UCS-2/UTF-16, Latin-1; segment planning; decoding and reassembly |
 //! | [`number`] | E.164 parsing, classification, SMS capability, the sender inventory |
 //! | [`consent`] | STOP/START/HELP keywords and the suppression list |
+//! | [`reason`] | every reason an agent may see why a message failed, each with its transcript sentence |
 //! | [`receipts`] | receipt dialects → one receipt state; id forms for matching |
 //! | [`flow`] | inbound (MO), outbound (MT), receipts (DLR): the only place where modules meet |
 //! | [`store`] | the `Store` trait and its implementations; flows never see SQL |
@@ -29,7 +30,8 @@
 //! | [`api`] | the core's HTTP API under `/v1` |
 //!
 //! Layers, top to bottom: `main` → `app` → `api`, `mms` → `flow` → `carrier` → `smpp`,
-//! `connector` → `text`, `number`, `consent`, `receipts`, `config`, `store`, `telemetry`.
+//! `connector` → `text`, `number`, `consent`, `receipts`, `config`, `store`, `telemetry`
+//! → `reason`.
 //! Imports point downward only.
 //!
 //! ## The three flows
@@ -66,6 +68,7 @@ pub mod consent;
 pub mod flow;
 pub mod mms;
 pub mod number;
+pub mod reason;
 pub mod receipts;
 pub mod smpp;
 pub mod store;

@@ -26,6 +26,7 @@ use super::{
 };
 use crate::flow::mt_media::MediaItem;
 use crate::number::{NumberCheck, NumberClass, Reason};
+use crate::reason::ReasonCode;
 use crate::store::model::{Direction, SegmentView};
 use crate::store::{Conversation, MediaRef, MessageMedia, MessageView, MtReceipt};
 
@@ -63,6 +64,7 @@ use crate::store::{Conversation, MediaRef, MessageMedia, MessageView, MtReceipt}
         segments::Preview,
         MtReceipt,
         MessageView,
+        ReasonCode,
         MessageMedia,
         conversations::Transcript,
         SegmentView,

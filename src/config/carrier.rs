@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::check::Checker;
 use super::error::KeyPath;
 use super::secret::{RawSecret, Secret};
-use crate::receipts::{ErrorMap, MsgIdFormat, ReasonCode};
+use crate::receipts::{ErrorMap, MsgIdFormat, parse_delivery_reason};
 
 /// `[[carriers]]` as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -375,7 +375,7 @@ fn validate_error_map(c: &mut Checker, path: &KeyPath, raw: &BTreeMap<String, St
             c.error(&entry, format!("the same code as `{first}`"));
             continue;
         }
-        match value.parse::<ReasonCode>() {
+        match parse_delivery_reason(value) {
             Ok(reason) => map.insert(code, reason),
             Err(e) => c.error(&entry, e.to_string()),
         }

@@ -9,7 +9,7 @@
 //! and matched when the id is recorded, as SMS receipts are.
 
 use super::FlowOptions;
-use super::outbound::{expired, failed};
+use super::outbound::{expired, failed, refused};
 use crate::carrier::BoxFuture;
 use crate::config::{Config, MmsFallback, Mmsc};
 use crate::number::{Sender, SenderKind};
@@ -114,15 +114,16 @@ pub enum MmsErrorClass {
     Permanent,
 }
 
-/// Why an MMS was not accepted by the MMSC.
+/// Why an MMS was not accepted by the MMSC. The detail behind it (the MMSC's text, an
+/// attachment's URL) is logged where it happened, not carried to the agent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}: {sentence}")]
+#[error("MMS not taken: {reason}")]
 pub struct MmsRefusal {
     pub class: MmsErrorClass,
-    /// A stable reason code for `chat.message.status` (`media_too_large`, …).
-    pub reason: String,
-    /// A sentence fit for the agent's transcript.
-    pub sentence: String,
+    /// The reason `chat.message.status` carries (`media_too_large`, …).
+    pub reason: ReasonCode,
+    /// The MMSC's MM7 StatusCode, when it answered with one.
+    pub carrier_status: Option<u32>,
 }
 
 /// Submits an MMS to its MMSC; answers the MMSC's MessageID.
@@ -141,13 +142,7 @@ pub(super) async fn attempt(
     options: &FlowOptions,
 ) -> (Vec<SentSegment>, MtAttempt) {
     let Some(submitter) = submitter else {
-        return (
-            Vec::new(),
-            failed(
-                "mms_unavailable",
-                "MMS cannot be sent: no MM7 client is running.",
-            ),
-        );
+        return (Vec::new(), failed(ReasonCode::MmsUnavailable));
     };
     let mms = MmsOut {
         message_id: mt.message_id.clone(),
@@ -170,7 +165,7 @@ pub(super) async fn attempt(
             MtAttempt::Sent,
         ),
         Err(refusal) if refusal.class == MmsErrorClass::Permanent => {
-            (Vec::new(), failed(&refusal.reason, &refusal.sentence))
+            (Vec::new(), refused(refusal.reason, refusal.carrier_status))
         }
         Err(refusal) => {
             let delay = options
@@ -184,7 +179,7 @@ pub(super) async fn attempt(
             let retry = MtAttempt::Retry {
                 next_attempt,
                 route: mt.route.clone(),
-                reason: format!("transient: {refusal}"),
+                reason: refusal.reason,
             };
             (Vec::new(), retry)
         }

@@ -6,9 +6,10 @@
 //!
 //! Throttled and transient failures retry with exponential backoff (moving to the next
 //! route of the sender after a transient one) until the validity deadline, then
-//! `expired`; permanent refusals are `failed` with the carrier status as a reason and a
-//! sentence. At most `concurrency` MTs are in flight; the loop stops taking new work when
-//! the drain token fires and the attempts in flight finish.
+//! `expired`; permanent refusals are `failed` with a [`ReasonCode`] for the carrier's
+//! status (the status itself goes beside it, for operators). At most `concurrency` MTs
+//! are in flight; the loop stops taking new work when the drain token fires and the
+//! attempts in flight finish.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use crate::carrier::{Carriers, ErrorClass, SegmentFields, SubmitFailure, SubmitR
 use crate::config::Config;
 use crate::connector::Outbox;
 use crate::number::Sender;
+use crate::reason::ReasonCode;
 use crate::store::model::now_ms;
 use crate::store::{DueCursor, DueMt, MtAttempt, SentSegment, Store};
 use crate::text::plan_with_reference;
@@ -282,30 +284,18 @@ impl<S: Store> Dispatcher<S> {
             .ok()
             .and_then(|inv| inv.lookup(&mt.sender).cloned())
         else {
-            return (
-                Vec::new(),
-                failed(
-                    "unknown_sender",
-                    "The business number is no longer configured.",
-                ),
-            );
+            return (Vec::new(), failed(ReasonCode::UnknownSender));
         };
         if !mt.media.is_empty() {
             return mms_outbound::attempt(self.mms.as_deref(), mt, &sender, &self.options).await;
         }
         let (Some(carrier), Some(pool)) = (config.carrier(&mt.route), self.carriers.get(&mt.route))
         else {
-            return (
-                Vec::new(),
-                failed(
-                    "no_route",
-                    "No carrier route is configured for this business number.",
-                ),
-            );
+            return (Vec::new(), failed(ReasonCode::NoRoute));
         };
         let plan = match plan_with_reference(&mt.text, &carrier.text, mt.reference) {
             Ok(plan) => plan,
-            Err(e) => return (Vec::new(), failed("unplannable", &e.to_string())),
+            Err(e) => return (Vec::new(), unplannable(mt, &e)),
         };
         let mut indexes = Vec::new();
         let mut segments = Vec::new();
@@ -327,7 +317,7 @@ impl<S: Store> Dispatcher<S> {
             };
             match fields.to_submit_sm(carrier) {
                 Ok(sm) => segments.push(sm),
-                Err(e) => return (Vec::new(), failed("unplannable", &e.to_string())),
+                Err(e) => return (Vec::new(), unplannable(mt, &e)),
             }
             indexes.push(i as u32);
         }
@@ -356,10 +346,7 @@ impl<S: Store> Dispatcher<S> {
                 let accepted = sent(&error.accepted);
                 let decision = match error.class() {
                     ErrorClass::Permanent => permanent(&error.failure),
-                    ErrorClass::UnknownOutcome => failed(
-                        "unknown_outcome",
-                        "The carrier did not confirm the message; it may not have been delivered.",
-                    ),
+                    ErrorClass::UnknownOutcome => failed(ReasonCode::UnknownOutcome),
                     class => self.retry(mt, &sender, class, &error.failure.to_string()),
                 };
                 (accepted, decision)
@@ -386,10 +373,17 @@ impl<S: Store> Dispatcher<S> {
             }
             _ => mt.route.clone(),
         };
+        // What the carrier said is the operator's; the stored reason is a code.
+        debug!(
+            message = %mt.message_id,
+            class = class.as_str(),
+            %why,
+            "MT attempt to be retried"
+        );
         MtAttempt::Retry {
             next_attempt,
             route,
-            reason: format!("{}: {why}", class.as_str()),
+            reason: ReasonCode::CarrierUnavailable,
         }
     }
 }
@@ -409,48 +403,58 @@ fn next_route(sender: &Sender, current: &str, sends: impl Fn(&str) -> bool) -> S
         .to_string()
 }
 
-pub(super) fn failed(reason: &str, sentence: &str) -> MtAttempt {
+/// A final failure for `reason`.
+pub(super) fn failed(reason: ReasonCode) -> MtAttempt {
+    refused(reason, None)
+}
+
+/// A final failure for `reason`, which the carrier's `carrier_status` decided.
+pub(super) fn refused(reason: ReasonCode, carrier_status: Option<u32>) -> MtAttempt {
     MtAttempt::Final {
         status: "failed",
-        reason: reason.to_owned(),
-        sentence: sentence.to_owned(),
+        reason,
+        carrier_status,
     }
 }
 
+/// The end of an MT whose validity ran out before the carrier took it.
 pub(super) fn expired() -> MtAttempt {
     MtAttempt::Final {
         status: "expired",
-        reason: "validity_expired".to_owned(),
-        sentence: "The message could not be sent before its validity period ended.".to_owned(),
+        reason: ReasonCode::ValidityExpired,
+        carrier_status: None,
     }
 }
 
-/// A carrier's permanent refusal as a reason code and a transcript sentence.
+/// A stored MT that cannot be planned or encoded for its route: a fault of ours, which
+/// the operator reads in the log.
+fn unplannable(mt: &DueMt, error: &dyn std::error::Error) -> MtAttempt {
+    warn!(
+        message = %mt.message_id,
+        route = %mt.route,
+        %error,
+        "an MT cannot be planned for its route"
+    );
+    failed(ReasonCode::Unplannable)
+}
+
+/// A carrier's permanent refusal: the reason for its status, the status beside it.
 fn permanent(failure: &SubmitFailure) -> MtAttempt {
     let SubmitFailure::Refused(status) = failure else {
-        return failed(
-            "not_encodable",
-            "The message could not be encoded for the carrier.",
-        );
+        warn!(%failure, "a segment cannot be encoded for the carrier");
+        return failed(ReasonCode::NotEncodable);
     };
-    let (reason, sentence) = match status {
-        CommandStatus::EsmeRinvdstadr => (
-            "invalid_destination",
-            "The carrier says the destination number is not valid.",
-        ),
-        CommandStatus::EsmeRinvsrcadr => (
-            "invalid_sender",
-            "The carrier does not accept this business number as a sender.",
-        ),
-        CommandStatus::EsmeRinvmsglen => (
-            "message_too_long",
-            "The carrier refused the message length.",
-        ),
-        CommandStatus::EsmeRinvdcs => (
-            "encoding_not_supported",
-            "The carrier does not support the message's encoding.",
-        ),
-        _ => ("carrier_rejected", "The carrier refused the message."),
+    let reason = match status {
+        CommandStatus::EsmeRinvdstadr => ReasonCode::InvalidNumber,
+        CommandStatus::EsmeRinvsrcadr => ReasonCode::InvalidSender,
+        CommandStatus::EsmeRinvmsglen => ReasonCode::MessageTooLong,
+        CommandStatus::EsmeRinvdcs => ReasonCode::EncodingNotSupported,
+        _ => ReasonCode::CarrierRejected,
     };
-    failed(reason, &format!("{sentence} ({status:?})"))
+    debug!(
+        ?status,
+        reason = reason.as_str(),
+        "the carrier refused a segment"
+    );
+    refused(reason, Some(u32::from(*status)))
 }

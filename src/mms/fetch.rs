@@ -18,6 +18,7 @@ use reqwest::{Client, StatusCode, Url, redirect};
 use super::media::{MediaPolicy, Rejection};
 use super::mm7::BodyPart;
 use crate::flow::mt_media::MediaItem;
+use crate::reason::ReasonCode;
 use crate::telemetry::error_chain;
 
 /// Redirects followed at most.
@@ -86,14 +87,14 @@ impl FetchError {
 
     /// The reason code a failed message carries (messages accepted before attachments
     /// were kept at acceptance, whose attachments are fetched when sent).
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> ReasonCode {
         match self {
-            FetchError::TooLarge { .. } => "media_too_large",
+            FetchError::TooLarge { .. } => ReasonCode::MediaTooLarge,
             FetchError::TypeNotAllowed { .. }
             | FetchError::TypeMismatch { .. }
-            | FetchError::NoContentType { .. } => "media_type_not_allowed",
-            FetchError::BadContent { .. } => "media_corrupt",
-            _ => "media_unavailable",
+            | FetchError::NoContentType { .. } => ReasonCode::MediaTypeNotAllowed,
+            FetchError::BadContent { .. } => ReasonCode::MediaCorrupt,
+            _ => ReasonCode::MediaUnavailable,
         }
     }
 }
@@ -475,6 +476,6 @@ mod tests {
             limit: 10,
         };
         assert!(!too_large.is_transient());
-        assert_eq!(too_large.reason(), "media_too_large");
+        assert_eq!(too_large.reason(), ReasonCode::MediaTooLarge);
     }
 }

@@ -1,8 +1,8 @@
 //! MT MMS: the dispatcher's [`MmsSubmitter`]. For each attempt it reads the
 //! attachments kept in the media store when the message was accepted (`mms::keep`),
 //! builds the SubmitReq, posts it to the route's MMSC and reads the MessageID from the
-//! SubmitRsp. Every failure becomes a reason code and a transcript sentence, transient
-//! or permanent, for the dispatcher to retry or fail the message.
+//! SubmitRsp. Every failure becomes a reason code, transient or permanent, for the
+//! dispatcher to retry or fail the message; what went wrong in detail is logged here.
 //!
 //! A message accepted before attachments were kept at acceptance names only the core's
 //! URLs; those are fetched at each attempt, within the size the route allows the
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::watch;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::client::{ClientError, Mm7Client, Retry};
 use super::fetch::{FetchError, FetchedMedia, MediaFetcher};
@@ -33,6 +33,7 @@ use crate::flow::mms_outbound::{
 };
 use crate::flow::mt_media::MediaItem;
 use crate::number::SenderKind;
+use crate::reason::ReasonCode;
 use crate::store::{MediaRef, ReceiptApplied, Store};
 
 /// Counter: SubmitReq exchanges by `carrier` and `result` (`sent`, `refused`,
@@ -104,10 +105,12 @@ impl MmsOutbound {
     async fn submit_one(&self, mms: MmsOut) -> Result<String, MmsRefusal> {
         let config = self.config.borrow().clone();
         let Some(mmsc) = mmsc_of(&config, &mms.route) else {
-            return Err(permanent(
-                "no_route",
-                format!("Carrier {} has no MMSC configured for MMS.", mms.route),
-            ));
+            warn!(
+                message = %mms.message_id,
+                carrier = %mms.route,
+                "an MMS's carrier has no MMSC configured"
+            );
+            return Err(permanent(ReasonCode::NoRoute));
         };
         let started = Instant::now();
         let media = self.attachments(&mms, mmsc, &config.mms).await?;
@@ -171,11 +174,14 @@ impl MmsOutbound {
             };
             if part.body.len() > left {
                 submit_counted(&mms.route, "media_refused");
-                let shown = m.filename.as_deref().unwrap_or("an attachment");
-                return Err(permanent(
-                    "media_too_large",
-                    too_large_sentence(shown, &mms.route, mms.sender_kind, limit),
-                ));
+                debug!(
+                    message = %mms.message_id,
+                    carrier = %mms.route,
+                    kind = mms.sender_kind.as_str(),
+                    limit,
+                    "an MMS's attachments are over the carrier's limit"
+                );
+                return Err(permanent(ReasonCode::MediaTooLarge));
             }
             left -= part.body.len();
             out.push(part);
@@ -196,13 +202,12 @@ impl MmsOutbound {
         };
         let Some(body) = body else {
             submit_counted(route, "media_refused");
-            return Err(permanent(
-                "media_unavailable",
-                format!(
-                    "The attachment {} is no longer in the media store.",
-                    m.filename.as_deref().unwrap_or(id)
-                ),
-            ));
+            warn!(
+                carrier = route,
+                media = id,
+                "an MMS's attachment is no longer in the media store"
+            );
+            return Err(permanent(ReasonCode::MediaUnavailable));
         };
         Ok(FetchedMedia {
             content_type: m.content_type.clone().unwrap_or_default(),
@@ -236,15 +241,6 @@ impl MmsOutbound {
     }
 }
 
-fn too_large_sentence(shown: &str, carrier: &str, kind: SenderKind, limit: usize) -> String {
-    format!(
-        "The attachment {shown} is too large: carrier {carrier} takes at most {} KB per \
-         message from {} senders.",
-        limit / 1024,
-        kind.as_str().replace('_', "-"),
-    )
-}
-
 impl MmsSubmitter for MmsOutbound {
     fn submit(&self, mms: MmsOut) -> BoxFuture<'_, Result<String, MmsRefusal>> {
         Box::pin(self.submit_one(mms))
@@ -256,62 +252,56 @@ fn submit_counted(carrier: &str, result: &'static str) {
         .increment(1);
 }
 
-fn permanent(reason: &str, sentence: String) -> MmsRefusal {
+fn permanent(reason: ReasonCode) -> MmsRefusal {
     MmsRefusal {
         class: MmsErrorClass::Permanent,
-        reason: reason.to_owned(),
-        sentence,
+        reason,
+        carrier_status: None,
     }
 }
 
 /// A failed exchange with the MMSC as the dispatcher sees it.
 fn refused(carrier: &str, e: ClientError) -> MmsRefusal {
-    match e.retry() {
+    let carrier_status = match &e {
+        ClientError::Refused { code, .. } => Some(u32::from(*code)),
+        _ => None,
+    };
+    let (class, reason) = match e.retry() {
         Retry::Transient => {
             submit_counted(carrier, "transient");
-            MmsRefusal {
-                class: MmsErrorClass::Transient,
-                reason: "carrier_unavailable".into(),
-                sentence: format!("The carrier's MMSC is unavailable: {e}."),
-            }
+            (MmsErrorClass::Transient, ReasonCode::CarrierUnavailable)
         }
         Retry::UnknownOutcome => {
             submit_counted(carrier, "unknown_outcome");
-            permanent(
-                "unknown_outcome",
-                format!(
-                    "The carrier did not confirm the MMS; it may not have been delivered ({e})."
-                ),
-            )
+            (MmsErrorClass::Permanent, ReasonCode::UnknownOutcome)
         }
         Retry::Permanent => {
             submit_counted(carrier, "refused");
             let reason = match &e {
-                ClientError::Refused { code: 2002, .. } => "invalid_destination",
-                ClientError::Refused { code: 2004, .. } => "content_refused",
-                _ => "carrier_rejected",
+                ClientError::Refused { code: 2002, .. } => ReasonCode::InvalidNumber,
+                ClientError::Refused { code: 2004, .. } => ReasonCode::ContentRefused,
+                _ => ReasonCode::CarrierRejected,
             };
-            permanent(reason, format!("The carrier refused the MMS: {e}."))
+            (MmsErrorClass::Permanent, reason)
         }
+    };
+    debug!(carrier, error = %e, reason = reason.as_str(), "the MMSC did not take an MMS");
+    MmsRefusal {
+        class,
+        reason,
+        carrier_status,
     }
 }
 
-/// A failed attachment fetch as the dispatcher sees it.
+/// A failed attachment fetch as the dispatcher sees it. The URL stays out of the log:
+/// the core's links may carry credentials.
 fn fetch_refused(carrier: &str, kind: SenderKind, limit: usize, e: FetchError) -> MmsRefusal {
-    let (label, sentence) = match &e {
-        FetchError::TooLarge { url, .. } => {
-            ("too_large", too_large_sentence(url, carrier, kind, limit))
-        }
+    let label = match &e {
+        FetchError::TooLarge { .. } => "too_large",
         FetchError::TypeNotAllowed { .. }
         | FetchError::TypeMismatch { .. }
-        | FetchError::NoContentType { .. } => (
-            "type_refused",
-            format!("The attachment cannot be sent: {e}."),
-        ),
-        _ => (
-            "unavailable",
-            format!("The attachment could not be fetched: {e}."),
-        ),
+        | FetchError::NoContentType { .. } => "type_refused",
+        _ => "unavailable",
     };
     metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => label).increment(1);
     let transient = e.is_transient();
@@ -323,14 +313,22 @@ fn fetch_refused(carrier: &str, kind: SenderKind, limit: usize, e: FetchError) -
             "media_refused"
         },
     );
+    debug!(
+        carrier,
+        kind = kind.as_str(),
+        limit,
+        result = label,
+        transient,
+        "an MMS's attachment could not be fetched"
+    );
     MmsRefusal {
         class: if transient {
             MmsErrorClass::Transient
         } else {
             MmsErrorClass::Permanent
         },
-        reason: e.reason().to_owned(),
-        sentence,
+        reason: e.reason(),
+        carrier_status: None,
     }
 }
 

@@ -11,7 +11,7 @@
 //! | `state` | [`ReceiptState`]: message_state values and `stat:` words |
 //! | `parse` | fields → [`Receipt`] (TLVs first, text second) or [`UnparsedReceipt`] |
 //! | `id` | [`MsgIdFormat`], [`IdForm`], index and lookup keys, [`exact_match`], [`read_tolerant`], [`FormLearner`] |
-//! | `reason` | [`ReasonCode`], the carrier's [`ErrorMap`], transcript sentences |
+//! | `reason` | a receipt's clues → one of the [`DELIVERY_REASONS`]; the carrier's [`ErrorMap`] |
 //! | `aggregate` | per-segment states → the chat message's state, and whether it changed |
 //! | `metrics` | metric names and descriptions |
 //!
@@ -62,8 +62,8 @@ pub use parse::{
     parse_body, parse_fields, parse_pdu,
 };
 pub use reason::{
-    BadErrorCode, ErrorMap, NOT_SMS_CAPABLE_REASONS, Reason, ReasonCode, ReasonSource,
-    UnknownReason, reason_for,
+    BadErrorCode, DELIVERY_REASONS, ErrorMap, NOT_SMS_CAPABLE_REASONS, Reason, ReasonCode,
+    ReasonSource, UnknownReason, parse_delivery_reason, reason_for,
 };
 pub use state::ReceiptState;
 pub use text::{TextFields, read as read_text};

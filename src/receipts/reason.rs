@@ -1,8 +1,9 @@
-//! Why a message was not delivered, in words an agent understands.
+//! Why a message was not delivered, as a receipt tells it.
 //!
 //! A failed receipt carries up to four clues: its state, a network_error_code, an
-//! `err:` code and a delivery_failure_reason. They become one [`ReasonCode`] and a
-//! transcript sentence, in this order of trust:
+//! `err:` code and a delivery_failure_reason. They become one of the
+//! [`DELIVERY_REASONS`] (the list of every reason, with the sentence an agent reads, is
+//! [`crate::reason`]), in this order of trust:
 //!
 //! 1. the carrier's own error map (`[carriers.error_map]`), network_error_code first,
 //!    then `err:` — the carrier knows its private codes best;
@@ -14,87 +15,36 @@
 //!    UNDELIV/UNKNOWN → `unknown`.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::parse::Receipt;
 use super::state::ReceiptState;
+pub use crate::reason::ReasonCode;
 
-/// A normalised reason a message was not delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReasonCode {
-    /// The handset is off, out of coverage or otherwise absent.
-    Unreachable,
-    /// The line cannot take SMS (a landline, a data-only SIM).
-    NotSmsCapable,
-    /// The recipient or the network barred the message.
-    Blocked,
-    /// A carrier's content filter stopped the message.
-    SpamFiltered,
-    /// The number does not exist.
-    InvalidNumber,
-    /// The validity period ran out before the handset could be reached.
-    Expired,
-    /// The carrier failed (system failure, congestion, deleted at the SMSC).
-    CarrierError,
-    /// The receipt gives no usable reason.
-    Unknown,
+/// The reasons a receipt, or a carrier's error map, can give: what happened to the
+/// message after the carrier took it. The other codes are the dispatcher's and the
+/// MMSC's, and mean nothing as the meaning of a carrier's error code.
+pub const DELIVERY_REASONS: [ReasonCode; 8] = [
+    ReasonCode::Unreachable,
+    ReasonCode::NotSmsCapable,
+    ReasonCode::Blocked,
+    ReasonCode::SpamFiltered,
+    ReasonCode::InvalidNumber,
+    ReasonCode::Expired,
+    ReasonCode::CarrierError,
+    ReasonCode::Unknown,
+];
+
+/// A delivery reason by its code, as `[carriers.error_map]` names it.
+pub fn parse_delivery_reason(name: &str) -> Result<ReasonCode, UnknownReason> {
+    name.parse()
+        .ok()
+        .filter(|r| DELIVERY_REASONS.contains(r))
+        .ok_or_else(|| UnknownReason(name.to_string()))
 }
 
 impl ReasonCode {
-    /// Every reason code.
-    pub const ALL: [ReasonCode; 8] = [
-        Self::Unreachable,
-        Self::NotSmsCapable,
-        Self::Blocked,
-        Self::SpamFiltered,
-        Self::InvalidNumber,
-        Self::Expired,
-        Self::CarrierError,
-        Self::Unknown,
-    ];
-
-    /// The snake_case name (configuration, events, metrics).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unreachable => "unreachable",
-            Self::NotSmsCapable => "not_sms_capable",
-            Self::Blocked => "blocked",
-            Self::SpamFiltered => "spam_filtered",
-            Self::InvalidNumber => "invalid_number",
-            Self::Expired => "expired",
-            Self::CarrierError => "carrier_error",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    /// A sentence for the agent's transcript.
-    pub fn sentence(self) -> &'static str {
-        match self {
-            Self::Unreachable => "The message could not be delivered: the number is unreachable.",
-            Self::NotSmsCapable => {
-                "The message could not be delivered: the number cannot receive text messages."
-            }
-            Self::Blocked => {
-                "The message could not be delivered: it was blocked by the recipient or their carrier."
-            }
-            Self::SpamFiltered => {
-                "The message could not be delivered: the carrier's spam filter stopped it."
-            }
-            Self::InvalidNumber => "The message could not be delivered: the number does not exist.",
-            Self::Expired => {
-                "The message could not be delivered: the phone could not be reached before the message expired."
-            }
-            Self::CarrierError => {
-                "The message could not be delivered: the carrier reported an error."
-            }
-            Self::Unknown => "The message could not be delivered: the carrier gave no reason.",
-        }
-    }
-
     /// Whether this reason proves the number cannot take SMS, so the numbers module
     /// may remember it as not capable.
     pub fn proves_not_sms_capable(self) -> bool {
@@ -109,29 +59,12 @@ pub const NOT_SMS_CAPABLE_REASONS: [ReasonCode; 3] = [
     ReasonCode::InvalidNumber,
 ];
 
-impl fmt::Display for ReasonCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A reason name that is not one of the eight.
+/// An error-map value that is not one of the eight delivery reasons.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{0:?} is not a reason; use unreachable, not_sms_capable, blocked, spam_filtered, invalid_number, expired, carrier_error or unknown"
 )]
 pub struct UnknownReason(pub String);
-
-impl FromStr for ReasonCode {
-    type Err = UnknownReason;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownReason(s.to_string()))
-    }
-}
 
 /// An error-map key that is not a code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -319,20 +252,21 @@ mod tests {
     }
 
     #[test]
-    fn names_parse_and_every_reason_has_a_sentence() {
-        for code in ReasonCode::ALL {
-            assert_eq!(code.as_str().parse::<ReasonCode>(), Ok(code));
-            assert!(
-                code.sentence()
-                    .starts_with("The message could not be delivered: ")
-            );
-            assert!(code.sentence().ends_with('.'));
+    fn an_error_map_names_only_delivery_reasons() {
+        for code in DELIVERY_REASONS {
+            assert_eq!(parse_delivery_reason(code.as_str()), Ok(code));
         }
-        assert!("spam".parse::<ReasonCode>().is_err());
-        assert_eq!(
-            ReasonCode::Unreachable.sentence(),
-            "The message could not be delivered: the number is unreachable."
-        );
+        for other in [
+            "spam",
+            "unknown_sender",
+            "validity_expired",
+            "invalid_destination",
+        ] {
+            assert_eq!(
+                parse_delivery_reason(other),
+                Err(UnknownReason(other.to_owned()))
+            );
+        }
     }
 
     #[test]

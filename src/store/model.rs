@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::consent::{ConsentEventKind, KeywordPlan};
+use crate::reason::ReasonCode;
 use crate::text::PartKey;
 
 /// Milliseconds since 1970, the store's clock unit.
@@ -315,13 +316,17 @@ pub enum MtAttempt {
     Retry {
         next_attempt: UnixMs,
         route: String,
-        reason: String,
+        reason: ReasonCode,
     },
-    /// Given up: `failed` or `expired`, with a reason code and a sentence.
+    /// Given up: `failed` or `expired`, for `reason`; the transcript sentence is the
+    /// reason's own, so no other text can reach the agent.
     Final {
         status: &'static str,
-        reason: String,
-        sentence: String,
+        reason: ReasonCode,
+        /// The carrier's status behind the reason (a refused submit_sm's
+        /// command_status, an MMSC's MM7 StatusCode), for operators: the status event
+        /// carries it as `carrier_status`, apart from the sentence.
+        carrier_status: Option<u32>,
     },
 }
 
@@ -408,7 +413,12 @@ pub struct MessageView {
     pub encoding: String,
     pub segments: u32,
     pub status: String,
+    /// An MT's reason: why it failed or expired (while `accepted`, why its last attempt
+    /// did not go out), one of the `ReasonCode` values; a row written by an earlier
+    /// version reads as today's code. An MO's: `unknown_destination` when it was sent
+    /// to a number that is not ours.
     pub reason: Option<String>,
+    /// An MT's reason as the sentence for the agent's transcript.
     pub reason_message: Option<String>,
     pub route: Option<String>,
     pub incomplete: bool,

@@ -17,6 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use smsbridge::reason::ReasonCode;
 
 use crate::harness::Daemon;
 use crate::harness::free_port;
@@ -399,8 +400,9 @@ fn a_rejected_report_fails_the_message_with_a_reason() {
     ));
     let failed = wait_event(&d, &id, "failed");
     assert_eq!(failed["reason"], "blocked", "{failed}");
-    assert!(
-        failed["message"].as_str().unwrap().contains("blocked"),
+    assert_eq!(
+        failed["message"],
+        ReasonCode::Blocked.sentence(),
         "{failed}"
     );
     let order: Vec<String> = statuses(&d, &id).into_iter().map(|(s, _)| s).collect();

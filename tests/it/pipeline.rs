@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use smsbridge::reason::ReasonCode;
 
 use crate::connector::{Receiver, core_config, env as webhook_env};
 pub(crate) use crate::harness::free_port;
@@ -773,8 +774,10 @@ fn mts_beyond_what_the_dispatcher_holds_go_out_without_waiting_for_its_idle_time
     }
 }
 
+/// The agent reads the reason's own sentence, not the carrier's status name; the
+/// status goes beside it for operators.
 #[test]
-fn a_carrier_refusal_fails_the_mt_with_a_reason_and_a_sentence() {
+fn a_carrier_refusal_fails_the_mt_with_a_reason_and_its_sentence() {
     let d = start_with_faults("reject_prefix = \"1415555017\"");
     let reply = send_mt(
         &d,
@@ -784,14 +787,72 @@ fn a_carrier_refusal_fails_the_mt_with_a_reason_and_a_sentence() {
     assert_eq!(reply.status, 202, "{}", reply.body);
     let id = reply.json()["message_id"].as_str().unwrap().to_owned();
     let message = wait_status(&d, &id, "failed");
-    assert_eq!(message["reason"], "invalid_destination");
     assert_eq!(message["segment_detail"][0]["state"], "failed");
     let failed = poll("the failed event", || {
         events(&d)
             .into_iter()
             .find(|e| e.3["message_id"] == id.as_str() && e.3["status"] == "failed")
     });
-    assert!(failed.3["message"].as_str().unwrap().contains("not valid"));
+    let refused = ReasonCode::InvalidNumber;
+    assert_eq!(
+        (&failed.3["reason"], &failed.3["message"]),
+        (&json!(refused.as_str()), &json!(refused.sentence())),
+        "{}",
+        failed.3
+    );
+    // ESME_RINVDSTADR, for operators.
+    assert_eq!(failed.3["carrier_status"], 0x0B, "{}", failed.3);
+    assert_eq!(
+        (&message["reason"], &message["reason_message"]),
+        (&json!(refused.as_str()), &json!(refused.sentence())),
+        "{message}"
+    );
+}
+
+/// A stored MT the dispatcher cannot plan for its route — its text over the limit, as
+/// an earlier version or a damaged row may leave it — fails with the reason's sentence,
+/// not the planner's error.
+#[test]
+fn an_mt_that_cannot_be_planned_fails_with_the_reasons_sentence() {
+    // No bind comes up: the MT stays accepted until the row is changed.
+    let no_binds = daemon_config(LOG_CORE, "refuse_binds = true", NO_RECEIPTS, "", "", "");
+    let mut d = Daemon::start(&no_binds, &[]);
+    let reply = send_mt(
+        &d,
+        json!({"from": SENDER, "to": CONTACT, "text": "hi"}),
+        None,
+    );
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.json()["message_id"].as_str().unwrap().to_owned();
+    d.kill();
+    let db = rusqlite::Connection::open(d.dir.path().join("smsbridge.db")).unwrap();
+    db.busy_timeout(HANG).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE message SET text = ?2, next_attempt_unix_ms = 0
+             WHERE id = ?1 AND status = 'accepted'",
+            (&id, "x".repeat(1001)),
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    d.rewrite_config(&daemon_config(LOG_CORE, "", NO_RECEIPTS, "", "", ""));
+    d.start_again(&[]);
+    let message = wait_status(&d, &id, "failed");
+    let failed = poll("the failed event", || {
+        events(&d)
+            .into_iter()
+            .find(|e| e.3["message_id"] == id.as_str() && e.3["status"] == "failed")
+    });
+    let reason = ReasonCode::Unplannable;
+    assert_eq!(
+        (&failed.3["reason"], &failed.3["message"]),
+        (&json!(reason.as_str()), &json!(reason.sentence())),
+        "{}",
+        failed.3
+    );
+    assert_eq!(message["reason_message"], reason.sentence(), "{message}");
+    assert_eq!(sim_stats(&d)["submits"], 0);
 }
 
 #[test]
@@ -824,6 +885,7 @@ fn an_mt_the_carrier_never_takes_expires_after_its_validity() {
             .find(|e| e.3["message_id"] == id.as_str() && e.3["status"] == "expired")
     });
     assert_eq!(expired.3["reason"], "validity_expired");
+    assert_eq!(expired.3["message"], ReasonCode::ValidityExpired.sentence());
     // The carrier was asked more than once: transient errors were retried until the end.
     let stats = sim_stats(&d);
     assert!(stats["submits"].as_u64().unwrap() > 1, "{stats}");
@@ -917,6 +979,10 @@ fn the_openapi_document_describes_the_routes_and_the_error_schema() {
         body["text"].is_object() && body["conversation_id"].is_object(),
         "{body}"
     );
+    // Every reason a failed message can carry is listed.
+    let listed = &schemas["ReasonCode"]["enum"];
+    let codes: Vec<&str> = ReasonCode::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(listed, &json!(codes), "{}", schemas["ReasonCode"]);
 }
 
 #[test]

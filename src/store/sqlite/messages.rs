@@ -6,30 +6,33 @@ use serde_json::json;
 
 use super::{conversations, media, outbox, receipts};
 use crate::connector::{EventType, NewEvent};
+use crate::reason::ReasonCode;
 use crate::store::StoreError;
 use crate::store::model::{
     AttemptRecorded, Direction, DueCursor, DueMt, DuePage, MediaRef, MessageView, MtAccepted,
     MtAttempt, MtReceipt, NewMt, SegmentView, SentSegment, StoredMedia, UnixMs, rfc3339,
 };
 
-/// Appends a `chat.message.status` event.
+/// Appends a `chat.message.status` event; a failure's sentence is its reason's, and
+/// `carrier_status` (an operator's detail) goes beside it.
 pub(super) fn status_event(
     conn: &Connection,
     conversation_id: &str,
     message_id: &str,
     status: &str,
-    reason: Option<&str>,
-    sentence: Option<&str>,
+    reason: Option<ReasonCode>,
+    carrier_status: Option<u32>,
 ) -> Result<(), StoreError> {
-    segment_status_event(
-        conn,
-        conversation_id,
+    let mut data = status_data(
         message_id,
         status,
-        reason,
-        sentence,
-        None,
-    )
+        reason.map(ReasonCode::as_str),
+        reason.map(ReasonCode::sentence),
+    );
+    if let Some(code) = carrier_status {
+        data["carrier_status"] = json!(code);
+    }
+    append_status(conn, conversation_id, data)
 }
 
 /// A `chat.message.status` event; `segment` names the segment (0-based, as in the
@@ -43,15 +46,32 @@ pub(super) fn segment_status_event(
     sentence: Option<&str>,
     segment: Option<usize>,
 ) -> Result<(), StoreError> {
-    let mut data = json!({
+    let mut data = status_data(message_id, status, reason, sentence);
+    if let Some(segment) = segment {
+        data["segment"] = json!(segment);
+    }
+    append_status(conn, conversation_id, data)
+}
+
+fn status_data(
+    message_id: &str,
+    status: &str,
+    reason: Option<&str>,
+    sentence: Option<&str>,
+) -> serde_json::Value {
+    json!({
         "message_id": message_id,
         "status": status,
         "reason": reason,
         "message": sentence,
-    });
-    if let Some(segment) = segment {
-        data["segment"] = json!(segment);
-    }
+    })
+}
+
+fn append_status(
+    conn: &Connection,
+    conversation_id: &str,
+    data: serde_json::Value,
+) -> Result<(), StoreError> {
     outbox::append(
         conn,
         NewEvent {
@@ -360,21 +380,22 @@ fn record_end(
                     route = ?3, reason = ?4, updated_unix_ms = ?5
                  WHERE id = ?1 AND status = 'accepted'",
             )?
-            .execute((message_id, next_attempt, route, reason, now))?;
+            .execute((message_id, next_attempt, route, reason.as_str(), now))?;
             Ok(())
         }
         MtAttempt::Final {
             status,
             reason,
-            sentence,
+            carrier_status,
         } => {
+            // reason_message is written for readers of the row; views read the reason.
             let changed = conn
                 .prepare_cached(
                     "UPDATE message SET status = ?2, attempts = attempts + 1, reason = ?3,
                         reason_message = ?4, updated_unix_ms = ?5
                      WHERE id = ?1 AND status = 'accepted'",
                 )?
-                .execute((message_id, status, reason, sentence, now))?;
+                .execute((message_id, status, reason.as_str(), reason.sentence(), now))?;
             if changed == 0 {
                 return Ok(());
             }
@@ -388,8 +409,8 @@ fn record_end(
                 conversation_id,
                 message_id,
                 status,
-                Some(reason),
-                Some(sentence),
+                Some(*reason),
+                *carrier_status,
             )
         }
     }
@@ -401,18 +422,32 @@ const VIEW_COLUMNS: &str = "id, conversation_id, direction, from_addr, to_addr, 
 
 fn view(row: &Row<'_>) -> rusqlite::Result<MessageView> {
     let direction: String = row.get(2)?;
+    let direction = Direction::parse(&direction);
+    let stored: Option<String> = row.get(9)?;
+    // An MT's reason is read as a code and shown with its sentence, never with the text
+    // stored beside it: earlier versions stored sentences with internal detail in them.
+    let (reason, reason_message) = match (direction, stored) {
+        (Direction::Mt, Some(stored)) => {
+            let code = ReasonCode::from_stored(&stored);
+            (
+                Some(code.as_str().to_owned()),
+                Some(code.sentence().to_owned()),
+            )
+        }
+        (_, stored) => (stored, row.get(10)?),
+    };
     Ok(MessageView {
         message_id: row.get(0)?,
         conversation_id: row.get(1)?,
-        direction: Direction::parse(&direction),
+        direction,
         from: row.get(3)?,
         to: row.get(4)?,
         text: row.get(5)?,
         encoding: row.get(6)?,
         segments: row.get(7)?,
         status: row.get(8)?,
-        reason: row.get(9)?,
-        reason_message: row.get(10)?,
+        reason,
+        reason_message,
         route: row.get(11)?,
         incomplete: row.get(12)?,
         created_at: rfc3339(row.get(13)?),

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use smsbridge::config::simulator::SimulatorConfig;
+use smsbridge::reason::ReasonCode;
 use smsbridge::smpp::simulator::{self, SimulatorHandle, StatsSnapshot};
 use tokio_util::sync::CancellationToken;
 
@@ -160,10 +161,7 @@ err = "027"
     let failed = &mine[2];
     assert_eq!(failed["segment"], 1, "{failed}");
     assert_eq!(failed["reason"], "unreachable");
-    assert_eq!(
-        failed["message"],
-        "The message could not be delivered: the number is unreachable."
-    );
+    assert_eq!(failed["message"], ReasonCode::Unreachable.sentence());
     assert_eq!(get(&d, &format!("/v1/messages/{id}"))["status"], "failed");
 }
 

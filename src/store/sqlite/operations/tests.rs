@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::config::Synchronous;
+use crate::reason::ReasonCode;
 use crate::receipts::MsgIdFormat;
 use crate::store::model::now_ms;
 use crate::store::sqlite::SqliteStore;
@@ -136,7 +137,7 @@ async fn a_partial_submit_is_remembered_and_a_retry_sends_only_the_rest() {
     let retry = MtAttempt::Retry {
         next_attempt: later,
         route: "backup".into(),
-        reason: "transient".into(),
+        reason: ReasonCode::CarrierUnavailable,
     };
     store
         .record_mt_attempt(
@@ -173,8 +174,8 @@ async fn a_failed_mt_leaves_the_queue_with_its_reason_and_event() {
     store.accept_mt(mt("m1", None, 1)).await.unwrap();
     let failed = MtAttempt::Final {
         status: "failed",
-        reason: "invalid_destination".into(),
-        sentence: "The carrier says the destination number is not valid.".into(),
+        reason: ReasonCode::InvalidNumber,
+        carrier_status: Some(0x0B),
     };
     store
         .record_mt_attempt(
@@ -186,13 +187,91 @@ async fn a_failed_mt_leaves_the_queue_with_its_reason_and_event() {
         .await
         .unwrap();
     assert!(store.due_mt("m1".into(), now_ms()).await.unwrap().is_none());
+    let sentence = ReasonCode::InvalidNumber.sentence();
     let view = store.message("m1".into()).await.unwrap().unwrap();
     assert_eq!(
-        (view.status.as_str(), view.reason.as_deref()),
-        ("failed", Some("invalid_destination"))
+        (
+            view.status.as_str(),
+            view.reason.as_deref(),
+            view.reason_message.as_deref()
+        ),
+        ("failed", Some("invalid_number"), Some(sentence))
     );
-    let last = events(&store).await.pop().unwrap();
-    assert_eq!(last.1.as_deref(), Some("failed"));
+    let last = last_event_data(&store).await;
+    assert_eq!(
+        last,
+        serde_json::json!({
+            "message_id": "m1",
+            "status": "failed",
+            "reason": "invalid_number",
+            "message": sentence,
+            "carrier_status": 11,
+        })
+    );
+}
+
+/// Rows an earlier version wrote, with reasons since renamed or retired and sentences
+/// with internal detail, read as today's codes with their sentences.
+#[tokio::test]
+async fn reasons_stored_by_earlier_versions_read_as_todays_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for id in ["m1", "m2", "m3", "m4"] {
+        store.accept_mt(mt(id, None, 1)).await.unwrap();
+    }
+    let old = rusqlite::Connection::open(dir.path().join("db")).unwrap();
+    old.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    for (id, status, reason, sentence) in [
+        (
+            "m1",
+            "failed",
+            "invalid_destination",
+            "The carrier says the destination number is not valid. (EsmeRinvdstadr)",
+        ),
+        ("m2", "failed", "unplannable", "text is empty"),
+        (
+            "m3",
+            "failed",
+            "a_reason_retired_long_ago",
+            "Something broke.",
+        ),
+        ("m4", "accepted", "transient: no bind up", ""),
+    ] {
+        old.execute(
+            "UPDATE message SET status = ?2, reason = ?3, reason_message = ?4 WHERE id = ?1",
+            (id, status, reason, sentence),
+        )
+        .unwrap();
+    }
+    for (id, code) in [
+        ("m1", ReasonCode::InvalidNumber),
+        ("m2", ReasonCode::Unplannable),
+        ("m3", ReasonCode::Unknown),
+        ("m4", ReasonCode::CarrierUnavailable),
+    ] {
+        let view = store.message(id.into()).await.unwrap().unwrap();
+        assert_eq!(
+            (view.reason.as_deref(), view.reason_message.as_deref()),
+            (Some(code.as_str()), Some(code.sentence())),
+            "{id}"
+        );
+    }
+}
+
+/// The data of the last event appended.
+async fn last_event_data(store: &SqliteStore) -> serde_json::Value {
+    store
+        .read(|c| {
+            let data: String = c.query_row(
+                "SELECT data FROM outbox ORDER BY position DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(serde_json::from_str(&data).unwrap())
+        })
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
