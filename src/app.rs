@@ -27,12 +27,12 @@ use crate::config::Config;
 use crate::connector::delivery::{self, Delivery};
 use crate::connector::sink::Sink;
 use crate::connector::{MediaLinkSigner, Outbox, source_of};
+use crate::flow::FlowOptions;
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
 use crate::flow::mt_queue::MtQueue;
 use crate::flow::outbound::Dispatcher;
 use crate::flow::receipts::ReceiptFlow;
-use crate::flow::{self, FlowOptions};
 use crate::mms::media::MediaPurge;
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator::{self, SimulatorHandle};
@@ -93,7 +93,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let mmsc = crate::mms::simulator::start_embedded(&config, simulator_cancel.clone())
         .await
         .context("cannot start the embedded MMSC simulator")?;
-    let flows = Flows::new(&config, &config_rx, &outbox)?;
+    let flows = Flows::new(&config, &config_rx, &outbox);
     let carriers = Arc::new(
         Carriers::start(
             &config.carriers,
@@ -285,17 +285,12 @@ struct Flows {
 }
 
 impl Flows {
-    fn new(
-        config: &Config,
-        live: &watch::Receiver<Arc<Config>>,
-        outbox: &Outbox,
-    ) -> anyhow::Result<Self> {
+    fn new(config: &Config, live: &watch::Receiver<Arc<Config>>, outbox: &Outbox) -> Self {
         let store = outbox.store();
         let options = FlowOptions {
             receipt_park: config.store.unmatched_receipt_ttl,
             ..FlowOptions::from(&config.messages)
         };
-        let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
         let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
         let queue = MtQueue::new(config.messages.in_flight);
         // Filled by the receipts flow; its size is fixed at start.
@@ -305,7 +300,6 @@ impl Flows {
         let mo = MoFlow::new(
             store.clone(),
             live.clone(),
-            consent.clone(),
             references.clone(),
             queue.waker(),
             ReceiptFlow::new(
@@ -320,7 +314,6 @@ impl Flows {
         let intake = MtIntake {
             store: store.clone(),
             config: live.clone(),
-            consent,
             unreachable,
             references,
             dispatcher: queue.clone(),
@@ -329,12 +322,12 @@ impl Flows {
             // Set once the MMS side (its media store) runs.
             media: None,
         };
-        Ok(Flows {
+        Flows {
             mo,
             intake,
             queue,
             options,
-        })
+        }
     }
 }
 
