@@ -59,6 +59,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let notifier = Notifier::from_env();
     let prometheus = telemetry::metrics_handle();
     metrics::gauge!(telemetry::CONFIG_GENERATION).set(1.0);
+    metrics::gauge!(telemetry::CONFIG_RESTART_PENDING).set(0.0);
 
     // `shutdown` stops everything; `drain`, its child, stops taking new work.
     let shutdown = CancellationToken::new();
@@ -120,6 +121,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         config_source: config_path.display().to_string(),
         started: Instant::now(),
         generation: 1.into(),
+        restart_pending: Default::default(),
         accepting: false.into(),
         checks: vec![
             Arc::new(StoreReady(store.clone())) as Arc<dyn ReadinessCheck>,
@@ -233,11 +235,14 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let stop = signals
         .wait_for_stop(
-            &config_path,
-            &config_tx,
-            &log,
-            &admin_state,
-            &store,
+            &Reloading {
+                path: &config_path,
+                started: &config,
+                config: &config_tx,
+                log: &log,
+                admin: &admin_state,
+                store: &store,
+            },
             notifier,
         )
         .await;
@@ -506,15 +511,7 @@ impl Signals {
     }
 
     /// Serves signals until one asks the daemon to stop; SIGHUP reloads in between.
-    async fn wait_for_stop(
-        &mut self,
-        path: &std::path::Path,
-        config: &watch::Sender<Arc<Config>>,
-        log: &LogReload,
-        admin: &AdminState,
-        store: &SqliteStore,
-        notifier: Notifier,
-    ) -> Stop {
+    async fn wait_for_stop(&mut self, r: &Reloading<'_>, notifier: Notifier) -> Stop {
         loop {
             tokio::select! {
                 // Each arm is cancel-safe: a signal not yet received stays pending.
@@ -522,7 +519,7 @@ impl Signals {
                 _ = self.int.recv() => return Stop::Fast,
                 _ = self.hup.recv() => {
                     notifier.reloading();
-                    reload(path, config, log, admin, store).await;
+                    reload(r.path, r.started, r.config, r.log, r.admin, r.store).await;
                     notifier.ready("running");
                 }
             }
@@ -530,10 +527,25 @@ impl Signals {
     }
 }
 
-/// Re-reads the configuration and applies what can change while running. An invalid
-/// file is refused: the daemon keeps its current configuration and says why.
+/// What a SIGHUP reloads with.
+struct Reloading<'a> {
+    /// The configuration file.
+    path: &'a std::path::Path,
+    /// The configuration the daemon started on: what the restart-only keys still run on.
+    started: &'a Config,
+    /// The configuration in force, which the reload replaces.
+    config: &'a watch::Sender<Arc<Config>>,
+    log: &'a LogReload,
+    admin: &'a AdminState,
+    store: &'a SqliteStore,
+}
+
+/// Re-reads the configuration and applies what can change while running; what needs a
+/// restart is named in the log, in `/status` and by a gauge. An invalid file is
+/// refused: the daemon keeps its current configuration and says why.
 async fn reload(
     path: &std::path::Path,
+    started: &Config,
     config: &watch::Sender<Arc<Config>>,
     log: &LogReload,
     admin: &AdminState,
@@ -559,10 +571,10 @@ async fn reload(
         }
     };
     let old = config.borrow().clone();
-    let restart = needs_restart(&old, &new);
-    if !restart.is_empty() {
-        warn!(keys = ?restart, "changed in the file but applied only after a restart");
-    }
+    // Against the configuration the daemon started on, not the last one loaded: a key
+    // is pending exactly while the file differs from what runs, through any number of
+    // reloads, and no longer once it is changed back.
+    let pending = needs_restart(started, &new);
     if new.log.level != old.log.level
         && let Err(e) = log.set_level(&new.log.level)
     {
@@ -575,9 +587,17 @@ async fn reload(
     store.set_commit_delay(new.store.commit_delay);
     let generation = admin.generation.fetch_add(1, Ordering::Relaxed) + 1;
     config.send_replace(Arc::new(new));
+    admin.set_restart_pending(pending.clone());
     metrics::counter!(telemetry::CONFIG_RELOADS_TOTAL, "result" => "ok").increment(1);
     metrics::gauge!(telemetry::CONFIG_LAST_RELOAD_SUCCESSFUL).set(1.0);
     metrics::gauge!(telemetry::CONFIG_GENERATION).set(generation as f64);
+    metrics::gauge!(telemetry::CONFIG_RESTART_PENDING)
+        .set(f64::from(u8::from(!pending.is_empty())));
+    // Logged last: whoever reads these lines finds `/status` and the metrics saying the
+    // same already.
+    if !pending.is_empty() {
+        warn!(keys = ?pending, "changed in the file but applied only after a restart");
+    }
     info!(generation, "configuration reloaded");
 }
 

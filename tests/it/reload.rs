@@ -1,9 +1,11 @@
 //! What a SIGHUP applies, through the real daemon: consent keywords and replies take
-//! effect at once ([consent] and a sender's own).
+//! effect at once ([consent] and a sender's own); a key that needs a restart is named in
+//! the log, in `/status` and by a gauge until the restart.
 
 use serde_json::{Value, json};
 
-use crate::harness::{Daemon, free_port};
+use crate::harness::{Daemon, free_port, http_get};
+use crate::lifecycle::metric;
 use crate::pipeline::{
     CONTACT, SENDER, error_code, events, poll, send_mo, send_mt, sim_stats, transcript_of,
 };
@@ -118,4 +120,44 @@ fn a_senders_own_keywords_and_replies_reloaded_apply_to_the_next_mo() {
         ),
     );
     assert_opted_out_by(&d, "ARRET", "Acme support: unsubscribed.");
+}
+
+fn restart_pending(d: &Daemon) -> (Value, Option<f64>) {
+    let (_, status) = http_get(d.admin, "/status");
+    let status: Value = serde_json::from_str(&status).unwrap();
+    let (_, metrics) = http_get(d.admin, "/metrics");
+    (
+        status["config_restart_pending"].clone(),
+        metric(&metrics, "smsbridge_config_restart_pending"),
+    )
+}
+
+#[test]
+fn a_key_that_needs_a_restart_is_named_until_the_restart() {
+    let mut d = Daemon::start("", &[]);
+    assert_eq!(restart_pending(&d), (json!([]), Some(0.0)));
+
+    let changed = "[numbers]\nunreachable_capacity = 5000\n";
+    reload(&mut d, changed);
+    let warned = d
+        .seen
+        .iter()
+        .find(|v| v["message"] == "changed in the file but applied only after a restart")
+        .expect("a warning naming the key");
+    assert!(
+        warned["keys"]
+            .as_str()
+            .unwrap()
+            .contains("numbers.unreachable_capacity"),
+        "{warned}"
+    );
+    let pending = (json!(["numbers.unreachable_capacity"]), Some(1.0));
+    assert_eq!(restart_pending(&d), pending);
+
+    // A reload that changes only a live key leaves the other waiting: it still does not run.
+    reload(&mut d, &format!("{changed}default_region = \"GB\"\n"));
+    assert_eq!(restart_pending(&d), pending);
+
+    d.restart(&[]);
+    assert_eq!(restart_pending(&d), (json!([]), Some(0.0)));
 }
