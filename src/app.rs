@@ -249,7 +249,8 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     notifier.stopping();
     admin_state.accepting.store(false, Ordering::Relaxed);
-    let deadline = config_tx.borrow().instance.drain_timeout;
+    // The deadline the carriers' binds were started with: they drain by it too.
+    let deadline = config.instance.drain_timeout;
     drain.cancel();
     work.close();
     match stop {
@@ -606,21 +607,43 @@ fn reload_failed() {
     metrics::gauge!(telemetry::CONFIG_LAST_RELOAD_SUCCESSFUL).set(0.0);
 }
 
-/// The keys whose new values take effect only after a restart.
+/// The keys whose value in `new` differs from `old` and takes effect only after a
+/// restart: everything read once at start. The rest is read from the configuration in
+/// force at each use (consent keywords and replies, senders, number policy, most of
+/// `[mms]`) or applied by [`reload`] (log level, store limits and timers).
 fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     let mut keys = Vec::new();
-    if old.instance.state_dir != new.instance.state_dir {
-        keys.push("instance.state_dir");
-    }
-    if old.instance.name != new.instance.name {
-        keys.push("instance.name");
-    }
-    if old.api.listen != new.api.listen {
-        keys.push("api.listen");
-    }
-    if old.admin.listen != new.admin.listen {
-        keys.push("admin.listen");
-    }
+    let mut differs = |key: &'static str, changed: bool| {
+        if changed {
+            keys.push(key);
+        }
+    };
+    differs(
+        "instance.state_dir",
+        old.instance.state_dir != new.instance.state_dir,
+    );
+    differs("instance.name", old.instance.name != new.instance.name);
+    // The carriers' binds take it at start, and the drain keeps to what they took.
+    differs(
+        "instance.drain_timeout",
+        old.instance.drain_timeout != new.instance.drain_timeout,
+    );
+    // The API's guard (token, slots, timeout) and body limit are built with its router.
+    differs("api.listen", old.api.listen != new.api.listen);
+    differs("api.token", old.api.token != new.api.token);
+    differs(
+        "api.max_body_bytes",
+        old.api.max_body_bytes != new.api.max_body_bytes,
+    );
+    differs(
+        "api.max_concurrent_requests",
+        old.api.max_concurrent_requests != new.api.max_concurrent_requests,
+    );
+    differs(
+        "api.request_timeout",
+        old.api.request_timeout != new.api.request_timeout,
+    );
+    differs("admin.listen", old.admin.listen != new.admin.listen);
     // The size limit, the checkpoint interval and the commit delay apply live (see
     // `reload`); the rest of [store] needs a restart.
     let store = |s: &crate::config::Store| crate::config::Store {
@@ -629,22 +652,33 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         commit_delay: std::time::Duration::ZERO,
         ..s.clone()
     };
-    if store(&old.store) != store(&new.store) {
-        keys.push("store");
-    }
-    if old.core != new.core {
-        keys.push("core");
-    }
-    if old.log.format != new.log.format || old.log.timestamps != new.log.timestamps {
-        keys.push("log.format");
-    }
-    if old.numbers.unreachable_capacity != new.numbers.unreachable_capacity {
-        keys.push("numbers.unreachable_capacity");
-    }
-    if old.mms.listen != new.mms.listen {
-        keys.push("mms.listen");
-    }
-    // The rest of [mms] (credentials, limits, types, request timeout) is read live.
+    differs("store", store(&old.store) != store(&new.store));
+    differs("core", old.core != new.core);
+    differs(
+        "log.format",
+        old.log.format != new.log.format || old.log.timestamps != new.log.timestamps,
+    );
+    // The flows' timers and bounds are copied into them at start.
+    let (m, n) = (&old.messages, &new.messages);
+    differs("messages.validity", m.validity != n.validity);
+    differs("messages.retry_min", m.retry_min != n.retry_min);
+    differs("messages.retry_max", m.retry_max != n.retry_max);
+    differs("messages.in_flight", m.in_flight != n.in_flight);
+    differs(
+        "messages.mo_dedup_window",
+        m.mo_dedup_window != n.mo_dedup_window,
+    );
+    differs(
+        "numbers.unreachable_capacity",
+        old.numbers.unreachable_capacity != new.numbers.unreachable_capacity,
+    );
+    differs("mms.listen", old.mms.listen != new.mms.listen);
+    // The attachment fetchers are built with their timeout.
+    differs(
+        "mms.fetch_timeout",
+        old.mms.fetch_timeout != new.mms.fetch_timeout,
+    );
+    // The rest of [mms] (credentials, limits, types, request timeouts) is read live.
     let mms_at_start = |m: &crate::config::Mms| {
         (
             m.enabled,
@@ -658,15 +692,9 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             m.media_purge_batch,
         )
     };
-    if mms_at_start(&old.mms) != mms_at_start(&new.mms) {
-        keys.push("mms");
-    }
-    if old.carriers != new.carriers {
-        keys.push("carriers");
-    }
-    if old.simulator != new.simulator {
-        keys.push("simulator");
-    }
+    differs("mms", mms_at_start(&old.mms) != mms_at_start(&new.mms));
+    differs("carriers", old.carriers != new.carriers);
+    differs("simulator", old.simulator != new.simulator);
     keys
 }
 
@@ -717,5 +745,63 @@ impl ReadinessCheck for StoreReady {
 
     fn check(&self) -> Result<(), String> {
         self.0.ping().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::from_toml(
+            std::path::Path::new("t.toml"),
+            &format!("[instance]\n{text}"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every key read once at start is reported when a reload changes it: a reload
+    /// that said nothing of them claimed to have applied them.
+    #[test]
+    fn keys_read_once_at_start_are_named() {
+        let start = config("");
+        let cases = [
+            ("drain_timeout = \"1m\"", "instance.drain_timeout"),
+            ("[api]\ntoken = \"secret\"", "api.token"),
+            ("[api]\nmax_body_bytes = 2048", "api.max_body_bytes"),
+            (
+                "[api]\nmax_concurrent_requests = 8",
+                "api.max_concurrent_requests",
+            ),
+            ("[api]\nrequest_timeout = \"20s\"", "api.request_timeout"),
+            ("[messages]\nvalidity = \"1h\"", "messages.validity"),
+            ("[messages]\nretry_min = \"2s\"", "messages.retry_min"),
+            ("[messages]\nretry_max = \"2m\"", "messages.retry_max"),
+            ("[messages]\nin_flight = 4", "messages.in_flight"),
+            (
+                "[messages]\nmo_dedup_window = \"5m\"",
+                "messages.mo_dedup_window",
+            ),
+            ("[mms]\nfetch_timeout = \"1s\"", "mms.fetch_timeout"),
+        ];
+        for (text, key) in cases {
+            assert_eq!(needs_restart(&start, &config(text)), [key], "{text}");
+        }
+    }
+
+    /// What the flows read from the configuration in force, or the reload applies, is
+    /// not reported.
+    #[test]
+    fn live_keys_are_not_named() {
+        let start = config("");
+        for text in [
+            "[consent]\nopt_out_keywords = [\"STOP\", \"QUITNOW\"]\nhelp_reply = \"Call us.\"",
+            "[consent]\nscope = \"brand\"",
+            "[numbers]\ndefault_region = \"GB\"\ndeny = [\"+1900*\"]",
+            "[log]\nlevel = \"debug\"",
+            "[store]\nmax_size_bytes = 1048576\ncommit_delay = \"2ms\"",
+        ] {
+            assert!(needs_restart(&start, &config(text)).is_empty(), "{text}");
+        }
     }
 }
