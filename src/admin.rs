@@ -2,8 +2,8 @@
 //! open and, per required carrier, at least one bind is up), `/status` (JSON) and
 //! `/metrics` (Prometheus text format).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::Json;
@@ -37,11 +37,31 @@ pub struct AdminState {
     pub config_source: String,
     pub started: Instant,
     pub generation: AtomicU64,
+    /// The keys changed in the file since start that take effect only after a restart
+    /// (empty at start).
+    pub restart_pending: Mutex<Vec<&'static str>>,
     /// False while starting and from the moment a drain begins.
     pub accepting: AtomicBool,
     pub checks: Vec<Arc<dyn ReadinessCheck>>,
     pub sources: Vec<Arc<dyn StatusSource>>,
     pub prometheus: PrometheusHandle,
+}
+
+impl AdminState {
+    /// Records which changed keys await a restart, as of the last reload applied.
+    pub fn set_restart_pending(&self, keys: Vec<&'static str>) {
+        *self
+            .restart_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = keys;
+    }
+
+    fn restart_pending(&self) -> Vec<&'static str> {
+        self.restart_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// The admin router.
@@ -90,6 +110,7 @@ async fn status(State(s): State<Arc<AdminState>>) -> Json<Value> {
         "instance": s.instance,
         "config": s.config_source,
         "config_generation": s.generation.load(Ordering::Relaxed),
+        "config_restart_pending": s.restart_pending(),
         "uptime_seconds": s.started.elapsed().as_secs(),
         "accepting": s.accepting.load(Ordering::Relaxed),
     });

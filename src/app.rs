@@ -27,12 +27,12 @@ use crate::config::Config;
 use crate::connector::delivery::{self, Delivery};
 use crate::connector::sink::Sink;
 use crate::connector::{MediaLinkSigner, Outbox, source_of};
+use crate::flow::FlowOptions;
 use crate::flow::accept::MtIntake;
 use crate::flow::inbound::MoFlow;
 use crate::flow::mt_queue::MtQueue;
 use crate::flow::outbound::Dispatcher;
 use crate::flow::receipts::ReceiptFlow;
-use crate::flow::{self, FlowOptions};
 use crate::mms::media::MediaPurge;
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator::{self, SimulatorHandle};
@@ -59,6 +59,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let notifier = Notifier::from_env();
     let prometheus = telemetry::metrics_handle();
     metrics::gauge!(telemetry::CONFIG_GENERATION).set(1.0);
+    metrics::gauge!(telemetry::CONFIG_RESTART_PENDING).set(0.0);
 
     // `shutdown` stops everything; `drain`, its child, stops taking new work.
     let shutdown = CancellationToken::new();
@@ -93,7 +94,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     let mmsc = crate::mms::simulator::start_embedded(&config, simulator_cancel.clone())
         .await
         .context("cannot start the embedded MMSC simulator")?;
-    let flows = Flows::new(&config, &config_rx, &outbox)?;
+    let flows = Flows::new(&config, &config_rx, &outbox);
     let carriers = Arc::new(
         Carriers::start(
             &config.carriers,
@@ -120,6 +121,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         config_source: config_path.display().to_string(),
         started: Instant::now(),
         generation: 1.into(),
+        restart_pending: Default::default(),
         accepting: false.into(),
         checks: vec![
             Arc::new(StoreReady(store.clone())) as Arc<dyn ReadinessCheck>,
@@ -236,18 +238,22 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
 
     let stop = signals
         .wait_for_stop(
-            &config_path,
-            &config_tx,
-            &log,
-            &admin_state,
-            &store,
+            &Reloading {
+                path: &config_path,
+                started: &config,
+                config: &config_tx,
+                log: &log,
+                admin: &admin_state,
+                store: &store,
+            },
             notifier,
         )
         .await;
 
     notifier.stopping();
     admin_state.accepting.store(false, Ordering::Relaxed);
-    let deadline = config_tx.borrow().instance.drain_timeout;
+    // The deadline the carriers' binds were started with: they drain by it too.
+    let deadline = config.instance.drain_timeout;
     drain.cancel();
     work.close();
     match stop {
@@ -288,17 +294,12 @@ struct Flows {
 }
 
 impl Flows {
-    fn new(
-        config: &Config,
-        live: &watch::Receiver<Arc<Config>>,
-        outbox: &Outbox,
-    ) -> anyhow::Result<Self> {
+    fn new(config: &Config, live: &watch::Receiver<Arc<Config>>, outbox: &Outbox) -> Self {
         let store = outbox.store();
         let options = FlowOptions {
             receipt_park: config.store.unmatched_receipt_ttl,
             ..FlowOptions::from(&config.messages)
         };
-        let consent = Arc::new(flow::consent_policy(config).context("consent configuration")?);
         let references = Arc::new(ReferenceAllocator::new(false, DEFAULT_SLOTS));
         let queue = MtQueue::new(config.messages.in_flight);
         // Filled by the receipts flow; its size is fixed at start.
@@ -308,7 +309,6 @@ impl Flows {
         let mo = MoFlow::new(
             store.clone(),
             live.clone(),
-            consent.clone(),
             references.clone(),
             queue.waker(),
             ReceiptFlow::new(
@@ -323,7 +323,6 @@ impl Flows {
         let intake = MtIntake {
             store: store.clone(),
             config: live.clone(),
-            consent,
             unreachable,
             references,
             dispatcher: queue.clone(),
@@ -332,12 +331,12 @@ impl Flows {
             // Set once the MMS side (its media store) runs.
             media: None,
         };
-        Ok(Flows {
+        Flows {
             mo,
             intake,
             queue,
             options,
-        })
+        }
     }
 }
 
@@ -516,15 +515,7 @@ impl Signals {
     }
 
     /// Serves signals until one asks the daemon to stop; SIGHUP reloads in between.
-    async fn wait_for_stop(
-        &mut self,
-        path: &std::path::Path,
-        config: &watch::Sender<Arc<Config>>,
-        log: &LogReload,
-        admin: &AdminState,
-        store: &SqliteStore,
-        notifier: Notifier,
-    ) -> Stop {
+    async fn wait_for_stop(&mut self, r: &Reloading<'_>, notifier: Notifier) -> Stop {
         loop {
             tokio::select! {
                 // Each arm is cancel-safe: a signal not yet received stays pending.
@@ -532,7 +523,7 @@ impl Signals {
                 _ = self.int.recv() => return Stop::Fast,
                 _ = self.hup.recv() => {
                     notifier.reloading();
-                    reload(path, config, log, admin, store).await;
+                    reload(r.path, r.started, r.config, r.log, r.admin, r.store).await;
                     notifier.ready("running");
                 }
             }
@@ -540,10 +531,25 @@ impl Signals {
     }
 }
 
-/// Re-reads the configuration and applies what can change while running. An invalid
-/// file is refused: the daemon keeps its current configuration and says why.
+/// What a SIGHUP reloads with.
+struct Reloading<'a> {
+    /// The configuration file.
+    path: &'a std::path::Path,
+    /// The configuration the daemon started on: what the restart-only keys still run on.
+    started: &'a Config,
+    /// The configuration in force, which the reload replaces.
+    config: &'a watch::Sender<Arc<Config>>,
+    log: &'a LogReload,
+    admin: &'a AdminState,
+    store: &'a SqliteStore,
+}
+
+/// Re-reads the configuration and applies what can change while running; what needs a
+/// restart is named in the log, in `/status` and by a gauge. An invalid file is
+/// refused: the daemon keeps its current configuration and says why.
 async fn reload(
     path: &std::path::Path,
+    started: &Config,
     config: &watch::Sender<Arc<Config>>,
     log: &LogReload,
     admin: &AdminState,
@@ -571,10 +577,10 @@ async fn reload(
         }
     };
     let old = config.borrow().clone();
-    let restart = needs_restart(&old, &new);
-    if !restart.is_empty() {
-        warn!(keys = ?restart, "changed in the file but applied only after a restart");
-    }
+    // Against the configuration the daemon started on, not the last one loaded: a key
+    // is pending exactly while the file differs from what runs, through any number of
+    // reloads, and no longer once it is changed back.
+    let pending = needs_restart(started, &new);
     if new.log.level != old.log.level
         && let Err(e) = log.set_level(&new.log.level)
     {
@@ -587,9 +593,17 @@ async fn reload(
     store.set_commit_delay(new.store.commit_delay);
     let generation = admin.generation.fetch_add(1, Ordering::Relaxed) + 1;
     config.send_replace(Arc::new(new));
+    admin.set_restart_pending(pending.clone());
     metrics::counter!(telemetry::CONFIG_RELOADS_TOTAL, "result" => "ok").increment(1);
     metrics::gauge!(telemetry::CONFIG_LAST_RELOAD_SUCCESSFUL).set(1.0);
     metrics::gauge!(telemetry::CONFIG_GENERATION).set(generation as f64);
+    metrics::gauge!(telemetry::CONFIG_RESTART_PENDING)
+        .set(f64::from(u8::from(!pending.is_empty())));
+    // Logged last: whoever reads these lines finds `/status` and the metrics saying the
+    // same already.
+    if !pending.is_empty() {
+        warn!(keys = ?pending, "changed in the file but applied only after a restart");
+    }
     info!(generation, "configuration reloaded");
 }
 
@@ -598,21 +612,43 @@ fn reload_failed() {
     metrics::gauge!(telemetry::CONFIG_LAST_RELOAD_SUCCESSFUL).set(0.0);
 }
 
-/// The keys whose new values take effect only after a restart.
+/// The keys whose value in `new` differs from `old` and takes effect only after a
+/// restart: everything read once at start. The rest is read from the configuration in
+/// force at each use (consent keywords and replies, senders, number policy, most of
+/// `[mms]`) or applied by [`reload`] (log level, store limits and timers).
 fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     let mut keys = Vec::new();
-    if old.instance.state_dir != new.instance.state_dir {
-        keys.push("instance.state_dir");
-    }
-    if old.instance.name != new.instance.name {
-        keys.push("instance.name");
-    }
-    if old.api.listen != new.api.listen {
-        keys.push("api.listen");
-    }
-    if old.admin.listen != new.admin.listen {
-        keys.push("admin.listen");
-    }
+    let mut differs = |key: &'static str, changed: bool| {
+        if changed {
+            keys.push(key);
+        }
+    };
+    differs(
+        "instance.state_dir",
+        old.instance.state_dir != new.instance.state_dir,
+    );
+    differs("instance.name", old.instance.name != new.instance.name);
+    // The carriers' binds take it at start, and the drain keeps to what they took.
+    differs(
+        "instance.drain_timeout",
+        old.instance.drain_timeout != new.instance.drain_timeout,
+    );
+    // The API's guard (token, slots, timeout) and body limit are built with its router.
+    differs("api.listen", old.api.listen != new.api.listen);
+    differs("api.token", old.api.token != new.api.token);
+    differs(
+        "api.max_body_bytes",
+        old.api.max_body_bytes != new.api.max_body_bytes,
+    );
+    differs(
+        "api.max_concurrent_requests",
+        old.api.max_concurrent_requests != new.api.max_concurrent_requests,
+    );
+    differs(
+        "api.request_timeout",
+        old.api.request_timeout != new.api.request_timeout,
+    );
+    differs("admin.listen", old.admin.listen != new.admin.listen);
     // The size limit, the checkpoint interval and the commit delay apply live (see
     // `reload`); the rest of [store] needs a restart.
     let store = |s: &crate::config::Store| crate::config::Store {
@@ -621,22 +657,33 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         commit_delay: std::time::Duration::ZERO,
         ..s.clone()
     };
-    if store(&old.store) != store(&new.store) {
-        keys.push("store");
-    }
-    if old.core != new.core {
-        keys.push("core");
-    }
-    if old.log.format != new.log.format || old.log.timestamps != new.log.timestamps {
-        keys.push("log.format");
-    }
-    if old.numbers.unreachable_capacity != new.numbers.unreachable_capacity {
-        keys.push("numbers.unreachable_capacity");
-    }
-    if old.mms.listen != new.mms.listen {
-        keys.push("mms.listen");
-    }
-    // The rest of [mms] (credentials, limits, types, request timeout) is read live.
+    differs("store", store(&old.store) != store(&new.store));
+    differs("core", old.core != new.core);
+    differs(
+        "log.format",
+        old.log.format != new.log.format || old.log.timestamps != new.log.timestamps,
+    );
+    // The flows' timers and bounds are copied into them at start.
+    let (m, n) = (&old.messages, &new.messages);
+    differs("messages.validity", m.validity != n.validity);
+    differs("messages.retry_min", m.retry_min != n.retry_min);
+    differs("messages.retry_max", m.retry_max != n.retry_max);
+    differs("messages.in_flight", m.in_flight != n.in_flight);
+    differs(
+        "messages.mo_dedup_window",
+        m.mo_dedup_window != n.mo_dedup_window,
+    );
+    differs(
+        "numbers.unreachable_capacity",
+        old.numbers.unreachable_capacity != new.numbers.unreachable_capacity,
+    );
+    differs("mms.listen", old.mms.listen != new.mms.listen);
+    // The attachment fetchers are built with their timeout.
+    differs(
+        "mms.fetch_timeout",
+        old.mms.fetch_timeout != new.mms.fetch_timeout,
+    );
+    // The rest of [mms] (credentials, limits, types, request timeouts) is read live.
     let mms_at_start = |m: &crate::config::Mms| {
         (
             m.enabled,
@@ -650,15 +697,9 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             m.media_purge_batch,
         )
     };
-    if mms_at_start(&old.mms) != mms_at_start(&new.mms) {
-        keys.push("mms");
-    }
-    if old.carriers != new.carriers {
-        keys.push("carriers");
-    }
-    if old.simulator != new.simulator {
-        keys.push("simulator");
-    }
+    differs("mms", mms_at_start(&old.mms) != mms_at_start(&new.mms));
+    differs("carriers", old.carriers != new.carriers);
+    differs("simulator", old.simulator != new.simulator);
     keys
 }
 
@@ -709,5 +750,63 @@ impl ReadinessCheck for StoreReady {
 
     fn check(&self) -> Result<(), String> {
         self.0.ping().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::from_toml(
+            std::path::Path::new("t.toml"),
+            &format!("[instance]\n{text}"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every key read once at start is reported when a reload changes it: a reload
+    /// that said nothing of them claimed to have applied them.
+    #[test]
+    fn keys_read_once_at_start_are_named() {
+        let start = config("");
+        let cases = [
+            ("drain_timeout = \"1m\"", "instance.drain_timeout"),
+            ("[api]\ntoken = \"secret\"", "api.token"),
+            ("[api]\nmax_body_bytes = 2048", "api.max_body_bytes"),
+            (
+                "[api]\nmax_concurrent_requests = 8",
+                "api.max_concurrent_requests",
+            ),
+            ("[api]\nrequest_timeout = \"20s\"", "api.request_timeout"),
+            ("[messages]\nvalidity = \"1h\"", "messages.validity"),
+            ("[messages]\nretry_min = \"2s\"", "messages.retry_min"),
+            ("[messages]\nretry_max = \"2m\"", "messages.retry_max"),
+            ("[messages]\nin_flight = 4", "messages.in_flight"),
+            (
+                "[messages]\nmo_dedup_window = \"5m\"",
+                "messages.mo_dedup_window",
+            ),
+            ("[mms]\nfetch_timeout = \"1s\"", "mms.fetch_timeout"),
+        ];
+        for (text, key) in cases {
+            assert_eq!(needs_restart(&start, &config(text)), [key], "{text}");
+        }
+    }
+
+    /// What the flows read from the configuration in force, or the reload applies, is
+    /// not reported.
+    #[test]
+    fn live_keys_are_not_named() {
+        let start = config("");
+        for text in [
+            "[consent]\nopt_out_keywords = [\"STOP\", \"QUITNOW\"]\nhelp_reply = \"Call us.\"",
+            "[consent]\nscope = \"brand\"",
+            "[numbers]\ndefault_region = \"GB\"\ndeny = [\"+1900*\"]",
+            "[log]\nlevel = \"debug\"",
+            "[store]\nmax_size_bytes = 1048576\ncommit_delay = \"2ms\"",
+        ] {
+            assert!(needs_restart(&start, &config(text)).is_empty(), "{text}");
+        }
     }
 }

@@ -23,6 +23,9 @@ pub const CONFIG_RELOADS_TOTAL: &str = "smsbridge_config_reloads_total";
 pub const CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "smsbridge_config_last_reload_successful";
 /// Gauge: the configuration generation (1 at start, +1 for each applied reload).
 pub const CONFIG_GENERATION: &str = "smsbridge_config_generation";
+/// Gauge: 1 while a key changed by a reload awaits a restart (`/status` names them), 0
+/// from start.
+pub const CONFIG_RESTART_PENDING: &str = "smsbridge_config_restart_pending";
 /// Gauge: 1 while the daemon is ready (`/readyz` answers 200).
 pub const READY: &str = "smsbridge_ready";
 
@@ -44,6 +47,10 @@ pub fn describe() {
         "1 when the last configuration reload was applied, 0 when it was refused."
     );
     describe_gauge!(CONFIG_GENERATION, "Configuration generation, 1 at start.");
+    describe_gauge!(
+        CONFIG_RESTART_PENDING,
+        "1 while a key changed by a reload takes effect only after a restart (/status config_restart_pending names them)."
+    );
     describe_gauge!(READY, "1 while the daemon is ready to take traffic.");
     crate::store::sqlite::describe();
     crate::smpp::metrics::describe();

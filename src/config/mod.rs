@@ -33,6 +33,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue};
 
+use crate::consent::ConsentPolicy;
 use crate::number::{SenderError, SenderInventory};
 
 pub use carrier::{
@@ -111,6 +112,29 @@ pub struct Config {
     pub simulator: Option<simulator::SimulatorConfig>,
     /// The sender inventory, built once on first use.
     inventory: InventoryOnce,
+    /// `consent` with the senders' own keywords and replies over it, built when the
+    /// file is validated.
+    consent_policy: PolicyOf,
+}
+
+/// The consent policy a config was validated with. Each loaded config carries its own,
+/// so the flows, reading the config in force, read the keywords and replies of the
+/// file last loaded (a reload included).
+#[derive(Clone, Default)]
+struct PolicyOf(Arc<ConsentPolicy>);
+
+impl PartialEq for PolicyOf {
+    /// Derived from `consent` and `senders`, which the comparison of configs already
+    /// covers.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for PolicyOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PolicyOf")
+    }
 }
 
 /// The sender inventory built from `senders` the first time it is asked for: every
@@ -168,6 +192,11 @@ impl Config {
             .clone()
     }
 
+    /// The consent keywords, replies and scope in force for every sender.
+    pub fn consent_policy(&self) -> &ConsentPolicy {
+        &self.consent_policy.0
+    }
+
     /// The carrier named `name`.
     pub fn carrier(&self, name: &str) -> Option<&Carrier> {
         self.carriers.iter().find(|c| c.name == name)
@@ -189,7 +218,7 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
                 .push(mms::validate_carrier_mm7(c, &path, &carrier.name, mm7));
         }
     }
-    Config {
+    let mut config = Config {
         source: path.to_path_buf(),
         log: service::validate_log(c, &raw.log),
         api,
@@ -205,7 +234,12 @@ fn validate(c: &mut Checker, path: &Path, raw: &RawConfig) -> Config {
         carriers,
         senders,
         inventory: InventoryOnce::default(),
-    }
+        consent_policy: PolicyOf::default(),
+    };
+    let inventory = config.sender_inventory().ok();
+    let policy = sender::consent_policy(c, &config.consent, &config.senders, inventory.as_deref());
+    config.consent_policy = PolicyOf(Arc::new(policy));
+    config
 }
 
 fn validate_simulator(

@@ -7,7 +7,10 @@ use serde::Deserialize;
 
 use super::check::Checker;
 use super::error::KeyPath;
-use crate::consent::{KeywordSet, Replies};
+use crate::consent::{
+    self, ConsentError, ConsentPolicy, ConsentSettings, KeywordProfile, KeywordSet,
+    MAX_KEYWORD_CHARS, ProfileOverrides, Replies,
+};
 use crate::number::{Region, SenderError, SenderInventory, SenderSpec, TonNpi};
 
 /// `[[senders]]` as written in the file.
@@ -196,10 +199,18 @@ fn check_keyword_lists(c: &mut Checker, table: &KeyPath, lists: [&Option<Vec<Str
     }
 }
 
+/// Each word as the consent module reads it: what is left once punctuation and spaces
+/// at its ends are trimmed.
 fn check_keywords(c: &mut Checker, path: &KeyPath, list: Option<&[String]>) {
     for (i, k) in list.unwrap_or_default().iter().enumerate() {
-        if k.trim().is_empty() || k.len() > 32 {
-            c.error(&path.index(i), "a keyword is 1 to 32 characters");
+        if consent::normalise(k).is_none() {
+            c.error(
+                &path.index(i),
+                format!(
+                    "a keyword is 1 to {MAX_KEYWORD_CHARS} letters, digits and inner spaces \
+                     (punctuation and spaces at its ends do not count)"
+                ),
+            );
         }
     }
 }
@@ -275,3 +286,111 @@ pub fn validate_consent(c: &mut Checker, r: &RawConsent) -> Consent {
         help_reply: reply(&r.help_reply, replies.help()),
     }
 }
+
+/// The consent policy of `consent` for every sender, with each sender's own keywords
+/// and replies over it (`inventory`: the senders as looked up; without it, the senders'
+/// own settings are left out, their entries having failed already). What the consent
+/// module refuses (a word in two sets, more than 32 words in a set, no opt-out word, a
+/// blank or overlong reply) is an error here, so that a file whose consent the daemon
+/// could not apply is refused by `check-config`, at start and on reload alike.
+pub(super) fn consent_policy(
+    c: &mut Checker,
+    consent: &Consent,
+    senders: &[Sender],
+    inventory: Option<&SenderInventory>,
+) -> ConsentPolicy {
+    let table = KeyPath::root().key("consent");
+    let written = ProfileOverrides {
+        opt_out: Some(consent.opt_out_keywords.clone()),
+        opt_in: Some(consent.opt_in_keywords.clone()),
+        help: Some(consent.help_keywords.clone()),
+        opt_out_reply: Some(consent.opt_out_reply.clone()),
+        opt_in_reply: Some(consent.opt_in_reply.clone()),
+        help_reply: Some(consent.help_reply.clone()),
+    };
+    let defaults = KeywordProfile::default()
+        .with_overrides(written)
+        .unwrap_or_else(|e| {
+            let written = [
+                Some(consent.opt_out_keywords.as_slice()),
+                Some(consent.opt_in_keywords.as_slice()),
+                Some(consent.help_keywords.as_slice()),
+            ];
+            report(c, &table, written, &e);
+            KeywordProfile::default()
+        });
+    let mut own = std::collections::HashMap::new();
+    for (i, s) in senders.iter().enumerate() {
+        let overrides = ProfileOverrides {
+            opt_out: s.opt_out_keywords.clone(),
+            opt_in: s.opt_in_keywords.clone(),
+            help: s.help_keywords.clone(),
+            opt_out_reply: s.opt_out_reply.clone(),
+            opt_in_reply: s.opt_in_reply.clone(),
+            help_reply: s.help_reply.clone(),
+        };
+        if overrides == ProfileOverrides::default() {
+            continue;
+        }
+        let Some(sender) = inventory.and_then(|inv| inv.lookup(&s.number)) else {
+            continue;
+        };
+        match defaults.with_overrides(overrides) {
+            Ok(profile) => {
+                own.insert(sender.address().clone(), profile);
+            }
+            Err(e) => {
+                let written = [
+                    s.opt_out_keywords.as_deref(),
+                    s.opt_in_keywords.as_deref(),
+                    s.help_keywords.as_deref(),
+                ];
+                report(c, &KeyPath::root().key("senders").index(i), written, &e);
+            }
+        }
+    }
+    ConsentPolicy::new(ConsentSettings {
+        defaults,
+        senders: own,
+        scope: match consent.scope {
+            ConsentScope::Sender => consent::ConsentScope::Sender,
+            ConsentScope::Brand => consent::ConsentScope::Brand,
+        },
+    })
+}
+
+/// Reports a consent error of `table` at the key it is about; `written` are the
+/// table's own keyword lists (`None` where it left one out). A word the consent module
+/// cannot read was reported already, at its place in the list.
+fn report(c: &mut Checker, table: &KeyPath, written: Lists<'_>, e: &ConsentError) {
+    let list = |set: &str| table.key(&format!("{set}_keywords"));
+    let key = match e {
+        ConsentError::BadKeyword { .. } => return,
+        ConsentError::TooManyKeywords { set, .. } => list(set),
+        ConsentError::NoOptOutKeyword => list("opt_out"),
+        ConsentError::BadReply { which } => table.key(&format!("{which}_reply")),
+        // At the list of this table that repeats the word; else this table's list is
+        // the first one, and the other came from `[consent]`.
+        ConsentError::KeywordInTwoSets { word, first } => {
+            let has = |words: &[String]| {
+                words
+                    .iter()
+                    .any(|w| consent::normalise(w).as_ref() == Some(word))
+            };
+            let repeats =
+                |(set, words): &(&str, Option<&[String]>)| set != first && words.is_some_and(has);
+            match SETS.into_iter().zip(written).find(repeats) {
+                Some((set, _)) => list(set),
+                None => list(first),
+            }
+        }
+        _ => table.clone(),
+    };
+    c.error(&key, e.to_string());
+}
+
+/// The keyword sets, in the order of [`Lists`] and of the consent module's checks.
+const SETS: [&str; 3] = ["opt_out", "opt_in", "help"];
+
+/// A table's own keyword lists: opt-out, opt-in, help.
+type Lists<'a> = [Option<&'a [String]>; 3];

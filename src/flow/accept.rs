@@ -13,7 +13,7 @@ use super::mt_media::{MediaItem, MediaKeeper, MediaLimits, MediaRefusal, MediaSo
 use super::mt_queue::MtQueue;
 use crate::config::Config;
 use crate::connector::{Outbox, new_id};
-use crate::consent::{ConsentPolicy, SuppressionList};
+use crate::consent::SuppressionList;
 use crate::number::{Reason, SenderKind, UnreachableMemory};
 use crate::store::model::now_ms;
 use crate::store::{DueMt, MediaRef, MtAccepted, NewMt, Store, StoreError};
@@ -136,8 +136,8 @@ impl MtRefused {
 #[derive(Clone)]
 pub struct MtIntake<S> {
     pub store: S,
+    /// The configuration in force, its consent policy included.
     pub config: watch::Receiver<Arc<Config>>,
-    pub consent: Arc<ConsentPolicy>,
     pub unreachable: Arc<dyn UnreachableMemory>,
     pub references: Arc<ReferenceAllocator>,
     /// Where accepted MTs are handed to the dispatcher.
@@ -218,8 +218,8 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             }
             (Some(e164), _) => e164.clone(),
         };
-        let consent = self
-            .consent
+        let consent = config
+            .consent_policy()
             .check_mt(&self.store, &contact, sender)
             .await
             .map_err(|e| MtRefused::Store(StoreError::Unavailable(e.to_string())))?;

@@ -27,7 +27,7 @@ use crate::carrier::{BoxFuture, InboundConsumer, InboundMessage, InboundVerdict}
 use crate::config::Config;
 use crate::connector::{Outbox, new_id};
 use crate::consent::metrics as consent_metrics;
-use crate::consent::{ConsentPolicy, SOURCE_SMS, SuppressionList};
+use crate::consent::{SOURCE_SMS, SuppressionList};
 use crate::number::{E164, MoDestination};
 use crate::store::model::{now_ms, part_dedup_key, single_dedup_key};
 use crate::store::{FinishParts, MoStored, NewMo, RawReceipt, Store, StoreError};
@@ -125,7 +125,6 @@ where
     pub fn new(
         store: S,
         config: watch::Receiver<Arc<Config>>,
-        consent: Arc<ConsentPolicy>,
         references: Arc<ReferenceAllocator>,
         dispatcher: Arc<Notify>,
         receipts: ReceiptFlow<S>,
@@ -139,7 +138,7 @@ where
             },
         ));
         let events = receipts.outbox().clone();
-        let keywords = ConsentKeywords::new(consent, references, options.validity);
+        let keywords = ConsentKeywords::new(references, options.validity);
         Arc::new(MoFlow {
             receipts,
             store,

@@ -1,14 +1,15 @@
 //! Consent keywords (STOP, START, HELP) in an MO, whether it came as SMS or as MMS:
 //! the plan of what the keyword asks of the suppression list and the confirmation reply,
 //! both carried by the MO's own store write (see [`crate::consent::KeywordPlan`]). The
-//! reply always goes back as SMS, on the sender's first configured route.
+//! reply always goes back as SMS, on the sender's first configured route. The keywords
+//! and replies are those of the configuration the MO is handled under, so a reload
+//! applies to the next MO.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
 use crate::connector::new_id;
-use crate::consent::ConsentPolicy;
 use crate::number::{E164, Sender};
 use crate::store::model::now_ms;
 use crate::store::{NewMo, NewMt};
@@ -17,28 +18,22 @@ use crate::text::{ReferenceAllocator, RouteProfile, plan_with_reference};
 /// Reads consent keywords in MOs and plans their change and reply. Cheap to clone.
 #[derive(Clone)]
 pub struct ConsentKeywords {
-    consent: Arc<ConsentPolicy>,
     references: Arc<ReferenceAllocator>,
     /// How long a reply may wait for its carrier (`[messages] validity`).
     validity: Duration,
 }
 
 impl ConsentKeywords {
-    pub fn new(
-        consent: Arc<ConsentPolicy>,
-        references: Arc<ReferenceAllocator>,
-        validity: Duration,
-    ) -> ConsentKeywords {
+    pub fn new(references: Arc<ReferenceAllocator>, validity: Duration) -> ConsentKeywords {
         ConsentKeywords {
-            consent,
             references,
             validity,
         }
     }
 
-    /// When `mo`'s text is a keyword, puts its plan and its reply in `mo`, for the
-    /// MO's write to apply; `source` is what the suppression list records it came by
-    /// (`sms`, `mms`).
+    /// When `mo`'s text is a keyword under `config`'s consent policy, puts its plan and
+    /// its reply in `mo`, for the MO's write to apply; `source` is what the suppression
+    /// list records it came by (`sms`, `mms`).
     pub fn plan(
         &self,
         config: &Config,
@@ -47,9 +42,10 @@ impl ConsentKeywords {
         source: &str,
         mo: &mut NewMo,
     ) {
-        let Some(plan) = self
-            .consent
-            .plan_mo(contact, sender, &mo.text, SystemTime::now())
+        let Some(plan) =
+            config
+                .consent_policy()
+                .plan_mo(contact, sender, &mo.text, SystemTime::now())
         else {
             return;
         };

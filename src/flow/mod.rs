@@ -16,13 +16,9 @@
 //! Every step that changes state does so in one store write that also appends the chat
 //! events it causes; answers to the outside (`202`, ESME_ROK) come only after that write.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::{self, Config};
-use crate::consent::{
-    ConsentError, ConsentPolicy, ConsentScope, ConsentSettings, KeywordProfile, ProfileOverrides,
-};
+use crate::config;
 
 pub mod accept;
 pub mod in_flight;
@@ -76,48 +72,4 @@ impl From<&config::Messages> for FlowOptions {
             receipt_park: Duration::from_secs(72 * 3600),
         }
     }
-}
-
-/// The consent policy of `config`: `[consent]` for every sender, with each sender's own
-/// keyword and reply settings over it.
-pub fn consent_policy(config: &Config) -> Result<ConsentPolicy, ConsentError> {
-    let c = &config.consent;
-    let defaults = KeywordProfile::default().with_overrides(ProfileOverrides {
-        opt_out: Some(c.opt_out_keywords.clone()),
-        opt_in: Some(c.opt_in_keywords.clone()),
-        help: Some(c.help_keywords.clone()),
-        opt_out_reply: Some(c.opt_out_reply.clone()),
-        opt_in_reply: Some(c.opt_in_reply.clone()),
-        help_reply: Some(c.help_reply.clone()),
-    })?;
-    let mut senders = HashMap::new();
-    if let Ok(inventory) = config.sender_inventory() {
-        for s in &config.senders {
-            let overrides = ProfileOverrides {
-                opt_out: s.opt_out_keywords.clone(),
-                opt_in: s.opt_in_keywords.clone(),
-                help: s.help_keywords.clone(),
-                opt_out_reply: s.opt_out_reply.clone(),
-                opt_in_reply: s.opt_in_reply.clone(),
-                help_reply: s.help_reply.clone(),
-            };
-            if overrides == ProfileOverrides::default() {
-                continue;
-            }
-            if let Some(sender) = inventory.lookup(&s.number) {
-                senders.insert(
-                    sender.address().clone(),
-                    defaults.with_overrides(overrides)?,
-                );
-            }
-        }
-    }
-    Ok(ConsentPolicy::new(ConsentSettings {
-        defaults,
-        senders,
-        scope: match c.scope {
-            config::ConsentScope::Sender => ConsentScope::Sender,
-            config::ConsentScope::Brand => ConsentScope::Brand,
-        },
-    }))
 }

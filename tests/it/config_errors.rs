@@ -255,6 +255,33 @@ fn cases() -> Vec<(String, &'static str)> {
             "[instance]\n[[carriers]]\nname = \"half\"\nhost = \"smsc.example.net\"\n".into(),
             "2:1: carriers[0]: missing `port`: an SMPP bind needs host, port and system_id",
         ),
+        // 45: a word that would both stop and start messages
+        (
+            with("[consent]\nopt_in_keywords = [\"START\", \"Stop!\"]\n"),
+            "10:19: consent.opt_in_keywords: keyword \"STOP\" is in `opt_out` and in another set",
+        ),
+        // 46: no word to stop messages with
+        (
+            with("[consent]\nopt_out_keywords = []\n"),
+            "10:20: consent.opt_out_keywords: the opt-out keyword list cannot be empty",
+        ),
+        // 47: a reply of nothing but spaces ("" is how to send none)
+        (
+            with("[consent]\nhelp_reply = \"  \"\n"),
+            "10:14: consent.help_reply: the `help` reply is blank",
+        ),
+        // 48: a word that is only punctuation
+        (
+            with("[consent]\nopt_out_keywords = [\"STOP\", \"?!\"]\n"),
+            "10:29: consent.opt_out_keywords[1]: a keyword is 1 to 32 letters",
+        ),
+        // 49: a sender's own word that the [consent] defaults use otherwise
+        (
+            with(
+                "\n[[senders]]\nnumber = \"+14155550100\"\nkind = \"longcode\"\nroutes = [\"acme\"]\nhelp_keywords = [\"HELP\", \"YES\"]\n",
+            ),
+            "14:17: senders[0].help_keywords: keyword \"YES\" is in `opt_in` and in another set",
+        ),
     ]
 }
 

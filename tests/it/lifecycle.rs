@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::harness::free_port;
 use crate::harness::{Daemon, HANG, binary, http_get, http_get_with};
 
-fn metric(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
         .and_then(|l| l.rsplit(' ').next())

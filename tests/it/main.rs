@@ -17,6 +17,7 @@ mod number;
 mod pipeline;
 mod receipts;
 mod receipts_flow;
+mod reload;
 mod smpp_frame;
 mod smpp_interop;
 mod smpp_session;

@@ -227,7 +227,7 @@ fn received(d: &Daemon) -> Vec<Value> {
 }
 
 /// Every message of every conversation of `contact`, from the store (the API).
-fn transcript_of(d: &Daemon, contact: &str) -> Vec<Value> {
+pub(crate) fn transcript_of(d: &Daemon, contact: &str) -> Vec<Value> {
     let listed = get(
         d,
         &format!("/v1/conversations?contact={}", contact.replace('+', "%2B")),
@@ -250,7 +250,7 @@ pub(crate) fn wait_status(d: &Daemon, id: &str, status: &str) -> Value {
     })
 }
 
-fn error_code(reply: &Reply) -> String {
+pub(crate) fn error_code(reply: &Reply) -> String {
     reply.json()["error"]["code"]
         .as_str()
         .unwrap_or("")
