@@ -167,6 +167,7 @@ routes = ["sim"]
                     carrier_message_id: format!("{n:x}"),
                     // This carrier mixes forms: every reading is indexed.
                     id_format: MsgIdFormat::Auto,
+                    resent: false,
                 };
                 store
                     .record_mt_attempt(id, conversation(accepted), vec![segment], MtAttempt::Sent)

@@ -100,6 +100,7 @@ async fn life(store: &SqliteStore, n: usize) {
         carrier: "sim".into(),
         carrier_message_id: carrier_id.clone(),
         id_format: MsgIdFormat::Exact,
+        resent: false,
     };
     store
         .record_mt_attempt(id, conversation(accepted), vec![segment], MtAttempt::Sent)

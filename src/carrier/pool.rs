@@ -20,7 +20,7 @@ use super::submit::{
     SegmentOutcome, SubmitError, SubmitFailure, SubmitOutcome, SubmitPolicy, SubmitRequest,
 };
 use super::throttle::TokenBucket;
-use crate::config::{BindMode, Carrier};
+use crate::config::{BindMode, Carrier, UnknownOutcome};
 use crate::smpp::metrics as m;
 use crate::smpp::transport::{ConnectError, TlsClient, TlsFiles};
 use crate::smpp::{RequestError, SessionHandle, StatusClass, classify};
@@ -143,6 +143,10 @@ impl CarrierPool {
             status: watch::channel(status).0,
             drain_timeout: options.drain_timeout,
         });
+        // Counters an alert watches exist from the start.
+        for name in [m::UNKNOWN_OUTCOMES, m::RESENDS] {
+            metrics::counter!(name, "carrier" => carrier.name.clone()).increment(0);
+        }
         for slot in &slots {
             tracker.spawn(supervise(ctx.clone(), slot.clone(), cancel.clone()));
         }
@@ -262,7 +266,19 @@ impl CarrierPool {
                     metrics::counter!(m::UNKNOWN_OUTCOMES, "carrier" => self.ctx.name.to_string())
                         .increment(1);
                     unanswered += 1;
-                    (self.policy.resend_unanswered_once && unanswered == 1)
+                    let resend = self.policy.resend_unanswered_once
+                        && self.ctx.config.unknown_outcome == UnknownOutcome::Resend
+                        && unanswered == 1;
+                    if resend {
+                        metrics::counter!(m::RESENDS, "carrier" => self.ctx.name.to_string())
+                            .increment(1);
+                        tracing::warn!(
+                            carrier = %self.ctx.name,
+                            bind = %slot.name,
+                            "a segment went unanswered; sending it once more (the handset may get it twice)"
+                        );
+                    }
+                    resend
                         .then_some(Some(slot.index))
                         .ok_or(SubmitFailure::UnknownOutcome)
                 }

@@ -45,6 +45,8 @@ pub struct RawCarrier {
     pub tls: Option<RawCarrierTls>,
     /// How receipt ids relate to submit_sm_resp ids: "auto", "hex", "dec", "exact".
     pub msg_id_format: Option<String>,
+    /// A segment sent and never answered: "resend" it once, or "fail" the message.
+    pub unknown_outcome: Option<String>,
     /// The carrier's error codes (decimal, or hex with 0x) → reason codes.
     #[serde(default)]
     pub error_map: BTreeMap<String, String>,
@@ -141,6 +143,8 @@ pub struct Carrier {
     pub tls: Option<CarrierTls>,
     /// How this carrier's receipt ids relate to its submit_sm_resp ids.
     pub msg_id_format: MsgIdFormat,
+    /// What a segment sent and never answered becomes.
+    pub unknown_outcome: UnknownOutcome,
     /// This carrier's error codes and what they mean.
     pub error_map: ErrorMap,
     /// How the carrier takes text: plans the MTs sent through it.
@@ -150,6 +154,30 @@ pub struct Carrier {
     pub mmsc: Option<super::mm7::Mmsc>,
     /// What an MT with media does when it cannot go as MMS (unless its sender says).
     pub mms_fallback: super::mm7::MmsFallback,
+}
+
+/// What becomes of a segment written to the carrier and never answered (no
+/// `submit_sm_resp` before the response timeout, or the bind dropped first): the carrier
+/// may or may not have taken it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnknownOutcome {
+    /// Send it once more, on another bind when there is one: the handset may get it twice
+    /// (at least once).
+    #[default]
+    Resend,
+    /// Fail the message as `unknown_outcome`: the handset gets it once or not at all (at
+    /// most once).
+    Fail,
+}
+
+impl UnknownOutcome {
+    /// The name written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Resend => "resend",
+            Self::Fail => "fail",
+        }
+    }
 }
 
 /// A carrier's timers, validated.
@@ -288,6 +316,17 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         }
     };
     let error_map = validate_error_map(c, &path.key("error_map"), &r.error_map);
+    let unknown_outcome = match r.unknown_outcome.as_deref() {
+        None | Some("resend") => UnknownOutcome::Resend,
+        Some("fail") => UnknownOutcome::Fail,
+        Some(other) => {
+            c.error(
+                &path.key("unknown_outcome"),
+                format!("{other:?} is not a choice; use \"resend\" or \"fail\""),
+            );
+            UnknownOutcome::Resend
+        }
+    };
     Carrier {
         name: r.name.clone(),
         smpp,
@@ -310,6 +349,7 @@ fn validate_carrier(c: &mut Checker, path: &KeyPath, r: &RawCarrier) -> Carrier 
         timers,
         tls,
         msg_id_format,
+        unknown_outcome,
         error_map,
         text: super::route::validate_text(c, path, &r.text),
         mmsc: r

@@ -38,7 +38,7 @@ use crate::number::{SenderError, SenderInventory};
 
 pub use carrier::{
     BindMode, Carrier, CarrierTimers, CarrierTls, InterfaceVersion, RawCarrier, RawCarrierTimers,
-    RawCarrierTls,
+    RawCarrierTls, UnknownOutcome,
 };
 pub use check::Checker;
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};

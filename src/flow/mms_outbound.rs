@@ -161,6 +161,7 @@ pub(super) async fn attempt(
                 carrier_message_id: mm7_message_id,
                 // Delivery reports name the MM7 MessageID as it was given.
                 id_format: MsgIdFormat::Exact,
+                resent: false,
             }],
             MtAttempt::Sent,
         ),

@@ -337,6 +337,7 @@ impl<S: Store> Dispatcher<S> {
                     carrier: mt.route.clone(),
                     carrier_message_id: o.message_id.clone(),
                     id_format,
+                    resent: o.resent_after_no_response,
                 })
                 .collect()
         };
@@ -346,7 +347,14 @@ impl<S: Store> Dispatcher<S> {
                 let accepted = sent(&error.accepted);
                 let decision = match error.class() {
                     ErrorClass::Permanent => permanent(&error.failure),
-                    ErrorClass::UnknownOutcome => failed(ReasonCode::UnknownOutcome),
+                    // The carrier's `unknown_outcome = "fail"`, or the one resend also
+                    // went unanswered: the segment is marked and named in the event.
+                    ErrorClass::UnknownOutcome => MtAttempt::Final {
+                        status: "failed",
+                        reason: ReasonCode::UnknownOutcome,
+                        carrier_status: None,
+                        segment: indexes.get(error.segment).copied(),
+                    },
                     class => self.retry(mt, &sender, class, &error.failure.to_string()),
                 };
                 (accepted, decision)
@@ -414,6 +422,7 @@ pub(super) fn refused(reason: ReasonCode, carrier_status: Option<u32>) -> MtAtte
         status: "failed",
         reason,
         carrier_status,
+        segment: None,
     }
 }
 
@@ -423,6 +432,7 @@ pub(super) fn expired() -> MtAttempt {
         status: "expired",
         reason: ReasonCode::ValidityExpired,
         carrier_status: None,
+        segment: None,
     }
 }
 

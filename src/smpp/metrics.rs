@@ -38,6 +38,9 @@ pub const THROTTLE_PAUSES: &str = "smsbridge_smpp_throttle_pauses_total";
 pub const AUTH_ALARM: &str = "smsbridge_smpp_auth_alarm";
 /// Counter, submits whose outcome is unknown (sent, never answered) (`carrier`).
 pub const UNKNOWN_OUTCOMES: &str = "smsbridge_smpp_unknown_outcomes_total";
+/// Counter, segments sent once more after going unanswered (`carrier`): each may reach
+/// the handset twice.
+pub const RESENDS: &str = "smsbridge_smpp_resends_total";
 /// Counter, segments submitted by outcome class (`carrier`, `class`).
 pub const SUBMITS: &str = "smsbridge_smpp_submits_total";
 
@@ -66,6 +69,10 @@ pub fn describe() {
     describe_counter!(
         UNKNOWN_OUTCOMES,
         "Submits sent whose response never came (outcome unknown)"
+    );
+    describe_counter!(
+        RESENDS,
+        "Segments sent once more after going unanswered (the handset may get them twice)"
     );
     describe_counter!(SUBMITS, "Segments submitted, by outcome class");
 }

@@ -261,6 +261,10 @@ pub struct SentSegment {
     /// what its receipts settled on): the id is indexed under the readings that allows
     /// (see [`crate::receipts::index_keys`]).
     pub id_format: crate::receipts::MsgIdFormat,
+    /// Sent once more after the first went unanswered (the carrier's `unknown_outcome =
+    /// "resend"`): the handset may have it twice. Marked on the segment and in the
+    /// `sent` event.
+    pub resent: bool,
 }
 
 /// A parked receipt matched later: exactly when its segment's carrier id was recorded,
@@ -327,6 +331,9 @@ pub enum MtAttempt {
         /// command_status, an MMSC's MM7 StatusCode), for operators: the status event
         /// carries it as `carrier_status`, apart from the sentence.
         carrier_status: Option<u32>,
+        /// The segment (0-based) that decided it: the unanswered one of an
+        /// `unknown_outcome` failure, marked on the segment and named in the event.
+        segment: Option<u32>,
     },
 }
 
@@ -438,6 +445,9 @@ pub struct SegmentView {
     pub state: String,
     pub carrier: Option<String>,
     pub carrier_message_id: Option<String>,
+    /// The carrier never answered a submit of this segment: it was sent once more (and
+    /// may reach the handset twice), or the message failed as `unknown_outcome`.
+    pub unknown_outcome: bool,
 }
 
 /// A raw receipt kept until the receipts flow can match it.

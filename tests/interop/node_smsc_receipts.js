@@ -9,6 +9,8 @@
 //                            node of the carrier) instead of continuing
 //   SMSC_RECEIPT_FIRST_EVERY every Kth receipted submit has its receipt sent before its
 //                            submit_sm_resp (default 0: never)
+//   SMSC_DROP_FIRST_SUBMIT   "1": the first submit_sm is taken (counted, printed) but never
+//                            answered, and its connection is dropped
 // Accepts bind_transceiver with the expected credentials. Prints its port, then one
 // line per bind and per submit (its id, whether it got a receipt).
 'use strict';
@@ -22,6 +24,7 @@ const RECEIPT_IDS = process.env.SMSC_RECEIPT_IDS || 'same';
 const SILENT = Number(process.env.SMSC_SILENT || 0);
 const NEXT_ID = process.env.SMSC_NEXT_ID ? Number(process.env.SMSC_NEXT_ID) : null;
 const FIRST_EVERY = Number(process.env.SMSC_RECEIPT_FIRST_EVERY || 0);
+const DROP_FIRST = process.env.SMSC_DROP_FIRST_SUBMIT === '1';
 
 let next = Number(process.env.SMSC_FIRST_ID || 1);
 let submits = 0;
@@ -63,6 +66,11 @@ const server = smpp.createServer((session) => {
   });
   session.on('submit_sm', (pdu) => {
     submits += 1;
+    if (DROP_FIRST && submits === 1) {
+      emit({ event: 'submit', id: null, dropped: true });
+      session.socket.destroy();
+      return;
+    }
     const n = next++;
     const id = write(n, SUBMIT_IDS);
     const response = pdu.response({ message_id: id });

@@ -57,6 +57,7 @@ pub fn carrier(port: u16) -> Carrier {
         },
         tls: None,
         msg_id_format: smsbridge::receipts::MsgIdFormat::Auto,
+        unknown_outcome: smsbridge::config::UnknownOutcome::Resend,
         error_map: smsbridge::receipts::ErrorMap::new(),
         text: smsbridge::text::RouteProfile::default(),
         mmsc: None,

@@ -4,7 +4,7 @@
 
 mod held;
 mod in_process;
-mod third_party;
+pub(crate) mod third_party;
 
 use serde_json::{Value, json};
 use smsbridge::reason::ReasonCode;

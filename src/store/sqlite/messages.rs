@@ -321,13 +321,26 @@ pub(super) fn record_attempt(
 ) -> Result<AttemptRecorded, StoreError> {
     let mut segment = conn.prepare_cached(
         "UPDATE segment SET state = 'sent', carrier = ?3, carrier_message_id = ?4,
-            updated_unix_ms = ?5 WHERE message_id = ?1 AND idx = ?2",
+            updated_unix_ms = ?5, unknown_outcome = unknown_outcome OR ?6
+         WHERE message_id = ?1 AND idx = ?2",
     )?;
     for s in accepted {
-        segment.execute((message_id, s.index, &s.carrier, &s.carrier_message_id, now))?;
+        segment.execute((
+            message_id,
+            s.index,
+            &s.carrier,
+            &s.carrier_message_id,
+            now,
+            s.resent,
+        ))?;
         receipts::index_segment(conn, s, message_id)?;
     }
-    record_end(conn, conversation_id, message_id, attempt, now)?;
+    let resent: Vec<u32> = accepted
+        .iter()
+        .filter(|s| s.resent)
+        .map(|s| s.index)
+        .collect();
+    record_end(conn, conversation_id, message_id, attempt, &resent, now)?;
     let mut recorded = AttemptRecorded::default();
     if !receipts::any_parked(conn)? {
         return Ok(recorded);
@@ -349,11 +362,13 @@ pub(super) fn record_attempt(
 /// when the status changed. A receipt for a segment sent earlier may have settled the
 /// message while this attempt was out (one segment failed): that status stands, and no
 /// second one follows (each update changes no row then).
+/// `resent`: the segments this attempt sent once more after they went unanswered.
 fn record_end(
     conn: &Connection,
     conversation_id: &str,
     message_id: &str,
     attempt: &MtAttempt,
+    resent: &[u32],
     now: UnixMs,
 ) -> Result<(), StoreError> {
     match attempt {
@@ -368,7 +383,12 @@ fn record_end(
             if changed == 0 {
                 return Ok(());
             }
-            status_event(conn, conversation_id, message_id, "sent", None, None)
+            let mut data = status_data(message_id, "sent", None, None);
+            if !resent.is_empty() {
+                // The agent's transcript may show it once; the handset may have it twice.
+                data["unknown_outcome_segments"] = json!(resent);
+            }
+            append_status(conn, conversation_id, data)
         }
         MtAttempt::Retry {
             next_attempt,
@@ -387,6 +407,7 @@ fn record_end(
             status,
             reason,
             carrier_status,
+            segment,
         } => {
             // reason_message is written for readers of the row; views read the reason.
             let changed = conn
@@ -404,14 +425,25 @@ fn record_end(
                  WHERE message_id = ?1 AND state = 'pending'",
             )?
             .execute((message_id, status, now))?;
-            status_event(
-                conn,
-                conversation_id,
+            let mut data = status_data(
                 message_id,
                 status,
-                Some(*reason),
-                *carrier_status,
-            )
+                Some(reason.as_str()),
+                Some(reason.sentence()),
+            );
+            if let Some(code) = carrier_status {
+                data["carrier_status"] = json!(code);
+            }
+            if let Some(index) = segment {
+                if *reason == ReasonCode::UnknownOutcome {
+                    conn.prepare_cached(
+                        "UPDATE segment SET unknown_outcome = 1 WHERE message_id = ?1 AND idx = ?2",
+                    )?
+                    .execute((message_id, index))?;
+                }
+                data["segment"] = json!(index);
+            }
+            append_status(conn, conversation_id, data)
         }
     }
 }
@@ -459,7 +491,7 @@ fn view(row: &Row<'_>) -> rusqlite::Result<MessageView> {
 
 fn segments(conn: &Connection, message_id: &str) -> Result<Vec<SegmentView>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT idx, state, carrier, carrier_message_id FROM segment
+        "SELECT idx, state, carrier, carrier_message_id, unknown_outcome FROM segment
          WHERE message_id = ?1 ORDER BY idx",
     )?;
     let rows = stmt.query_map([message_id], |r| {
@@ -468,6 +500,7 @@ fn segments(conn: &Connection, message_id: &str) -> Result<Vec<SegmentView>, Sto
             state: r.get(1)?,
             carrier: r.get(2)?,
             carrier_message_id: r.get(3)?,
+            unknown_outcome: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -281,6 +281,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox_next RENAME TO outbox;
     CREATE INDEX outbox_due ON outbox (next_attempt_unix_ms) WHERE head = 1;
     DELETE FROM sqlite_sequence WHERE name = 'outbox';",
+    // 14: a segment the carrier never answered (resent once, or failed as
+    // `unknown_outcome`) is marked, so an operator can tell which message may have
+    // reached the handset twice, or not at all.
+    "ALTER TABLE segment ADD COLUMN unknown_outcome INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The writer's page cache, in KiB (SQLite's default is 2 000). Every write looks up

@@ -127,6 +127,7 @@ async fn record(
         carrier: "sim".into(),
         carrier_message_id: carrier_id.into(),
         id_format: MsgIdFormat::Auto,
+        resent: false,
     };
     store
         .record_mt_attempt(

@@ -25,13 +25,13 @@ const RECEIPTED: usize = 300;
 const PACE: Duration = Duration::from_millis(20);
 
 /// The npm `smpp` SMSC, and the JSON lines it prints.
-struct Smsc {
+pub(crate) struct Smsc {
     child: Child,
     lines: mpsc::Receiver<Value>,
 }
 
 impl Smsc {
-    fn start(env: &[(&str, &str)]) -> Smsc {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Smsc {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
         assert!(
             dir.join("node_modules/smpp").is_dir(),
@@ -62,7 +62,7 @@ impl Smsc {
     }
 
     /// Waits for a line for which `want` holds.
-    fn wait(&self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait(&self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
         loop {
             let line = self
                 .lines
@@ -74,12 +74,12 @@ impl Smsc {
         }
     }
 
-    fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         let line = self.wait("its port", |v| v["event"] == "listening");
         line["port"].as_u64().unwrap() as u16
     }
 
-    fn wait_bind(&self, n: u64) {
+    pub(crate) fn wait_bind(&self, n: u64) {
         self.wait(&format!("bind {n}"), |v| {
             v["event"] == "bound" && v["binds"] == n
         });
@@ -93,7 +93,9 @@ impl Drop for Smsc {
     }
 }
 
-fn config(port: u16) -> String {
+/// A daemon config with the SMSC at `port` as carrier `smsc` (`carrier` adds lines to
+/// its table) and one sender routed to it; events go to `events.jsonl`.
+pub(crate) fn config_with(port: u16, carrier: &str) -> String {
     format!(
         r#"
 [store]
@@ -109,6 +111,7 @@ host = "127.0.0.1"
 port = {port}
 system_id = "smsbridge"
 password = "secret"
+{carrier}
 [carriers.timers]
 reconnect_min = "50ms"
 reconnect_max = "200ms"
@@ -121,7 +124,11 @@ routes = ["smsc"]
     )
 }
 
-fn send(d: &Daemon, text: String) -> String {
+fn config(port: u16) -> String {
+    config_with(port, "")
+}
+
+pub(crate) fn send(d: &Daemon, text: String) -> String {
     let reply = send_mt(
         d,
         json!({"from": SENDER, "to": CONTACT, "text": text}),
@@ -132,7 +139,7 @@ fn send(d: &Daemon, text: String) -> String {
 }
 
 /// The value of `name{…labels…}` in the daemon's metrics, 0 when absent.
-fn metric(d: &Daemon, name: &str, labels: &str) -> u64 {
+pub(crate) fn metric(d: &Daemon, name: &str, labels: &str) -> u64 {
     let (status, text) = http_get(d.admin, "/metrics");
     assert_eq!(status, 200);
     text.lines()

@@ -133,6 +133,7 @@ async fn a_partial_submit_is_remembered_and_a_retry_sends_only_the_rest() {
         carrier: "sim".into(),
         carrier_message_id: "a1".into(),
         id_format: MsgIdFormat::Auto,
+        resent: false,
     };
     let retry = MtAttempt::Retry {
         next_attempt: later,
@@ -173,6 +174,7 @@ async fn a_failed_mt_leaves_the_queue_with_its_reason_and_event() {
     let store = open(dir.path());
     store.accept_mt(mt("m1", None, 1)).await.unwrap();
     let failed = MtAttempt::Final {
+        segment: None,
         status: "failed",
         reason: ReasonCode::InvalidNumber,
         carrier_status: Some(0x0B),

@@ -55,6 +55,7 @@ async fn record_in(store: &SqliteStore, id: &str, carrier_ids: &[&str], format: 
             carrier: "sim".into(),
             carrier_message_id: (*c).into(),
             id_format: format,
+            resent: false,
         })
         .collect();
     store
@@ -402,12 +403,14 @@ async fn recording_an_id_reports_the_parked_receipt_it_matched_exactly() {
             carrier: "sim".into(),
             carrier_message_id: "1a2a".into(),
             id_format: MsgIdFormat::Auto,
+            resent: false,
         },
         SentSegment {
             index: 1,
             carrier: "sim".into(),
             carrier_message_id: "1a2b".into(),
             id_format: MsgIdFormat::Auto,
+            resent: false,
         },
     ];
     let recorded = store
