@@ -695,6 +695,9 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             m.max_concurrent_requests,
             m.media_grace,
             m.media_purge_batch,
+            // Built into the fetchers' HTTP clients, whose pooled connections were
+            // checked against the list in force when they were opened.
+            m.fetch_allow.clone(),
         )
     };
     differs("mms", mms_at_start(&old.mms) != mms_at_start(&new.mms));

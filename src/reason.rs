@@ -93,11 +93,14 @@ pub enum ReasonCode {
     MediaTypeNotAllowed,
     /// An attachment's bytes are damaged or not of its type.
     MediaCorrupt,
+    /// An attachment's URL leads to an address fetches may not reach (`[mms]
+    /// fetch_allow`).
+    MediaUrlForbidden,
 }
 
 impl ReasonCode {
     /// Every reason code.
-    pub const ALL: [ReasonCode; 25] = [
+    pub const ALL: [ReasonCode; 26] = [
         Self::Unreachable,
         Self::NotSmsCapable,
         Self::Blocked,
@@ -123,6 +126,7 @@ impl ReasonCode {
         Self::MediaUnavailable,
         Self::MediaTypeNotAllowed,
         Self::MediaCorrupt,
+        Self::MediaUrlForbidden,
     ];
 
     /// The snake_case code (events, the API, configuration, metrics).
@@ -153,6 +157,7 @@ impl ReasonCode {
             Self::MediaUnavailable => "media_unavailable",
             Self::MediaTypeNotAllowed => "media_type_not_allowed",
             Self::MediaCorrupt => "media_corrupt",
+            Self::MediaUrlForbidden => "media_url_forbidden",
         }
     }
 
@@ -226,6 +231,9 @@ impl ReasonCode {
                 "The message was not sent because the carrier does not accept the type of an attachment."
             }
             Self::MediaCorrupt => "The message was not sent because an attachment is damaged.",
+            Self::MediaUrlForbidden => {
+                "The message was not sent because an attachment's link may not be fetched."
+            }
         }
     }
 

@@ -81,6 +81,8 @@ pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>, links: MediaLinks
             media_unavailable (field `media[i]`: the URL's server has no such file for us; \
             field `media[i].id`: no such upload), media_rejected (field `media[i]`, `reason` \
             too_large, type_not_allowed, content_type_mismatch or corrupt), \
+            media_url_forbidden (field `media[i]`: the URL, or a redirect from it, leads to an \
+            address that is not public and not in `[mms] fetch_allow`; nothing was sent there), \
             idempotency_key_reused (field `Idempotency-Key`: the key was used for another \
             request; nothing was sent)", body = ErrorBody),
         (status = 502, description = "media_unreachable (field `media[i]`): the URL's server \

@@ -40,6 +40,8 @@ pub struct RawMms {
     pub media_purge_batch: Option<usize>,
     /// How long fetching all the attachments of one MT request may take.
     pub fetch_total_timeout: Option<String>,
+    /// Hosts and networks attachment fetches may reach besides public addresses.
+    pub fetch_allow: Option<Vec<String>>,
 }
 
 /// `[mms.tls]` as written in the file.
@@ -127,6 +129,33 @@ pub struct Mms {
     /// How long fetching all the attachments of one `POST /v1/messages` may take (they
     /// are fetched before the answer, so this is shorter than `[api] request_timeout`).
     pub fetch_total_timeout: Duration,
+    /// What attachment fetches may reach besides public addresses.
+    pub fetch_allow: FetchAllow,
+}
+
+/// `[mms] fetch_allow`, validated: the private hosts and networks attachment fetches
+/// may reach (fetches reach only public addresses otherwise, so that a URL in
+/// `POST /v1/messages` cannot make the gateway read its own admin page or the cloud
+/// metadata service).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchAllow {
+    /// Networks, an address alone being a network of one.
+    pub networks: Vec<IpNet>,
+    /// Host names (lower case, no final dot), allowed whatever they resolve to.
+    pub hosts: Vec<String>,
+}
+
+impl FetchAllow {
+    /// Whether `ip` is in one of the networks.
+    pub fn allows_address(&self, ip: IpAddr) -> bool {
+        self.networks.iter().any(|n| n.contains(ip))
+    }
+
+    /// Whether the host name `host` is one of the hosts (names match whole, in any case).
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.strip_suffix('.').unwrap_or(host);
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
 }
 
 /// `[mms.tls]`, validated.
@@ -326,6 +355,7 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms, state_dir: &Path) -> Mms
             Duration::from_millis(100),
             Duration::from_secs(600),
         ),
+        fetch_allow: fetch_allow(c, &path.key("fetch_allow"), r),
     }
 }
 
@@ -368,6 +398,55 @@ fn content_types(c: &mut Checker, path: &KeyPath, r: &RawMms) -> Vec<String> {
         out.push(t);
     }
     out
+}
+
+/// `[mms] fetch_allow`: each entry an address or network (`10.0.0.0/8`), or a host name.
+fn fetch_allow(c: &mut Checker, path: &KeyPath, r: &RawMms) -> FetchAllow {
+    let mut allow = FetchAllow::default();
+    for (i, entry) in r.fetch_allow.iter().flatten().enumerate() {
+        let entry = entry.trim();
+        match (entry.parse::<IpNet>(), host_name(entry)) {
+            (Ok(net), _) => allow.networks.push(net),
+            (Err(_), Some(host)) => allow.hosts.push(host),
+            // Meant as a network: the address or the prefix is wrong.
+            (Err(e), None) if entry.contains('/') && !entry.contains("://") => {
+                c.error(&path.index(i), e)
+            }
+            (Err(_), None) => c.error(
+                &path.index(i),
+                format!(
+                    "{entry:?} must be a host name (media.internal.example) or an address or \
+                     network (10.0.0.0/8), without a scheme or port; an internationalised \
+                     name in its xn-- form"
+                ),
+            ),
+        }
+    }
+    allow
+}
+
+/// `name` as a DNS host name, lower case without a final dot; `None` when it is not one.
+/// A name whose last label is a number (`10`, `0x7f`) is not one: URLs read it as an
+/// IPv4 address.
+fn host_name(name: &str) -> Option<String> {
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let last = name.rsplit('.').next()?;
+    (name.len() <= 253 && name.split('.').all(label_ok) && !is_number(last)).then_some(name)
+}
+
+/// A label URL parsers read as a number: decimal, or hexadecimal after `0x`.
+fn is_number(label: &str) -> bool {
+    match label.strip_prefix("0x") {
+        Some(hex) => hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => label.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 /// `[carriers.mm7]` of one carrier.
@@ -431,6 +510,7 @@ mod tests {
 mod file_tests {
     use std::path::Path;
 
+    use super::FetchAllow;
     use crate::config::Config;
 
     fn load(extra: &str) -> Result<Config, Vec<String>> {
@@ -466,6 +546,48 @@ password = "p"
         assert_eq!(c.mms.carriers.len(), 1);
         assert_eq!(c.mms.carriers[0].carrier, "acme");
         assert_eq!(c.mms.carriers[0].username.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn the_fetch_allow_list_reads_networks_and_hosts() {
+        let base = "[mms]\nenabled = true\nurl_secret = \"0123456789abcdef\"\n";
+        assert_eq!(load(base).unwrap().mms.fetch_allow, FetchAllow::default());
+        let c = load(&format!(
+            "{base}fetch_allow = [\"10.0.0.0/8\", \"Media.Internal.Example.\", \"fd00::/8\", \
+             \"192.168.1.5\", \"files_1.corp\"]\n"
+        ))
+        .unwrap();
+        let allow = &c.mms.fetch_allow;
+        assert_eq!(allow.networks.len(), 3);
+        assert_eq!(allow.hosts, ["media.internal.example", "files_1.corp"]);
+        assert!(allow.allows_address("10.9.8.7".parse().unwrap()));
+        assert!(allow.allows_address("::ffff:10.9.8.7".parse().unwrap()));
+        assert!(allow.allows_address("fd00::1".parse().unwrap()));
+        assert!(allow.allows_address("192.168.1.5".parse().unwrap()));
+        assert!(!allow.allows_address("192.168.1.6".parse().unwrap()));
+        assert!(!allow.allows_address("127.0.0.1".parse().unwrap()));
+        assert!(allow.allows_host("MEDIA.internal.example"));
+        assert!(allow.allows_host("media.internal.example."));
+        assert!(!allow.allows_host("cdn.media.internal.example"));
+        assert!(!allow.allows_host("internal.example"));
+
+        let errors = load(&format!(
+            "{base}fetch_allow = [\"10.0.0.0/33\", \"http://media.example\", \
+             \"media.example:8080\", \"10.1.2\", \"0x7f.1\", \"médias.example\", \"\"]\n"
+        ))
+        .unwrap_err()
+        .join("\n");
+        for expected in [
+            "t.toml:14:16: mms.fetch_allow[0]: \"10.0.0.0/33\": the prefix must be 0 to 32",
+            "t.toml:14:31: mms.fetch_allow[1]: \"http://media.example\" must be a host name",
+            "mms.fetch_allow[2]: \"media.example:8080\" must be a host name",
+            "mms.fetch_allow[3]: \"10.1.2\" must be a host name",
+            "mms.fetch_allow[4]: \"0x7f.1\" must be a host name",
+            "mms.fetch_allow[5]: \"médias.example\" must be a host name",
+            "mms.fetch_allow[6]: \"\" must be a host name",
+        ] {
+            assert!(errors.contains(expected), "{expected:?} not in:\n{errors}");
+        }
     }
 
     #[test]

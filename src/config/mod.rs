@@ -45,7 +45,8 @@ pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
 pub use messages::{Messages, RawMessages};
 pub use mm7::{Mm7Version, MmsFallback, Mmsc};
 pub use mms::{
-    CarrierMm7, DEFAULT_CONTENT_TYPES, IpNet, Mms, MmsTls, RawCarrierMm7, RawMms, RawMmsTls,
+    CarrierMm7, DEFAULT_CONTENT_TYPES, FetchAllow, IpNet, Mms, MmsTls, RawCarrierMm7, RawMms,
+    RawMmsTls,
 };
 pub use numbers::{Numbers, RawNumbers, RawShortCodes};
 pub use route::RawCarrierText;

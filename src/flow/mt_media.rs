@@ -82,6 +82,11 @@ pub enum MediaRefusal {
         reason: &'static str,
         message: String,
     },
+    /// The URL (or a redirect from it) leads to an address fetches may not reach: not
+    /// public, and not in `[mms] fetch_allow`. Nothing was sent there; the answer is the
+    /// same whether or not anything listens.
+    #[error("media[{index}]: {message}")]
+    Forbidden { index: usize, message: String },
     /// The URL's server could not be reached, failed (5xx, 408, 429), or did not finish
     /// within the time allowed: the same request may work later.
     #[error("media[{index}]: {message}")]
@@ -102,6 +107,7 @@ impl MediaRefusal {
                 "media_unavailable"
             }
             MediaRefusal::Rejected { .. } => "media_rejected",
+            MediaRefusal::Forbidden { .. } => "media_url_forbidden",
             MediaRefusal::Unreachable { .. } => "media_unreachable",
             MediaRefusal::Store(_) => "overloaded",
             MediaRefusal::Disabled => "media_not_supported",
@@ -114,6 +120,7 @@ impl MediaRefusal {
             MediaRefusal::UnknownUpload { index, .. } => format!("media[{index}].id"),
             MediaRefusal::Unavailable { index, .. }
             | MediaRefusal::Rejected { index, .. }
+            | MediaRefusal::Forbidden { index, .. }
             | MediaRefusal::Unreachable { index, .. } => format!("media[{index}]"),
             MediaRefusal::Store(_) | MediaRefusal::Disabled => "media".to_owned(),
         }

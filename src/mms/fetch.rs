@@ -6,6 +6,10 @@
 //! and must agree with the server's when both are given, and the bytes must be what the
 //! type says (the inbound side's [`MediaPolicy`]: magic bytes, images cut short).
 //!
+//! Only public addresses and what `[mms] fetch_allow` names are reached, the URL's and
+//! every redirect's ([`super::fetch_guard`]); the client takes no proxy from the
+//! environment, since a proxy would connect where the guard did not look.
+//!
 //! Each failure says whether trying later can help ([`FetchError::is_transient`]): a
 //! server error or a timeout may pass, an oversized file will not.
 
@@ -15,8 +19,10 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Client, StatusCode, Url, redirect};
 
+use super::fetch_guard::{FetchGuard, Forbidden};
 use super::media::{MediaPolicy, Rejection};
 use super::mm7::BodyPart;
+use crate::config::FetchAllow;
 use crate::flow::mt_media::MediaItem;
 use crate::reason::ReasonCode;
 use crate::telemetry::error_chain;
@@ -40,6 +46,14 @@ pub enum FetchError {
     /// The URL is not an `http` or `https` URL (or a redirect led elsewhere).
     #[error("{0} is not an http(s) URL")]
     BadUrl(String),
+    /// The URL, or a redirect from it, leads where fetches may not go; refused before
+    /// any connection to there.
+    #[error("{url} may not be fetched")]
+    Forbidden {
+        url: String,
+        #[source]
+        cause: Forbidden,
+    },
     /// Connecting, sending or reading failed, or the timeout passed.
     #[error("cannot fetch {url}: {reason}")]
     Unreachable { url: String, reason: String },
@@ -94,6 +108,7 @@ impl FetchError {
             | FetchError::TypeMismatch { .. }
             | FetchError::NoContentType { .. } => ReasonCode::MediaTypeNotAllowed,
             FetchError::BadContent { .. } => ReasonCode::MediaCorrupt,
+            FetchError::Forbidden { .. } => ReasonCode::MediaUrlForbidden,
             _ => ReasonCode::MediaUnavailable,
         }
     }
@@ -103,26 +118,28 @@ impl FetchError {
 #[derive(Debug, Clone)]
 pub struct MediaFetcher {
     client: Client,
+    /// Checks the URL given; the client's resolver and redirect policy hold the rest.
+    guard: FetchGuard,
     timeout: Duration,
 }
 
 impl MediaFetcher {
-    /// A fetcher whose every fetch ends within `timeout`.
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let policy = redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                attempt.error("too many redirects")
-            } else if matches!(attempt.url().scheme(), "http" | "https") {
-                attempt.follow()
-            } else {
-                attempt.error("redirect to a scheme other than http(s)")
-            }
-        });
+    /// A fetcher whose every fetch ends within `timeout` and reaches only public
+    /// addresses and what `allow` names.
+    pub fn new(timeout: Duration, allow: FetchAllow) -> Result<Self, reqwest::Error> {
+        let guard = FetchGuard::new(allow);
+        let resolver = guard.resolver();
         let client = Client::builder()
-            .redirect(policy)
+            .redirect(redirect_policy(guard.clone()))
+            .dns_resolver(resolver)
+            .no_proxy()
             .connect_timeout(timeout)
             .build()?;
-        Ok(MediaFetcher { client, timeout })
+        Ok(MediaFetcher {
+            client,
+            guard,
+            timeout,
+        })
     }
 
     /// Fetches `media` (its `url`), refusing it past `limit` bytes, when `policy` does
@@ -139,14 +156,24 @@ impl MediaFetcher {
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| FetchError::BadUrl(given.to_owned()))?;
         let shown = redacted(&url);
+        let forbidden = |cause: Forbidden| FetchError::Forbidden {
+            url: shown.clone(),
+            cause,
+        };
+        // An address written in the URL is connected to without the resolver: checked
+        // here, before anything is sent.
+        self.guard.check_url(&url).map_err(forbidden)?;
         let unreachable = |e: reqwest::Error| FetchError::Unreachable {
             url: shown.clone(),
             reason: error_chain(&e),
         };
         let fetch = async {
             let mut response = self.client.get(url.clone()).send().await.map_err(|e| {
+                // Refused by the resolver or the redirect policy.
+                if let Some(cause) = Forbidden::in_chain(&e) {
+                    forbidden(cause.clone())
                 // A redirect the policy refused will not be followed next time either.
-                if e.is_redirect() {
+                } else if e.is_redirect() {
                     FetchError::BadUrl(format!("{shown} (redirected: {})", error_chain(&e)))
                 } else {
                     unreachable(e)
@@ -202,6 +229,22 @@ impl MediaFetcher {
                 })
             })
     }
+}
+
+/// Redirects: at most [`MAX_REDIRECTS`], to http(s) only, and never to an address
+/// `guard` refuses (a name is left to the resolver, which checks what it resolves to).
+fn redirect_policy(guard: FetchGuard) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else if !matches!(attempt.url().scheme(), "http" | "https") {
+            attempt.error("redirect to a scheme other than http(s)")
+        } else if let Err(forbidden) = guard.check_url(attempt.url()) {
+            attempt.error(forbidden)
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// The bytes against their type, as the inbound side checks a customer's attachment.
@@ -364,7 +407,8 @@ mod tests {
 
     /// A media server on loopback: `/a.jpg` (4 KiB with a Content-Length), `/stream.jpg`
     /// (64 KiB in 1 KiB chunks, no Content-Length), `/busy` (503), `/to-file` (a
-    /// redirect to a file: URL).
+    /// redirect to a file: URL), `/to-metadata` (a redirect to the cloud metadata
+    /// service's address).
     async fn server() -> std::net::SocketAddr {
         use axum::body::Body;
         use axum::http::{StatusCode, header};
@@ -397,11 +441,30 @@ mod tests {
                     )
                         .into_response()
                 }),
+            )
+            .route(
+                "/to-metadata",
+                get(|| async {
+                    (
+                        StatusCode::FOUND,
+                        [(header::LOCATION, "http://169.254.169.254/latest/meta-data/")],
+                    )
+                        .into_response()
+                }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         addr
+    }
+
+    /// A fetcher allowed to reach the test's server on loopback.
+    fn fetcher() -> MediaFetcher {
+        let allow = FetchAllow {
+            networks: vec!["127.0.0.0/8".parse().unwrap()],
+            hosts: Vec::new(),
+        };
+        MediaFetcher::new(Duration::from_secs(30), allow).unwrap()
     }
 
     fn at(addr: std::net::SocketAddr, path: &str) -> MediaItem {
@@ -414,7 +477,7 @@ mod tests {
     #[tokio::test]
     async fn limits_hold_with_and_without_a_content_length() {
         let addr = server().await;
-        let fetcher = MediaFetcher::new(Duration::from_secs(30)).unwrap();
+        let fetcher = fetcher();
         let got = fetcher
             .fetch(&at(addr, "/a.jpg"), 4096, &allowed())
             .await
@@ -444,7 +507,7 @@ mod tests {
     #[tokio::test]
     async fn server_errors_are_transient_and_other_schemes_refused() {
         let addr = server().await;
-        let fetcher = MediaFetcher::new(Duration::from_secs(30)).unwrap();
+        let fetcher = fetcher();
         let busy = fetcher
             .fetch(&at(addr, "/busy"), 1024, &allowed())
             .await
@@ -460,6 +523,58 @@ mod tests {
         file.url = Some("file:///etc/passwd".into());
         let refused = fetcher.fetch(&file, 1024, &allowed()).await;
         assert!(matches!(refused, Err(FetchError::BadUrl(_))), "{refused:?}");
+    }
+
+    /// Without `[mms] fetch_allow`, the server on loopback is out of reach by address
+    /// and by name; with it, a redirect still may not lead to another inside address.
+    #[tokio::test]
+    async fn inside_addresses_are_refused_by_address_and_by_name() {
+        let addr = server().await;
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let public_only =
+            MediaFetcher::new(Duration::from_secs(30), FetchAllow::default()).unwrap();
+        let mut answers = Vec::new();
+        for target in [addr, closed] {
+            for url in [
+                format!("http://{target}/a.jpg"),
+                format!("http://localhost:{}/a.jpg", target.port()),
+            ] {
+                let item = MediaItem {
+                    url: Some(url.clone()),
+                    ..MediaItem::default()
+                };
+                let refused = public_only
+                    .fetch(&item, 4096, &allowed())
+                    .await
+                    .unwrap_err();
+                assert!(
+                    matches!(refused, FetchError::Forbidden { .. }),
+                    "{url}: {refused:?}"
+                );
+                assert!(!refused.is_transient());
+                assert_eq!(refused.reason(), ReasonCode::MediaUrlForbidden);
+                answers.push(error_chain(&refused).replace(&target.port().to_string(), "PORT"));
+            }
+        }
+        // Whether or not a server listens there, the answer is the same.
+        assert_eq!(answers[..2], answers[2..]);
+        let redirected = fetcher()
+            .fetch(&at(addr, "/to-metadata"), 4096, &allowed())
+            .await
+            .unwrap_err();
+        match &redirected {
+            FetchError::Forbidden { url, cause } => {
+                assert!(url.ends_with("/to-metadata"), "{url}");
+                assert!(
+                    matches!(cause, Forbidden::Address { ip, .. } if ip.to_string() == "169.254.169.254"),
+                    "{cause}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

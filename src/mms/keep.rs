@@ -24,6 +24,7 @@ use crate::flow::mt_media::{
     MediaItem, MediaKeeper, MediaLimits, MediaRefusal, MediaSource, UploadRefusal, Uploaded,
 };
 use crate::store::MediaRef;
+use crate::telemetry::error_chain;
 
 /// Keeps MT attachments in the media store.
 pub struct MtMediaKeeper {
@@ -43,13 +44,20 @@ struct Checked {
 
 impl MtMediaKeeper {
     /// A keeper over `store`, signing links with `signer`; each fetch ends within
-    /// `[mms] fetch_timeout` (read at start).
+    /// `[mms] fetch_timeout` and reaches only public addresses and `[mms] fetch_allow`
+    /// (both read at start).
     pub fn new(
         config: watch::Receiver<Arc<Config>>,
         store: MediaStore,
         signer: UrlSigner,
     ) -> Result<Self, reqwest::Error> {
-        let fetcher = MediaFetcher::new(config.borrow().mms.fetch_timeout)?;
+        let fetcher = {
+            let mms = &config.borrow().mms;
+            MediaFetcher::new(mms.fetch_timeout, mms.fetch_allow.clone())?
+        };
+        // A refused URL may be someone probing the network behind the gateway: the
+        // count is there to alert on from the start.
+        metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => "forbidden").increment(0);
         Ok(MtMediaKeeper {
             config,
             fetcher,
@@ -348,6 +356,13 @@ fn fetch_refused(index: usize, limits: &MediaLimits, e: FetchError) -> MediaRefu
         ),
         FetchError::BadContent { rejection, .. } => {
             rejected("corrupt", rejection.as_str(), e.to_string())
+        }
+        FetchError::Forbidden { .. } => {
+            fetch_counted("forbidden");
+            MediaRefusal::Forbidden {
+                index,
+                message: error_chain(&e),
+            }
         }
         FetchError::BadUrl(_)
         | FetchError::Unreachable { .. }

@@ -11,6 +11,7 @@
 //! | [`service`] | starting it all: media store and signer ([`open_media`]), MO MMS flow, the MM7 listener (TLS optional) |
 //! | [`metrics`] | `smsbridge_mms_…` metric names |
 //! | [`fetch`] | MT: the attachments the core serves, fetched with limits |
+//! | [`fetch_guard`] | MT: where those fetches may connect (public addresses, `[mms] fetch_allow`) |
 //! | [`keep`] | MT: attachments fetched or uploaded, checked and kept before the API answers |
 //! | [`submit`] | MT MMS: SubmitReq (with SMIL when needed) out, SubmitRsp in |
 //! | [`client`] | MT MMS: the MM7 client posting to a carrier's MMSC, failures classified |
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod client;
 pub mod endpoint;
 pub mod fetch;
+pub mod fetch_guard;
 pub mod keep;
 pub mod media;
 pub mod metrics;

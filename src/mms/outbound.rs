@@ -42,7 +42,7 @@ pub const MMS_SUBMITS_TOTAL: &str = "smsbridge_mms_submits_total";
 /// Histogram: seconds from reading the attachments to the SubmitRsp, by `carrier`.
 pub const MMS_SUBMIT_SECONDS: &str = "smsbridge_mms_submit_seconds";
 /// Counter: attachment fetches for MTs by `result` (`fetched`, `too_large`,
-/// `type_refused`, `corrupt`, `unavailable`, `unreachable`).
+/// `type_refused`, `corrupt`, `forbidden`, `unavailable`, `unreachable`).
 pub const MMS_MEDIA_FETCHES_TOTAL: &str = "smsbridge_mms_mt_media_fetches_total";
 /// Counter: uploads (`POST /v1/media`) by `result` (`kept`, `too_large`,
 /// `type_not_allowed`, `content_type_mismatch`, `corrupt`).
@@ -75,13 +75,16 @@ pub struct MmsOutbound {
 impl MmsOutbound {
     /// The submitter over the configuration in force, reading attachments from
     /// `media`; attachments only named by URL are fetched within `[mms] fetch_timeout`
-    /// each.
+    /// each, from public addresses and `[mms] fetch_allow` only.
     pub fn new(
         config: watch::Receiver<Arc<Config>>,
         media: Option<MediaStore>,
     ) -> Result<Self, ClientError> {
-        let timeout = config.borrow().mms.fetch_timeout;
-        let fetcher = MediaFetcher::new(timeout).map_err(|e| ClientError::Build(e.to_string()))?;
+        let fetcher = {
+            let mms = &config.borrow().mms;
+            MediaFetcher::new(mms.fetch_timeout, mms.fetch_allow.clone())
+                .map_err(|e| ClientError::Build(e.to_string()))?
+        };
         Ok(MmsOutbound {
             config,
             media,
@@ -301,6 +304,7 @@ fn fetch_refused(carrier: &str, kind: SenderKind, limit: usize, e: FetchError) -
         FetchError::TypeNotAllowed { .. }
         | FetchError::TypeMismatch { .. }
         | FetchError::NoContentType { .. } => "type_refused",
+        FetchError::Forbidden { .. } => "forbidden",
         _ => "unavailable",
     };
     metrics::counter!(MMS_MEDIA_FETCHES_TOTAL, "result" => label).increment(1);

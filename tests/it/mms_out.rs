@@ -4,7 +4,10 @@
 //! SubmitReq to the simulator's MMSC → SubmitRsp → `sent` → the MMSC's
 //! DeliveryReportReq at the gateway's MM7 endpoint → `delivered` / `failed`. Also the
 //! fallbacks for senders that cannot send MMS, attachments refused at acceptance, and
-//! restarts: before the submit, and between SubmitRsp and the delivery report.
+//! restarts: before the submit, and between SubmitRsp and the delivery report; and
+//! attachment URLs that lead inside the network ([`forbidden`]).
+
+mod forbidden;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,8 +56,8 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// The core's media server: fixture files by name (`/media/{name}`; `/once/{name}`
 /// serves a file the first time and answers 410 after), `/oversized.jpg` streamed in
-/// chunks without a Content-Length, `/busy` (503), and `/hang` (never answers). It
-/// counts the requests it gets.
+/// chunks without a Content-Length, `/busy` (503), `/hang` (never answers), and
+/// `/redirect?to=URL` (302 to the URL). It counts the requests it gets.
 struct MediaServer {
     addr: SocketAddr,
     hits: Arc<AtomicUsize>,
@@ -82,8 +85,20 @@ async fn oversized() -> Response {
     ([(header::CONTENT_TYPE, "image/jpeg")], body).into_response()
 }
 
+async fn redirect(
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let to = query.get("to").cloned().unwrap_or_default();
+    (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+}
+
 impl MediaServer {
     fn start() -> MediaServer {
+        MediaServer::start_on("127.0.0.1")
+    }
+
+    /// A server on the loopback address `ip` (any of `127.0.0.0/8` on Linux).
+    fn start_on(ip: &str) -> MediaServer {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
         let counted = hits.clone();
@@ -99,15 +114,14 @@ impl MediaServer {
                 axum::routing::get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
             )
             .route("/hang", axum::routing::get(std::future::pending::<()>))
+            .route("/redirect", axum::routing::get(redirect))
             .layer(axum::middleware::from_fn(
                 move |req: axum::extract::Request, next: axum::middleware::Next| {
                     counted.fetch_add(1, Ordering::SeqCst);
                     next.run(req)
                 },
             ));
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind((ip, 0))).unwrap();
         let addr = listener.local_addr().unwrap();
         rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
         MediaServer {
@@ -199,9 +213,18 @@ fn start() -> Daemon {
     start_with(Mmsc::Embedded, free_port(), "")
 }
 
+/// `[mms] fetch_allow` for the media servers the tests run on loopback (fetches reach
+/// only public addresses without it).
+const FETCH_LOOPBACK: &str = r#"fetch_allow = ["127.0.0.0/8"]"#;
+
 /// A daemon with the embedded SMSC, the MMSC `mmsc`, its MM7 endpoint on `endpoint`,
-/// three senders, and `extra` (whole tables) added.
+/// three senders, and `extra` (whole tables) added; fetches may reach loopback.
 fn start_with(mmsc: Mmsc, endpoint: u16, extra: &str) -> Daemon {
+    start_fetching(mmsc, endpoint, FETCH_LOOPBACK, extra)
+}
+
+/// [`start_with`], with `fetch_keys` (lines of `[mms]`) deciding where fetches may go.
+fn start_fetching(mmsc: Mmsc, endpoint: u16, fetch_keys: &str, extra: &str) -> Daemon {
     let smsc = free_port();
     let (mmsc_port, embedded) = match mmsc {
         Mmsc::Embedded => {
@@ -240,6 +263,7 @@ listen = "127.0.0.1:{endpoint}"
 url_secret = "media-url-secret-for-tests-only"
 fetch_total_timeout = "2s"
 max_message_bytes = {LINK_LIMIT}
+{fetch_keys}
 
 [simulator]
 listen = "127.0.0.1:{smsc}"
