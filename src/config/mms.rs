@@ -8,6 +8,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::check::Checker;
+use super::connections::{
+    Connections, DEFAULT_MM7_MAX_CONNECTIONS, RawConnections, validate_connections,
+};
 use super::error::KeyPath;
 use super::secret::{RawSecret, Secret};
 
@@ -40,6 +43,9 @@ pub struct RawMms {
     pub media_purge_batch: Option<usize>,
     /// How long fetching all the attachments of one MT request may take.
     pub fetch_total_timeout: Option<String>,
+    pub header_read_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<usize>,
 }
 
 /// `[mms.tls]` as written in the file.
@@ -127,6 +133,9 @@ pub struct Mms {
     /// How long fetching all the attachments of one `POST /v1/messages` may take (they
     /// are fetched before the answer, so this is shorter than `[api] request_timeout`).
     pub fetch_total_timeout: Duration,
+    /// The MM7 listener's header-read and idle timeouts and its connection cap (a TLS
+    /// handshake counts towards the header-read timeout).
+    pub connections: Connections,
 }
 
 /// `[mms.tls]`, validated.
@@ -325,6 +334,16 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms, state_dir: &Path) -> Mms
             Duration::from_secs(8),
             Duration::from_millis(100),
             Duration::from_secs(600),
+        ),
+        connections: validate_connections(
+            c,
+            &path,
+            RawConnections {
+                header_read_timeout: r.header_read_timeout.as_deref(),
+                idle_timeout: r.idle_timeout.as_deref(),
+                max_connections: r.max_connections,
+            },
+            DEFAULT_MM7_MAX_CONNECTIONS,
         ),
     }
 }
