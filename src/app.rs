@@ -33,6 +33,7 @@ use crate::flow::inbound::MoFlow;
 use crate::flow::mt_queue::MtQueue;
 use crate::flow::outbound::Dispatcher;
 use crate::flow::receipts::ReceiptFlow;
+use crate::listener::{HttpListener, ListenerName};
 use crate::mms::media::MediaPurge;
 use crate::number::{BoundedUnreachableMemory, UnreachableMemory};
 use crate::smpp::simulator::{self, SimulatorHandle};
@@ -109,8 +110,16 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         .context("cannot start the carrier binds")?,
     );
 
-    let admin_listener = bind(config.admin.listen, "admin").await?;
-    let api_listener = bind(config.api.listen, "api").await?;
+    let admin_listener = HttpListener::new(
+        bind(config.admin.listen, "admin").await?,
+        ListenerName::Admin,
+        config.admin.connections,
+    );
+    let api_listener = HttpListener::new(
+        bind(config.api.listen, "api").await?,
+        ListenerName::Api,
+        config.api.connections,
+    );
 
     let admin_addr = admin_listener
         .local_addr()
@@ -132,15 +141,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     });
 
     let admin_router = admin::router(admin_state.clone());
-    let stop_admin = shutdown.clone();
-    admin_tasks.spawn(async move {
-        let served = axum::serve(admin_listener, admin_router)
-            .with_graceful_shutdown(stop_admin.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            error!(error = %e, "admin listener failed");
-        }
-    });
+    admin_tasks.spawn(admin_listener.serve(admin_router, shutdown.clone()));
 
     // MT attachments are kept in the media store at acceptance and read from it when
     // sent; MO media are kept there too.
@@ -210,15 +211,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         ),
     )
     .merge(media_routes);
-    let stop_api = drain.clone();
-    work.spawn(async move {
-        let served = axum::serve(api_listener, api_router)
-            .with_graceful_shutdown(stop_api.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            error!(error = %e, "api listener failed");
-        }
-    });
+    work.spawn(api_listener.serve(api_router, drain.clone()));
 
     admin_state.accepting.store(true, Ordering::Relaxed);
     notifier.ready("running");
@@ -703,6 +696,46 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     differs("mms", mms_at_start(&old.mms) != mms_at_start(&new.mms));
     differs("carriers", old.carriers != new.carriers);
     differs("simulator", old.simulator != new.simulator);
+    // A listener's connection limits are set when it starts.
+    for (old, new, [header, idle, max]) in [
+        (
+            &old.api.connections,
+            &new.api.connections,
+            [
+                "api.header_read_timeout",
+                "api.idle_timeout",
+                "api.max_connections",
+            ],
+        ),
+        (
+            &old.admin.connections,
+            &new.admin.connections,
+            [
+                "admin.header_read_timeout",
+                "admin.idle_timeout",
+                "admin.max_connections",
+            ],
+        ),
+        (
+            &old.mms.connections,
+            &new.mms.connections,
+            [
+                "mms.header_read_timeout",
+                "mms.idle_timeout",
+                "mms.max_connections",
+            ],
+        ),
+    ] {
+        if old.header_read_timeout != new.header_read_timeout {
+            keys.push(header);
+        }
+        if old.idle_timeout != new.idle_timeout {
+            keys.push(idle);
+        }
+        if old.max_connections != new.max_connections {
+            keys.push(max);
+        }
+    }
     keys
 }
 

@@ -28,10 +28,11 @@
 //! | [`connector`] | chat events (CloudEvents) and their delivery from the outbox to the core |
 //! | [`mms`] | MM7 endpoint and client, media validation and storage |
 //! | [`api`] | the core's HTTP API under `/v1` |
+//! | [`listener`] | the HTTP listeners' accept loop: connection cap, header-read and idle timeouts, accept back-off, graceful shutdown |
 //!
 //! Layers, top to bottom: `main` → `app` → `api`, `mms` → `flow` → `carrier` → `smpp`,
 //! `connector` → `text`, `number`, `consent`, `receipts`, `config`, `store`, `telemetry`
-//! → `reason`.
+//! → `reason`; `app` and `mms` serve their HTTP through `listener`, which sits on `config`.
 //! Imports point downward only.
 //!
 //! ## The three flows
@@ -66,6 +67,7 @@ pub mod config;
 pub mod connector;
 pub mod consent;
 pub mod flow;
+pub mod listener;
 pub mod mms;
 pub mod number;
 pub mod reason;

@@ -62,6 +62,7 @@ pub fn describe() {
     crate::flow::metrics::describe();
     crate::mms::outbound::describe();
     crate::mms::metrics::describe();
+    crate::listener::describe();
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();

@@ -87,6 +87,7 @@ format = "json"
 [api]
 listen = "127.0.0.1:0"
 max_concurrent_requests = 4096
+max_connections = 4096
 
 [admin]
 listen = "127.0.0.1:0"

@@ -8,6 +8,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::check::Checker;
+use super::connections::{
+    Connections, DEFAULT_MM7_MAX_CONNECTIONS, RawConnections, validate_connections,
+};
 use super::error::KeyPath;
 use super::secret::{RawSecret, Secret};
 
@@ -42,6 +45,9 @@ pub struct RawMms {
     pub fetch_total_timeout: Option<String>,
     /// Hosts and networks attachment fetches may reach besides public addresses.
     pub fetch_allow: Option<Vec<String>>,
+    pub header_read_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<usize>,
 }
 
 /// `[mms.tls]` as written in the file.
@@ -131,6 +137,9 @@ pub struct Mms {
     pub fetch_total_timeout: Duration,
     /// What attachment fetches may reach besides public addresses.
     pub fetch_allow: FetchAllow,
+    /// The MM7 listener's header-read and idle timeouts and its connection cap (a TLS
+    /// handshake counts towards the header-read timeout).
+    pub connections: Connections,
 }
 
 /// `[mms] fetch_allow`, validated: the private hosts and networks attachment fetches
@@ -356,6 +365,16 @@ pub(super) fn validate_mms(c: &mut Checker, r: &RawMms, state_dir: &Path) -> Mms
             Duration::from_secs(600),
         ),
         fetch_allow: fetch_allow(c, &path.key("fetch_allow"), r),
+        connections: validate_connections(
+            c,
+            &path,
+            RawConnections {
+                header_read_timeout: r.header_read_timeout.as_deref(),
+                idle_timeout: r.idle_timeout.as_deref(),
+                max_connections: r.max_connections,
+            },
+            DEFAULT_MM7_MAX_CONNECTIONS,
+        ),
     }
 }
 

@@ -14,6 +14,7 @@
 
 mod carrier;
 mod check;
+mod connections;
 mod error;
 mod messages;
 mod mm7;
@@ -41,6 +42,10 @@ pub use carrier::{
     RawCarrierTls, UnknownOutcome,
 };
 pub use check::Checker;
+pub use connections::{
+    Connections, DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_API_MAX_CONNECTIONS,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MM7_MAX_CONNECTIONS,
+};
 pub use error::{ConfigError, ConfigErrors, KeyPath, Locator};
 pub use messages::{Messages, RawMessages};
 pub use mm7::{Mm7Version, MmsFallback, Mmsc};

@@ -8,6 +8,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::check::Checker;
+use super::connections::{
+    Connections, DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_API_MAX_CONNECTIONS, RawConnections,
+    validate_connections,
+};
 use super::error::KeyPath;
 use super::secret::{RawSecret, Secret};
 
@@ -134,6 +138,9 @@ pub struct RawApi {
     pub max_body_bytes: Option<usize>,
     pub max_concurrent_requests: Option<usize>,
     pub request_timeout: Option<String>,
+    pub header_read_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<usize>,
 }
 
 /// `[api]`, validated.
@@ -145,6 +152,8 @@ pub struct Api {
     pub max_body_bytes: usize,
     pub max_concurrent_requests: usize,
     pub request_timeout: Duration,
+    /// The listener's header-read and idle timeouts and its connection cap.
+    pub connections: Connections,
 }
 
 pub(super) fn validate_api(c: &mut Checker, r: &RawApi) -> Api {
@@ -189,6 +198,16 @@ pub(super) fn validate_api(c: &mut Checker, r: &RawApi) -> Api {
             MS,
             600 * SECOND,
         ),
+        connections: validate_connections(
+            c,
+            &path,
+            RawConnections {
+                header_read_timeout: r.header_read_timeout.as_deref(),
+                idle_timeout: r.idle_timeout.as_deref(),
+                max_connections: r.max_connections,
+            },
+            DEFAULT_API_MAX_CONNECTIONS,
+        ),
     }
 }
 
@@ -197,20 +216,36 @@ pub(super) fn validate_api(c: &mut Checker, r: &RawApi) -> Api {
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     pub listen: Option<String>,
+    pub header_read_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<usize>,
 }
 
 /// `[admin]`, validated: the operators' listener (`/metrics`, `/healthz`, `/readyz`, `/status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admin {
     pub listen: SocketAddr,
+    /// The listener's header-read and idle timeouts and its connection cap.
+    pub connections: Connections,
 }
 
 pub(super) fn validate_admin(c: &mut Checker, r: &RawAdmin) -> Admin {
+    let path = KeyPath::root().key("admin");
     let listen = r.listen.as_deref().unwrap_or("127.0.0.1:9090");
     Admin {
         listen: c
-            .socket_addr(&KeyPath::root().key("admin").key("listen"), listen)
+            .socket_addr(&path.key("listen"), listen)
             .unwrap_or_else(|| ([127, 0, 0, 1], 9090).into()),
+        connections: validate_connections(
+            c,
+            &path,
+            RawConnections {
+                header_read_timeout: r.header_read_timeout.as_deref(),
+                idle_timeout: r.idle_timeout.as_deref(),
+                max_connections: r.max_connections,
+            },
+            DEFAULT_ADMIN_MAX_CONNECTIONS,
+        ),
     }
 }
 

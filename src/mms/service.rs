@@ -7,20 +7,17 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::serve::{Listener, ListenerExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
-use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, error, info};
+use tracing::info;
 
 use super::endpoint::{Endpoint, router};
 use super::keep::MtMediaKeeper;
@@ -31,12 +28,8 @@ use crate::connector::Outbox;
 use crate::flow::FlowOptions;
 use crate::flow::keywords::ConsentKeywords;
 use crate::flow::mms_inbound::MmsMoFlow;
+use crate::listener::{HttpListener, ListenerName};
 use crate::store::Store;
-
-/// TLS handshakes in progress at once; more connections wait in the kernel's backlog.
-const HANDSHAKES: usize = 64;
-/// How long a client may take to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the MMS side cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -147,42 +140,21 @@ pub async fn start<S: Store>(
         reports: parts.reports,
         slots: Semaphore::new(mms.max_concurrent_requests),
     });
-    let app = router(endpoint).into_make_service_with_connect_info::<SocketAddr>();
     let tcp = TcpListener::bind(mms.listen)
         .await
         .map_err(|source| MmsError::Bind {
             addr: mms.listen,
             source,
         })?;
-    let local_addr = tcp.local_addr().map_err(|source| MmsError::Bind {
+    let mut listener = HttpListener::new(tcp, ListenerName::Mm7, mms.connections);
+    if let Some(tls) = &mms.tls {
+        listener = listener.with_tls(acceptor(tls)?);
+    }
+    let local_addr = listener.local_addr().map_err(|source| MmsError::Bind {
         addr: mms.listen,
         source,
     })?;
-    let stop = drain.clone();
-    match &mms.tls {
-        Some(tls) => {
-            let acceptor = acceptor(tls)?;
-            let listener = TlsListener::start(tcp, acceptor, drain.clone(), tracker);
-            tracker.spawn(async move {
-                let served = axum::serve(listener.tap_io(|_| {}), app)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
-                if let Err(e) = served {
-                    error!(error = %e, "MM7 listener failed");
-                }
-            });
-        }
-        None => {
-            tracker.spawn(async move {
-                let served = axum::serve(tcp, app)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
-                if let Err(e) = served {
-                    error!(error = %e, "MM7 listener failed");
-                }
-            });
-        }
-    }
+    tracker.spawn(listener.serve(router(endpoint), drain));
     info!(listen = %local_addr, tls = mms.tls.is_some(), "MM7 endpoint listening");
     Ok(MmsService {
         media_routes: media::routes(MediaRoute {
@@ -212,81 +184,4 @@ fn acceptor(tls: &MmsTls) -> Result<TlsAcceptor, MmsError> {
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// Accepted TLS connections, handshaken off the accept loop so one slow client cannot
-/// hold up the others.
-struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    fn start(
-        tcp: TcpListener,
-        acceptor: TlsAcceptor,
-        cancel: CancellationToken,
-        tracker: &TaskTracker,
-    ) -> TlsListener {
-        let local = tcp
-            .local_addr()
-            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
-        let (tx, ready) = mpsc::channel(HANDSHAKES);
-        let slots = Arc::new(Semaphore::new(HANDSHAKES));
-        let tasks = tracker.clone();
-        tracker.spawn(async move {
-            loop {
-                // Both arms are cancel-safe: an accept not yet completed is retried by
-                // the next call; a permit not yet granted is simply not taken.
-                let permit = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    permit = slots.clone().acquire_owned() => match permit {
-                        Ok(p) => p,
-                        Err(_) => return,
-                    },
-                };
-                let (stream, peer) = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    accepted = tcp.accept() => match accepted {
-                        Ok(a) => a,
-                        Err(e) => {
-                            debug!(error = %e, "MM7 accept failed");
-                            continue;
-                        }
-                    },
-                };
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tasks.spawn(async move {
-                    let _permit = permit;
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, peer)).await;
-                        }
-                        Ok(Err(e)) => debug!(%peer, error = %e, "MM7 TLS handshake failed"),
-                        Err(_) => debug!(%peer, "MM7 TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        TlsListener { ready, local }
-    }
-}
-
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(connection) => connection,
-            // The acceptor stopped (drain): no more connections; serve's graceful
-            // shutdown ends the loop.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local)
-    }
 }

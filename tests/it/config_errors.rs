@@ -282,7 +282,42 @@ fn cases() -> Vec<(String, &'static str)> {
             ),
             "14:17: senders[0].help_keywords: keyword \"YES\" is in `opt_in` and in another set",
         ),
+        // 50: a listener with no room for a connection
+        (
+            "[instance]\n[admin]\nmax_connections = 0\n".into(),
+            "3:19: admin.max_connections: must be between 1 and 65536",
+        ),
+        // 51: a header-read timeout too short for any client
+        (
+            "[instance]\n[mms]\nheader_read_timeout = \"1ms\"\n".into(),
+            "3:23: mms.header_read_timeout: must be between 100ms and 10m",
+        ),
     ]
+}
+
+#[test]
+fn the_listeners_connection_limits_are_read_from_the_file_with_their_defaults() {
+    let text = "[instance]\n[api]\nheader_read_timeout = \"2s\"\nidle_timeout = \"5m\"\nmax_connections = 10\n";
+    let config = Config::from_toml(Path::new("f.toml"), text).unwrap();
+    let api = config.api.connections;
+    assert_eq!(
+        (
+            api.header_read_timeout.as_secs(),
+            api.idle_timeout.as_secs(),
+            api.max_connections
+        ),
+        (2, 300, 10)
+    );
+    let admin = config.admin.connections;
+    assert_eq!(
+        (
+            admin.header_read_timeout.as_secs(),
+            admin.idle_timeout.as_secs(),
+            admin.max_connections
+        ),
+        (10, 60, 64)
+    );
+    assert_eq!(config.mms.connections.max_connections, 256);
 }
 
 #[test]

@@ -45,6 +45,12 @@ pub fn binary() -> &'static str {
 
 /// The sections every test config shares: state in `dir`, listeners on port 0, JSON logs.
 pub fn base_config(dir: &Path) -> String {
+    base_config_with(dir, "", "")
+}
+
+/// [`base_config`] with `api` and `admin` lines added to those sections (a TOML table
+/// cannot be opened twice, so a test that tunes a listener passes its keys here).
+pub fn base_config_with(dir: &Path, api: &str, admin: &str) -> String {
     format!(
         r#"[instance]
 name = "test"
@@ -58,10 +64,10 @@ format = "json"
 [api]
 listen = "127.0.0.1:0"
 token_env = "SMSBRIDGE_API_TOKEN"
-
+{api}
 [admin]
 listen = "127.0.0.1:0"
-"#,
+{admin}"#,
         dir.display()
     )
 }
@@ -86,8 +92,21 @@ impl Daemon {
 
     /// Like [`Daemon::start`], on a state directory the test has prepared.
     pub fn start_in(dir: tempfile::TempDir, extra: &str, env: &[(&str, &str)]) -> Daemon {
+        let text = format!("{}{extra}", base_config(dir.path()));
+        Daemon::start_config(dir, &text, env)
+    }
+
+    /// Like [`Daemon::start`], with `api` and `admin` lines added to those sections of
+    /// the base config ([`base_config_with`]).
+    pub fn start_with_listeners(api: &str, admin: &str, extra: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{}{extra}", base_config_with(dir.path(), api, admin));
+        Daemon::start_config(dir, &text, &[])
+    }
+
+    fn start_config(dir: tempfile::TempDir, text: &str, env: &[(&str, &str)]) -> Daemon {
         let config = dir.path().join("smsbridge.toml");
-        std::fs::write(&config, format!("{}{extra}", base_config(dir.path()))).unwrap();
+        std::fs::write(&config, text).unwrap();
         let (child, lines) = spawn(&config, env);
         let mut d = Daemon {
             child,

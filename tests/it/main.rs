@@ -11,6 +11,7 @@ mod consent_api;
 mod fallback;
 mod harness;
 mod lifecycle;
+mod listeners;
 mod mms;
 mod mms_out;
 mod number;
