@@ -2,6 +2,7 @@
 //! real `smsbridge` binary against configs written to a temporary directory.
 //! The integration tests of smsbridge: one binary, one module per area.
 
+mod api_fuzz;
 mod bench;
 mod carrier;
 mod config_errors;
@@ -10,6 +11,7 @@ mod consent;
 mod consent_api;
 mod fallback;
 mod harness;
+mod hostile_smsc;
 mod lifecycle;
 mod listeners;
 mod mms;
