@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides the Rust toolchain: the third-party SMPP
-# peers and cross-check implementations (npm and PyPI packages under tests/interop/) and
-# systemd-analyze for the unit-file check. Safe to run again; it only adds what is missing.
+# peers and cross-check implementations (npm and PyPI packages under tests/interop/),
+# schemathesis for the API fuzz test (PyPI, in the same venv) and systemd-analyze for
+# the unit-file check. Safe to run again; it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
