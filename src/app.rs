@@ -426,7 +426,9 @@ async fn purge(
         match store.purge(before).await {
             Ok(n) if n > 0 => info!(rows = n, "purged state past its retention"),
             Ok(_) => {}
-            Err(e) => warn!(error = %e, "cannot purge state past its retention"),
+            Err(e) => {
+                crate::rate_limited!(warn!(error = %e, "cannot purge state past its retention"))
+            }
         }
         let Some(media) = media.as_mut() else {
             continue;
@@ -439,7 +441,7 @@ async fn purge(
                 "purged media files no message names any more"
             ),
             Ok(_) => {}
-            Err(e) => warn!(error = %e, "cannot purge the media store"),
+            Err(e) => crate::rate_limited!(warn!(error = %e, "cannot purge the media store")),
         }
     }
 }
