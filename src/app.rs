@@ -5,12 +5,14 @@
 //! Shutdown has two speeds. SIGTERM drains: the daemon stops taking new work (the API
 //! listener closes, `/readyz` turns 503), in-flight work gets up to
 //! `instance.drain_timeout` to finish, then everything stops. SIGINT stops fast:
-//! everything is cancelled at once.
+//! everything is cancelled at once. Either way, what has not stopped [`STOP_GRACE`]
+//! later is abandoned (a store that refuses every write keeps an MT attempt retrying
+//! its record): the daemon says what was left and exits with an error.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -42,6 +44,13 @@ use crate::store::sqlite::SqliteStore;
 use crate::systemd::Notifier;
 use crate::telemetry::{self, LogReload};
 use crate::text::{DEFAULT_SLOTS, ReferenceAllocator};
+
+/// How long the tasks get to stop once cancelled (after the drain deadline, or at once
+/// on SIGINT) before the daemon stops without them.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How long the count of undelivered events may take when work is abandoned.
+const LEFT_OVER_READ: Duration = Duration::from_secs(1);
 
 /// How the daemon was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,17 +274,42 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
     }
     shutdown.cancel();
     admin_tasks.close();
-    work.wait().await;
-    simulator_cancel.cancel();
-    if let Some(sim) = simulator {
-        sim.wait().await;
+    let stopped = tokio::time::timeout(STOP_GRACE, async {
+        work.wait().await;
+        simulator_cancel.cancel();
+        if let Some(sim) = simulator {
+            sim.wait().await;
+        }
+        if let Some(mmsc) = mmsc {
+            mmsc.wait().await;
+        }
+        admin_tasks.wait().await;
+    })
+    .await;
+    if stopped.is_err() {
+        return Err(abandoned(work.len() + admin_tasks.len(), &store).await);
     }
-    if let Some(mmsc) = mmsc {
-        mmsc.wait().await;
-    }
-    admin_tasks.wait().await;
     info!("stopped");
     Ok(())
+}
+
+/// Says in the log what is left when tasks did not stop within [`STOP_GRACE`]; the
+/// error makes the exit code say so too. What was acknowledged is durable already.
+async fn abandoned(tasks: usize, store: &SqliteStore) -> anyhow::Error {
+    let refused = store.writes_refused().map(|why| why.to_string());
+    let undelivered = tokio::time::timeout(LEFT_OVER_READ, store.outbox_depth())
+        .await
+        .ok()
+        .and_then(Result::ok);
+    error!(
+        tasks,
+        store_refuses_writes = refused.as_deref(),
+        undelivered_events = undelivered,
+        "stopping with work left: accepted messages and undelivered events stay in the \
+         store and resume at the next start; an MT whose submit was not recorded may be \
+         sent again"
+    );
+    anyhow::anyhow!("{tasks} tasks did not stop within {STOP_GRACE:?} of being cancelled")
 }
 
 /// What the flows share: the MO consumer, the MT intake and the dispatcher's wake-up.
@@ -418,7 +452,9 @@ async fn purge(
         match store.purge(before).await {
             Ok(n) if n > 0 => info!(rows = n, "purged state past its retention"),
             Ok(_) => {}
-            Err(e) => warn!(error = %e, "cannot purge state past its retention"),
+            Err(e) => {
+                crate::rate_limited!(warn!(error = %e, "cannot purge state past its retention"))
+            }
         }
         let Some(media) = media.as_mut() else {
             continue;
@@ -431,7 +467,7 @@ async fn purge(
                 "purged media files no message names any more"
             ),
             Ok(_) => {}
-            Err(e) => warn!(error = %e, "cannot purge the media store"),
+            Err(e) => crate::rate_limited!(warn!(error = %e, "cannot purge the media store")),
         }
     }
 }

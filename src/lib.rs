@@ -13,7 +13,7 @@
 //! |---|---|
 //! | [`app`] | wiring: builds components, one cancellation token, the task tracker, ordered shutdown, reload |
 //! | [`config`] | the TOML file format (raw serde structs) → validated [`config::Config`]; errors name file, line, column and key |
-//! | [`telemetry`] | tracing setup, metric names and descriptions, the Prometheus exporter |
+//! | [`telemetry`] | tracing setup, failures that repeat logged at a bounded rate, metric names and descriptions, the Prometheus exporter |
 //! | [`admin`] | the operators' listener: `/healthz`, `/readyz`, `/status`, `/metrics` |
 //! | [`systemd`] | the notify protocol: READY, WATCHDOG, RELOADING, STOPPING |
 //! | [`smpp`] | framing, the session state machine, window and timers, ESME and SMSC roles, the simulator |

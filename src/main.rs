@@ -71,6 +71,9 @@ enum Command {
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 
+/// How long blocking tasks get to finish once the daemon has stopped.
+const RUNTIME_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn main() -> ExitCode {
     keep_to_small_pages();
     let cli = Cli::parse();
@@ -155,7 +158,11 @@ fn run(path: PathBuf) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    match runtime.block_on(smsbridge::app::run(path, config, log)) {
+    let result = runtime.block_on(smsbridge::app::run(path, config, log));
+    // Dropping the runtime would wait for every blocking task (a store read, an event
+    // log write) however long the disk takes; those left end with the process.
+    runtime.shutdown_timeout(RUNTIME_STOP_TIMEOUT);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "smsbridge stopped on an error");

@@ -3,6 +3,9 @@
 //! Metric names live here as constants with the `smsbridge_` prefix, `_total` on
 //! counters and `_seconds` on histograms; each is described once in [`describe`].
 //! Labels come from bounded sets (carrier, bind, command, status), never phone numbers.
+//! A failure that repeats is logged at a bounded rate through [`Repeats`].
+
+mod repeats;
 
 use std::sync::OnceLock;
 
@@ -12,6 +15,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry, reload};
 
 use crate::config::{Log, LogFormat};
+
+pub use repeats::{REPEAT_LOG_INTERVAL, Repeats};
 
 /// Gauge, always 1, labelled with `version`: which build is running.
 pub const BUILD_INFO: &str = "smsbridge_build_info";

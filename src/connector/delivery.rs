@@ -6,6 +6,11 @@
 //! poll interval. On drain (SIGTERM) it keeps delivering and stops once nothing is
 //! pending and nothing in flight; on shutdown it stops at once (events in flight stay
 //! in the outbox and are sent again after the restart, with the same ids).
+//!
+//! When the store refuses to record an outcome (a full disk), the events stay as they
+//! were, due at once: the task then pauses, doubling the pause from `poll_interval` up
+//! to [`STORE_PAUSE_MAX`] while the refusals last, instead of sending them again at
+//! once (which made it a busy loop writing thousands of log lines a second).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,7 +27,13 @@ use super::metrics::*;
 use super::sink::Sink;
 use super::{DeliveryError, Outbox};
 use crate::config::Core;
+use crate::store::StoreError;
 use crate::store::sqlite::outbox::{PendingEvent, PendingKey, now_unix_ms};
+
+/// The longest pause after the store refused a write (unless `poll_interval` is
+/// longer): long enough that a store that stays full costs a try now and then, short
+/// enough that delivery resumes soon after space returns.
+pub const STORE_PAUSE_MAX: Duration = Duration::from_secs(30);
 
 /// The timing and bounds of delivery, from `[core]`.
 #[derive(Debug, Clone)]
@@ -64,6 +75,11 @@ pub struct Delivery {
     busy: HashSet<String>,
     /// Signs media links afresh before each attempt (MMS enabled).
     links: Option<Arc<dyn MediaLinkSigner>>,
+    /// Store refusals in a row, and until when nothing is read or sent because of them.
+    store_refusals: u32,
+    paused_until: Option<Instant>,
+    /// Whether the store said it refused writes when the pause began.
+    paused_on_refusal: bool,
 }
 
 impl Delivery {
@@ -76,6 +92,9 @@ impl Delivery {
             in_flight: HashMap::new(),
             busy: HashSet::new(),
             links: None,
+            store_refusals: 0,
+            paused_until: None,
+            paused_on_refusal: false,
         }
     }
 
@@ -90,14 +109,9 @@ impl Delivery {
         let mut draining = false;
         let mut next_poll = Instant::now();
         loop {
-            let next_due = match self.fill().await {
-                Ok(next_due) => next_due,
-                Err(e) => {
-                    error!(error = %e, "cannot read the event outbox");
-                    Some(now_unix_ms() + self.settings.poll_interval.as_millis() as i64)
-                }
-            };
-            if draining && self.tasks.is_empty() && next_due.is_none() {
+            let next_due = self.fill_unless_paused().await;
+            let paused = self.paused();
+            if draining && self.tasks.is_empty() && next_due.is_none() && paused.is_none() {
                 info!("event outbox flushed");
                 break;
             }
@@ -105,7 +119,10 @@ impl Delivery {
                 next_poll = Instant::now() + self.settings.poll_interval;
                 self.publish_depth().await;
             }
-            let wake = wake_at(next_due, next_poll);
+            let wake = match paused {
+                Some(until) => until.min(next_poll),
+                None => wake_at(next_due, next_poll),
+            };
             tokio::select! {
                 biased;
                 // Every arm is cancel-safe: a finished task stays in the set, a poke
@@ -130,6 +147,63 @@ impl Delivery {
             }
         }
         self.tasks.abort_all();
+    }
+
+    /// Until when the task pauses after the store refused a write, if it does now. A
+    /// pause for a refusing store ends early once a commit goes through again (space
+    /// came back), so that delivery resumes within a poll interval.
+    fn paused(&self) -> Option<Instant> {
+        if self.paused_on_refusal && self.outbox.store().writes_refused().is_none() {
+            return None;
+        }
+        self.paused_until.filter(|until| *until > Instant::now())
+    }
+
+    /// [`Self::fill`], unless the store refused a write lately: an outcome could not
+    /// be recorded now either.
+    async fn fill_unless_paused(&mut self) -> Option<i64> {
+        if self.paused().is_some() {
+            return None;
+        }
+        match self.fill().await {
+            Ok(next_due) => next_due,
+            Err(e) => {
+                let pause = self.store_refused();
+                crate::rate_limited!(error!(
+                    error = %e,
+                    retry_in = ?pause,
+                    "cannot read the event outbox"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Pauses after a store refusal, longer for each one in a row; answers the pause.
+    fn store_refused(&mut self) -> Duration {
+        self.store_refusals = self.store_refusals.saturating_add(1);
+        let min = self.settings.poll_interval;
+        let pause = retry_delay(self.store_refusals, min, STORE_PAUSE_MAX.max(min));
+        self.paused_until = Some(Instant::now() + pause);
+        self.paused_on_refusal = self.outbox.store().writes_refused().is_some();
+        pause
+    }
+
+    /// The store took a write: refusals are over.
+    fn store_took_write(&mut self) {
+        self.store_refusals = 0;
+        self.paused_until = None;
+    }
+
+    /// Logs an outcome the store would not record; the events stay pending as they
+    /// were, and the task pauses.
+    fn outcome_not_recorded(&mut self, e: &StoreError) {
+        let pause = self.store_refused();
+        crate::rate_limited!(error!(
+            error = %e,
+            retry_in = ?pause,
+            "cannot record an event delivery in the outbox"
+        ));
     }
 
     /// Starts deliveries in the free slots; returns when the next head is due (`None`
@@ -225,10 +299,11 @@ impl Delivery {
         }
         metrics::counter!(EVENTS_DELIVERED_TOTAL, "sink" => self.sink.name())
             .increment(delivered.len() as u64);
-        if let Err(e) = self.outbox.store().outbox_delivered(delivered).await {
+        match self.outbox.store().outbox_delivered(delivered).await {
+            Ok(_) => self.store_took_write(),
             // The events stay pending as they were: a delivered one is sent again (the
             // core de-duplicates by id).
-            error!(error = %e, "cannot record an event delivery in the outbox");
+            Err(e) => self.outcome_not_recorded(&e),
         }
     }
 
@@ -262,29 +337,31 @@ impl Delivery {
         let events = keys.len();
         let next = now_unix_ms() + delay.as_millis() as i64;
         // The retry is recorded before the line that announces it.
-        if let Err(e) = self
+        match self
             .outbox
             .store()
             .outbox_failed(keys, e.to_string(), next)
             .await
         {
-            // The events stay pending as they were: retried without their backoff.
-            error!(error = %e, "cannot record an event delivery in the outbox");
+            Ok(()) => self.store_took_write(),
+            // The events stay pending as they were, due at once: the pause stands in
+            // for their backoff.
+            Err(e) => self.outcome_not_recorded(&e),
         }
-        warn!(
+        crate::rate_limited!(warn!(
             error = %e,
             events,
             attempts,
             retry_in = ?delay,
             "event delivery failed; will retry"
-        );
+        ));
         None
     }
 
     async fn publish_depth(&self) {
         match self.outbox.store().outbox_depth().await {
             Ok(n) => metrics::gauge!(OUTBOX_DEPTH).set(n as f64),
-            Err(e) => warn!(error = %e, "cannot count the event outbox"),
+            Err(e) => crate::rate_limited!(warn!(error = %e, "cannot count the event outbox")),
         }
     }
 }

@@ -11,7 +11,7 @@
 //! | sink | what it does |
 //! |---|---|
 //! | webhook | HTTPS POST, signed ([`signature`]), one `application/cloudevents+json` event per request or `application/cloudevents-batch+json` arrays; 2xx acknowledges, anything else is retried with backoff ([`backoff`]) |
-//! | log | JSON lines appended to a file or stdout (demos) |
+//! | log | JSON lines appended to a file ([`event_log`]: never a partial line, even on a full disk) or stdout (demos) |
 //!
 //! An event still undelivered after `[core] max_age` moves to the dead letters, which
 //! the admin API lists and replays. An event's media links are signed afresh at each
@@ -20,6 +20,7 @@
 pub mod backoff;
 pub mod delivery;
 pub mod event;
+pub mod event_log;
 pub mod links;
 pub mod metrics;
 pub mod signature;

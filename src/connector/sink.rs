@@ -3,13 +3,15 @@
 //! A sink takes one delivery (events of several conversations, each conversation's
 //! events in sequence order) and answers whether it was acknowledged as a whole.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use super::event::ChatEvent;
+use super::event_log::EventLogFile;
 use super::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use super::{ConnectorError, DeliveryError};
 use crate::config::{Core, CoreDelivery, EventLog, Secret};
@@ -147,42 +149,38 @@ fn classify(e: reqwest::Error) -> DeliveryError {
     }
 }
 
-/// CloudEvents as JSON lines, appended to a file (or written to stdout) and flushed per
+/// CloudEvents as JSON lines, appended to a file (or written to stdout), one write per
 /// delivery.
 pub struct LogSink {
-    out: Mutex<Box<dyn AsyncWrite + Send + Unpin>>,
+    out: LogOut,
     source: String,
+}
+
+enum LogOut {
+    Stdout(Mutex<tokio::io::Stdout>),
+    File(Arc<std::sync::Mutex<EventLogFile>>),
 }
 
 impl LogSink {
     async fn open(log: &EventLog, source: String) -> Result<LogSink, ConnectorError> {
-        let out: Box<dyn AsyncWrite + Send + Unpin> = match log {
-            EventLog::Stdout => Box::new(tokio::io::stdout()),
+        let out = match log {
+            EventLog::Stdout => LogOut::Stdout(Mutex::new(tokio::io::stdout())),
             EventLog::File(path) => {
-                if let Some(dir) = path.parent() {
-                    tokio::fs::create_dir_all(dir)
-                        .await
-                        .map_err(|e| ConnectorError::EventLog {
-                            path: path.clone(),
-                            source: e,
-                        })?;
-                }
-                let file = tokio::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
+                let at = path.clone();
+                let file = tokio::task::spawn_blocking(move || EventLogFile::open(&at))
                     .await
+                    .map_err(|e| ConnectorError::EventLog {
+                        path: path.clone(),
+                        source: std::io::Error::other(e),
+                    })?
                     .map_err(|e| ConnectorError::EventLog {
                         path: path.clone(),
                         source: e,
                     })?;
-                Box::new(file)
+                LogOut::File(Arc::new(std::sync::Mutex::new(file)))
             }
         };
-        Ok(LogSink {
-            out: Mutex::new(out),
-            source,
-        })
+        Ok(LogSink { out, source })
     }
 
     async fn write(&self, events: &[&ChatEvent]) -> Result<(), DeliveryError> {
@@ -192,9 +190,23 @@ impl LogSink {
                 .map_err(|e| DeliveryError::Other(e.to_string()))?;
             lines.push(b'\n');
         }
-        let mut out = self.out.lock().await;
-        out.write_all(&lines).await?;
-        out.flush().await?;
+        match &self.out {
+            LogOut::Stdout(out) => {
+                let mut out = out.lock().await;
+                out.write_all(&lines).await?;
+                out.flush().await?;
+            }
+            LogOut::File(file) => {
+                let file = file.clone();
+                tokio::task::spawn_blocking(move || {
+                    file.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .append(&lines)
+                })
+                .await
+                .map_err(|e| DeliveryError::Other(e.to_string()))??;
+            }
+        }
         Ok(())
     }
 }

@@ -246,7 +246,7 @@ where
             }
             Err(error) => {
                 let verdict = retry_later();
-                warn!(%error, "cannot keep an MO part");
+                crate::rate_limited!(warn!(%error, "cannot keep an MO part"));
                 verdict
             }
         }
@@ -307,7 +307,9 @@ where
             }
             Err(error) => {
                 let verdict = retry_later();
-                warn!(%error, "cannot store an MO");
+                // Also the timed-out messages' retry loop, every `retry_min` while the
+                // store refuses.
+                crate::rate_limited!(warn!(%error, "cannot store an MO"));
                 verdict
             }
         }

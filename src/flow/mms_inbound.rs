@@ -14,7 +14,6 @@
 use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
-use tracing::warn;
 
 use super::keywords::ConsentKeywords;
 use super::{FlowOptions, metrics};
@@ -175,7 +174,7 @@ impl<S: Store> MmsMoFlow<S> {
             }
             Err(error) => {
                 metrics::inbound("mms", "retry_later");
-                warn!(%error, "cannot store an MO MMS");
+                crate::rate_limited!(warn!(%error, "cannot store an MO MMS"));
                 MmsVerdict::RetryLater
             }
         }

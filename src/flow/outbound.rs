@@ -176,7 +176,7 @@ impl<S: Store> Dispatcher<S> {
                 Some((wait, cursor.is_some()))
             }
             Err(error) => {
-                warn!(%error, "cannot read the MTs due; trying again");
+                crate::rate_limited!(warn!(%error, "cannot read the MTs due; trying again"));
                 Some((self.options.retry_min, false))
             }
         }
@@ -261,7 +261,9 @@ impl<S: Store> Dispatcher<S> {
             {
                 Ok(recorded) => break recorded,
                 Err(error) => {
-                    warn!(%error, message = %mt.message_id, "cannot record an MT attempt; retrying");
+                    crate::rate_limited!(
+                        warn!(%error, message_id = %mt.message_id, "cannot record an MT attempt; retrying")
+                    );
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(self.options.retry_max);
                 }

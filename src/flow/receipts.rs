@@ -215,7 +215,7 @@ impl<S: Store> ReceiptFlow<S> {
             }
             Err(error) => {
                 metrics::inbound("receipt", "retry_later");
-                warn!(%error, %carrier, "cannot store a receipt");
+                crate::rate_limited!(warn!(%error, %carrier, "cannot store a receipt"));
                 InboundVerdict::RetryLater
             }
         }
@@ -263,7 +263,7 @@ impl<S: Store> ReceiptFlow<S> {
             }
             Err(error) => {
                 metrics::inbound("receipt", "retry_later");
-                warn!(%error, "cannot keep an unparsed receipt");
+                crate::rate_limited!(warn!(%error, "cannot keep an unparsed receipt"));
                 InboundVerdict::RetryLater
             }
         }
@@ -301,7 +301,7 @@ impl<S: Store> ReceiptFlow<S> {
                 total
             }
             Err(error) => {
-                warn!(%error, "cannot expire parked receipts");
+                crate::rate_limited!(warn!(%error, "cannot expire parked receipts"));
                 0
             }
         }
@@ -366,7 +366,9 @@ impl<S: Store> ReceiptFlow<S> {
                 let read = match read {
                     Ok(read) => read,
                     Err(error) => {
-                        warn!(%error, %carrier, "cannot read parked receipts again");
+                        crate::rate_limited!(
+                            warn!(%error, %carrier, "cannot read parked receipts again")
+                        );
                         return false;
                     }
                 };

@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, StatusCode as HttpStatus, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tokio::sync::{Semaphore, watch};
-use tracing::{debug, warn};
+use tracing::debug;
 
 use super::auth::{AuthError, identify};
 use super::media::{MediaPolicy, MediaStore, UrlSigner};
@@ -197,7 +197,7 @@ impl<S: Store> Endpoint<S> {
         let parts = match self.sort_parts(carrier, &policy, content).await {
             Ok(parts) => parts,
             Err(error) => {
-                warn!(carrier, %error, "cannot write MMS media");
+                crate::rate_limited!(warn!(carrier, %error, "cannot write MMS media"));
                 return answer(Status::new(StatusCode::SERVICE_UNAVAILABLE));
             }
         };

@@ -238,4 +238,28 @@ pub enum StoreError {
     /// SQLite reported an error (disk full, I/O error, locked too long, …).
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The last write was refused (disk full, I/O error): nothing new can be made
+    /// durable until a write goes through again. The readiness check's answer.
+    #[error("store refuses writes: {0}")]
+    RefusesWrites(WriteRefusal),
+}
+
+/// Why the store's writes are refused, in words an operator acts on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteRefusal {
+    /// The file system holding the store has no space left.
+    #[error("disk full")]
+    DiskFull,
+    /// The store reached its configured size limit (`[store] max_size_bytes`).
+    #[error("size limit reached")]
+    SizeLimit,
+    /// The file system reports I/O errors.
+    #[error("I/O error")]
+    Io,
+    /// The file system or the database file is read-only.
+    #[error("read-only file system")]
+    ReadOnly,
+    /// Anything else that made a commit fail, in the database's words.
+    #[error("{0}")]
+    Other(String),
 }

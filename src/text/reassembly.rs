@@ -404,7 +404,9 @@ impl<P: PendingParts> Reassembler<P> {
                 }
                 Err(error) => {
                     metrics::rejected("store");
-                    tracing::warn!(%error, "taking timed-out MO parts failed; retrying after the timeout");
+                    crate::rate_limited!(
+                        warn!(%error, "taking timed-out MO parts failed; retrying after the timeout")
+                    );
                     if let Some(deadline) = self.deadlines().get_mut(&key) {
                         *deadline = now + self.config.timeout;
                     }

@@ -156,7 +156,7 @@ poll_interval = "50ms"
 
 /// Appends events for `conversations` (one event each, in the order given) to the
 /// store under `dir`, as a flow does.
-fn append(dir: &Path, conversations: &[&str]) -> Vec<ChatEvent> {
+pub(crate) fn append(dir: &Path, conversations: &[&str]) -> Vec<ChatEvent> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store =
@@ -182,7 +182,7 @@ fn append(dir: &Path, conversations: &[&str]) -> Vec<ChatEvent> {
 }
 
 /// Every event arrived exactly once (by id), and each conversation's in sequence order.
-fn assert_once_in_order(got: &[Value], sent: &[ChatEvent]) {
+pub(crate) fn assert_once_in_order(got: &[Value], sent: &[ChatEvent]) {
     let mut ids: Vec<&str> = got.iter().map(|e| e["id"].as_str().unwrap()).collect();
     ids.sort();
     let mut want: Vec<&str> = sent.iter().map(|e| e.id.as_str()).collect();

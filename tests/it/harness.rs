@@ -213,7 +213,13 @@ impl Daemon {
 
     /// Waits for the process to exit; drains and keeps the rest of its log.
     pub fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + HANG;
+        self.wait_exit_within(HANG)
+    }
+
+    /// [`Daemon::wait_exit`], failing the test as hung if the process is still there
+    /// after `limit`.
+    pub fn wait_exit_within(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 while let Ok(v) = self.lines.recv_timeout(Duration::from_millis(200)) {
@@ -221,9 +227,24 @@ impl Daemon {
                 }
                 return status;
             }
-            assert!(Instant::now() < deadline, "daemon did not exit");
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not exit within {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The sum of the samples of metric `name` whose labels contain `label` ("" for
+    /// all), from `/metrics`.
+    pub fn metric(&self, name: &str, label: &str) -> f64 {
+        let (status, text) = http_get(self.admin, "/metrics");
+        assert_eq!(status, 200);
+        text.lines()
+            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+            .filter(|l| l.contains(label))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
 
     /// Rewrites the config file (base sections plus `extra`).
@@ -275,6 +296,77 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Polls `probe` until it answers `Some`, failing the test as hung after [`HANG`]; for
+/// conditions the daemon offers no signal for (a metric, a file's content).
+pub fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + HANG;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A small tmpfs mounted for one test: a disk that can be filled. When dropped it is
+/// unmounted (lazily, so a daemon still holding files does not keep it) and its mount
+/// point removed if empty.
+pub struct Tmpfs {
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `bytes` on the existing directory `path`. Needs root (CI runs
+    /// the tests as root); the caller skips its test when this fails.
+    pub fn mount(path: &Path, bytes: u64) -> std::io::Result<Tmpfs> {
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(path)
+            .output()?;
+        if !out.status.success() {
+            return Err(std::io::Error::other(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        Ok(Tmpfs {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Changes the size of the mounted tmpfs (it stays mounted, files and all).
+    pub fn resize(&self, bytes: u64) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,size={bytes}")])
+            .arg(&self.path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "cannot resize the tmpfs at {}", self.path.display());
+    }
+
+    /// Writes a file until the tmpfs has no space left; returns it (remove it to give
+    /// the space back).
+    pub fn fill(&self) -> PathBuf {
+        let path = self.path.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            if let Err(e) = file.write_all(&chunk) {
+                assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{e}");
+                return path;
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = std::fs::remove_dir(&self.path);
     }
 }
 

@@ -30,7 +30,7 @@ pub use writer::{BATCH_SIZE, COMMIT_SECONDS, COMMITS_TOTAL, describe};
 
 use super::StoreError;
 use crate::config::Synchronous;
-use writer::{Job, WriteJob};
+use writer::{Job, WriteHealth, WriteJob};
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 /// Never edit a released migration: add a new one.
@@ -314,6 +314,10 @@ const CHECKPOINT_EVERY_MS: u64 = 200;
 /// behind (SQLite's default is 1000; each page is 4 KiB).
 const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
+/// How often, at most, a store that refuses writes tries a write of its own to learn
+/// whether space came back (see [`SqliteStore::ping`]).
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An open SQLite store; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -331,6 +335,8 @@ struct Inner {
     checkpoint_every_ms: Arc<std::sync::atomic::AtomicU64>,
     /// The writer's wait for more requests before a small batch, in microseconds.
     commit_delay_us: Arc<std::sync::atomic::AtomicU64>,
+    /// Whether the writer's last commit went through.
+    health: Arc<WriteHealth>,
 }
 
 impl SqliteStore {
@@ -380,10 +386,12 @@ impl SqliteStore {
         let every = checkpoint_every_ms.clone();
         let commit_delay_us = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let delay = commit_delay_us.clone();
+        let health = Arc::new(WriteHealth::default());
+        let writer_health = health.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
-                writer::run(conn, rx, batch_max, &delay);
+                writer::run(conn, rx, batch_max, &delay, &writer_health);
             })
             .map_err(|e| open_err(Box::new(e)))?;
         std::thread::Builder::new()
@@ -399,6 +407,7 @@ impl SqliteStore {
                 _checkpoints: checkpoints,
                 checkpoint_every_ms,
                 commit_delay_us,
+                health,
             }),
         })
     }
@@ -511,17 +520,51 @@ impl SqliteStore {
         self.read_blocking(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
     }
 
-    /// Checks that the database answers a query (for `/readyz`). Blocking, and quick.
+    /// Checks that the database answers a query and takes writes (for `/readyz`).
+    /// Blocking, and quick. While the last commit failed it answers why, and asks the
+    /// writer for a small write of its own (once per [`PROBE_EVERY`]), so that the store
+    /// is seen to take writes again once space returns even when nothing else writes.
     pub fn ping(&self) -> Result<(), StoreError> {
         if self.inner.writes.is_closed() {
             return Err(StoreError::Unavailable(
                 "the store writer has stopped".into(),
             ));
         }
+        if let Some(cause) = self.inner.health.refusal() {
+            if self.inner.health.probe_due(PROBE_EVERY) {
+                self.probe_writes();
+            }
+            return Err(StoreError::RefusesWrites(cause));
+        }
         self.read_blocking(|c| {
             c.query_row("SELECT count(*) FROM instance", [], |r| r.get::<_, i64>(0))?;
             Ok(())
         })
+    }
+
+    /// Why the store refuses writes, or `None` when its last commit went through.
+    pub fn writes_refused(&self) -> Option<super::WriteRefusal> {
+        self.inner.health.refusal()
+    }
+
+    /// Queues a write that changes one page and puts it back: a commit that must
+    /// append to the WAL, as every real write does. Never waits: with the queue full,
+    /// other writes are being tried anyway.
+    fn probe_writes(&self) {
+        let (reply, _) = oneshot::channel();
+        let probe = WriteJob::new(
+            |c: &Connection| {
+                // A page whose content ends as it began is still written: SQLite skips
+                // only an update that changes nothing, hence two.
+                c.execute_batch(
+                    "UPDATE instance SET name = name || '~' WHERE id = 1;
+                     UPDATE instance SET name = substr(name, 1, length(name) - 1) WHERE id = 1;",
+                )?;
+                Ok(())
+            },
+            reply,
+        );
+        let _ = self.inner.writes.try_send(Box::new(probe));
     }
 }
 
@@ -539,8 +582,12 @@ fn checkpoint_until_dropped(
     let every = || std::time::Duration::from_millis(every_ms.load(Ordering::Relaxed));
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(every()) {
         let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+        // On a full disk every round fails: one line per interval, with the count.
         if let Err(e) = done {
-            tracing::warn!(error = %e, "WAL checkpoint failed; the writer checkpoints later");
+            crate::rate_limited!(warn!(
+                error = %e,
+                "WAL checkpoint failed; the writer checkpoints later"
+            ));
         }
     }
 }

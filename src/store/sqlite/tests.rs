@@ -136,7 +136,13 @@ fn queued_requests_share_one_commit() {
     drop(tx);
     // batch_max 8: 20 requests make three commits (8 + 8 + 4).
     let no_delay = std::sync::atomic::AtomicU64::new(0);
-    let batches = writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8, &no_delay);
+    let batches = writer::run(
+        connect(&path, Synchronous::Full).unwrap(),
+        rx,
+        8,
+        &no_delay,
+        &Default::default(),
+    );
     assert_eq!(batches, 3);
     for a in answers {
         assert_eq!(a.blocking_recv().unwrap().unwrap(), 1);
@@ -172,7 +178,13 @@ fn batch_with_failing_third(
     }
     drop(tx);
     let no_delay = std::sync::atomic::AtomicU64::new(0);
-    let batches = writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8, &no_delay);
+    let batches = writer::run(
+        connect(&path, Synchronous::Full).unwrap(),
+        rx,
+        8,
+        &no_delay,
+        &Default::default(),
+    );
     assert_eq!(batches, 1);
     let answers = answers
         .into_iter()
@@ -220,7 +232,13 @@ fn a_small_batch_waits_the_commit_delay_for_more_requests() {
     // A generous delay: the second request, sent 100 ms after the first, must join it.
     let delay = std::sync::atomic::AtomicU64::new(2_000_000);
     let writer = std::thread::spawn(move || {
-        writer::run(connect(&path, Synchronous::Full).unwrap(), rx, 8, &delay)
+        writer::run(
+            connect(&path, Synchronous::Full).unwrap(),
+            rx,
+            8,
+            &delay,
+            &Default::default(),
+        )
     });
     let mut answers = Vec::new();
     for i in 0..2 {
@@ -252,11 +270,43 @@ async fn a_full_store_refuses_writes_until_its_limit_is_raised() {
             })
             .await
     };
+    store.ping().unwrap();
     let refused = fill(store.clone(), 1).await.unwrap_err();
     assert!(refused.to_string().contains("full"), "{refused}");
+    // Not ready while writes are refused, and the readiness answer says why.
+    let unready = store.ping().unwrap_err();
+    assert_eq!(
+        unready.to_string(),
+        "store refuses writes: size limit reached"
+    );
     // The refused write left the store working: a limit raised takes the write.
     store.set_max_size(None).await.unwrap();
     fill(store.clone(), 2).await.unwrap();
+    store.ping().unwrap();
+}
+
+#[tokio::test]
+async fn a_request_refused_by_the_file_system_marks_the_store_unready() {
+    // A request that meets a full disk part-way (SQLite spilling pages) fails alone and
+    // the rest of its batch commits; the store still refuses writes.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // SQLITE_FULL, as a statement that needs a new page on a full disk answers.
+    let full = || rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None);
+    let err = store.write(move |_| Err::<(), _>(full().into())).await;
+    assert!(err.is_err());
+    assert_eq!(
+        store.writes_refused(),
+        Some(crate::store::WriteRefusal::DiskFull)
+    );
+    assert!(store.ping().unwrap_err().to_string().contains("disk full"));
+    // A request that is wrong in itself says nothing about the disk.
+    store.write(|_| Ok(())).await.unwrap();
+    store.ping().unwrap();
+    let wrong = store
+        .write(|_| Err::<(), _>(StoreError::Invalid("no".into())))
+        .await;
+    assert!(wrong.is_err());
     store.ping().unwrap();
 }
 
