@@ -107,8 +107,7 @@ async fn accept<S: Store + SuppressionList>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<serde_json::Value, ApiError> {
-    let body = body.map_err(input::body_rejected)?;
-    let body: SendBody = input::json_body(&body)?;
+    let body: SendBody = input::json_request(headers, body)?;
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| {
