@@ -76,6 +76,9 @@ pub fn routes<S: Store + SuppressionList>(intake: MtIntake<S>, links: MediaLinks
             submitted", body = MtReceipt),
         (status = 400, description = "bad_request", body = ErrorBody),
         (status = 404, description = "not_found: no such conversation", body = ErrorBody),
+        (status = 413, description = "body_too_large: over `[api] max_body_bytes`", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type: the body is not sent as \
+            `application/json`", body = ErrorBody),
         (status = 422, description = "text_too_long, unknown_sender, invalid_destination, \
             destination_not_sms_capable, opted_out, no_route, media_not_supported, \
             media_unavailable (field `media[i]`: the URL's server has no such file for us; \
@@ -107,8 +110,7 @@ async fn accept<S: Store + SuppressionList>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<serde_json::Value, ApiError> {
-    let body = body.map_err(input::body_rejected)?;
-    let body: SendBody = input::json_body(&body)?;
+    let body: SendBody = input::json_request(headers, body)?;
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| {

@@ -44,6 +44,9 @@ pub mod messages;
 pub mod numbers;
 pub mod openapi;
 pub mod optouts;
+mod refusals;
+
+pub(crate) use refusals::method_not_allowed;
 pub mod segments;
 pub mod simulator;
 
@@ -118,6 +121,10 @@ pub struct ErrorDetail {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let refused = refusals::Refused {
+            code: self.code,
+            message: self.message.clone(),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_owned(),
@@ -126,7 +133,9 @@ impl IntoResponse for ApiError {
                 reason: self.reason.map(str::to_owned),
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(refused);
+        response
     }
 }
 
@@ -146,8 +155,13 @@ pub fn router(config: &Api, routes: Router) -> Router {
     });
     routes
         .fallback(not_found)
+        .method_not_allowed_fallback(refusals::method_not_allowed)
         .layer(middleware::from_fn_with_state(guard, guard_request))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            config.max_body_bytes,
+            refusals::json_refusals,
+        ))
 }
 
 async fn guard_request(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use axum::routing::on;
 use serde::{Deserialize, Serialize};
@@ -72,10 +72,10 @@ pub fn routes(config: watch::Receiver<Arc<Config>>) -> Router {
 )]
 pub(crate) async fn preview(
     State(config): State<watch::Receiver<Arc<Config>>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Preview>, ApiError> {
-    let body = body.map_err(input::body_rejected)?;
-    let body: PreviewBody = input::json_body(&body)?;
+    let body: PreviewBody = input::json_request(&headers, body)?;
     let config = config.borrow().clone();
     let profile = match &body.from {
         Some(from) => profile_of(&config, from)?,

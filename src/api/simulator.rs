@@ -7,7 +7,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -44,10 +44,10 @@ pub fn routes(simulator: SimulatorHandle) -> Router {
 
 async fn send_mo(
     State(simulator): State<SimulatorHandle>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body.map_err(input::body_rejected)?;
-    let body: MoBody = input::json_body(&body)?;
+    let body: MoBody = input::json_request(&headers, body)?;
     let encoding = match body.encoding.as_deref() {
         None | Some("gsm7") => MoEncoding::Gsm7,
         Some("ucs2") => MoEncoding::Ucs2,
@@ -125,10 +125,10 @@ pub fn mms_routes(mmsc: MmscHandle) -> Router {
 
 async fn send_mms(
     State(mmsc): State<MmscHandle>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = body.map_err(input::body_rejected)?;
-    let body: MmsBody = input::json_body(&body)?;
+    let body: MmsBody = input::json_request(&headers, body)?;
     let mo = MmsMo {
         from: body.from,
         to: body.to,

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use tokio::sync::watch;
 
 use super::FlowOptions;
+use super::destination;
 use super::mms_outbound::{MediaRoute, media_route, mmsc_of, text_with_links};
 use super::mt_media::{MediaItem, MediaKeeper, MediaLimits, MediaRefusal, MediaSource};
 use super::mt_queue::MtQueue;
@@ -204,11 +205,12 @@ impl<S: Store + SuppressionList> MtIntake<S> {
         let sender = inventory
             .sender_for_mt(&from)
             .map_err(|e| MtRefused::UnknownSender(e.to_string()))?;
+        let typed = destination::typed_destination(&to)?;
         let check =
             config
                 .numbers
                 .policy
-                .check(&to, None, self.unreachable.as_ref(), SystemTime::now());
+                .check(typed, None, self.unreachable.as_ref(), SystemTime::now());
         let contact = match (&check.e164, check.reason) {
             (_, Reason::InvalidNumber | Reason::NotANumber | Reason::NeedsRegion) | (None, _) => {
                 return Err(MtRefused::InvalidDestination(check.message));
@@ -218,6 +220,7 @@ impl<S: Store + SuppressionList> MtIntake<S> {
             }
             (Some(e164), _) => e164.clone(),
         };
+        destination::refuse_own_number(&contact, sender.address().as_str())?;
         let consent = config
             .consent_policy()
             .check_mt(&self.store, &contact, sender)

@@ -21,6 +21,7 @@ use std::time::Duration;
 use crate::config;
 
 pub mod accept;
+mod destination;
 pub mod in_flight;
 pub mod inbound;
 pub mod keywords;

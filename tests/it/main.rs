@@ -3,6 +3,7 @@
 //! The integration tests of smsbridge: one binary, one module per area.
 
 mod api_fuzz;
+mod api_refusals;
 mod bench;
 mod carrier;
 mod config_errors;

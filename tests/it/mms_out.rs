@@ -1006,6 +1006,28 @@ fn upload(d: &Daemon, content_type: &str, body: &[u8]) -> crate::harness::Reply 
     )
 }
 
+/// A media URL with a wrong signature, or with none, is refused with the JSON error
+/// `forbidden`; a method the route does not take with `method_not_allowed`.
+#[test]
+fn a_media_url_that_is_not_signed_right_is_a_json_forbidden() {
+    let d = start();
+    let photo = fixture("photo.jpg");
+    let reply = upload(&d, "image/jpeg", &photo);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let url = reply.json()["url"].as_str().unwrap().to_owned();
+    let path = &url[url.find("/v1/media/").unwrap()..];
+    let unsigned = &path[..path.find('?').unwrap()];
+    let tampered = format!("{}0", path.trim_end_matches(|c: char| c != '='));
+    for path in [unsigned, tampered.as_str()] {
+        let refused = crate::harness::http(d.api, "GET", path, &[], b"");
+        assert_eq!(refused.status, 403, "{path}: {}", refused.body);
+        assert_eq!(refused.json()["error"]["code"], "forbidden", "{path}");
+    }
+    let wrong_method = crate::harness::http(d.api, "DELETE", path, &[], b"");
+    assert_eq!(wrong_method.status, 405, "{}", wrong_method.body);
+    assert_eq!(wrong_method.json()["error"]["code"], "method_not_allowed");
+}
+
 /// An upload is checked and kept; an MT names it by id and is delivered with it; the
 /// upload's URL serves it; a wrong or unknown upload is refused with its field.
 #[test]

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{error, info};
 
-use super::{MAX_IMPORT_ROWS, OptOutsApi, filter, inventory, is_configured, list_failed};
+use super::{
+    MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, OptOutsApi, filter, inventory, is_configured, list_failed,
+};
 use crate::api::{ApiError, ErrorBody, input};
 use crate::consent::csv::{CsvError, RowError, read_csv_checked, write_csv, write_csv_rows};
 use crate::consent::metrics::{AdminChange, admin_changed};
@@ -150,7 +152,14 @@ pub(crate) async fn import(
     State(api): State<OptOutsApi>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(input::body_rejected)?;
+    let body = body.map_err(|rejection| match input::body_rejected(rejection) {
+        // This route's own limit, not `[api] max_body_bytes`.
+        e if e.code == "body_too_large" => ApiError {
+            message: format!("the CSV is over the import limit of {MAX_IMPORT_BYTES} bytes"),
+            ..e
+        },
+        e => e,
+    })?;
     let inventory = inventory(&api.config())?;
     let ours =
         |record: &crate::consent::SuppressionRecord| match is_configured(&inventory, &record.scope)

@@ -26,7 +26,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::on;
 use serde::{Deserialize, Serialize};
@@ -323,10 +323,10 @@ pub(crate) struct NewOptOut {
 )]
 pub(crate) async fn add(
     State(api): State<OptOutsApi>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(input::body_rejected)?;
-    let new: NewOptOut = input::json_body(&body)?;
+    let new: NewOptOut = input::json_request(&headers, body)?;
     let config = api.config();
     let record = SuppressionRecord {
         contact: input::contact(&config.numbers.policy, &new.contact, "contact")?,

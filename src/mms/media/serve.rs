@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::sign::{SignError, UrlSigner};
 use super::store::MediaStore;
+use crate::api::ApiError;
 use crate::mms::metrics;
 
 /// What the media route needs.
@@ -37,6 +38,7 @@ struct Signed {
 pub fn routes(route: MediaRoute) -> Router {
     Router::new()
         .route("/v1/media/{hash}", get(fetch))
+        .method_not_allowed_fallback(crate::api::method_not_allowed)
         .with_state(Arc::new(route))
 }
 
@@ -47,7 +49,8 @@ async fn fetch(
 ) -> Response {
     let Ok(Query(q)) = query else {
         metrics::media_fetch("forbidden");
-        return (StatusCode::FORBIDDEN, "a signed media URL is needed\n").into_response();
+        return forbidden("a signed media URL is needed: ask the API for the message again")
+            .into_response();
     };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -56,10 +59,12 @@ async fn fetch(
     if let Err(e) = route.signer.verify(&hash, &q.ct, q.expires, &q.sig, now) {
         metrics::media_fetch("forbidden");
         let why = match e {
-            SignError::BadSignature => "the media URL's signature is wrong\n",
-            SignError::Expired => "the media URL has expired\n",
+            SignError::BadSignature => "the media URL's signature is wrong",
+            SignError::Expired => {
+                "the media URL has expired: ask the API for the message again for a fresh one"
+            }
         };
-        return (StatusCode::FORBIDDEN, why).into_response();
+        return forbidden(why).into_response();
     }
     match route.store.read(&hash).await {
         Ok(Some(bytes)) => {
@@ -77,7 +82,12 @@ async fn fetch(
         // Gone (purged) or unreadable: nothing to serve either way.
         Ok(None) | Err(_) => {
             metrics::media_fetch("missing");
-            StatusCode::NOT_FOUND.into_response()
+            ApiError::not_found("no such media file (it may have been purged)").into_response()
         }
     }
+}
+
+/// `403 forbidden`, as the API's other errors are written.
+fn forbidden(why: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", why)
 }
