@@ -2,6 +2,7 @@
 //! real `smsbridge` binary against configs written to a temporary directory.
 //! The integration tests of smsbridge: one binary, one module per area.
 
+mod auth;
 mod bench;
 mod carrier;
 mod config_errors;
