@@ -161,10 +161,10 @@ pub fn router(config: &Api, routes: Router) -> Router {
 }
 
 async fn guard_request(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    if let Some(token) = &g.token {
-        if !bearer_matches(&req, token) {
-            return unauthorized();
-        }
+    if let Some(token) = &g.token
+        && !bearer_matches(&req, token)
+    {
+        return unauthorized();
     }
     // Shed load instead of queueing without bound.
     let Ok(_slot) = g.slots.try_acquire() else {
