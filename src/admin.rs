@@ -1,6 +1,10 @@
 //! The operators' listener: `/healthz` (the process answers), `/readyz` (the store is
 //! open and, per required carrier, at least one bind is up), `/status` (JSON) and
 //! `/metrics` (Prometheus text format).
+//!
+//! With `[admin] token` set, `/status` and `/metrics` ask for it as a bearer token (a
+//! Prometheus scrape sets `authorization`); `/healthz` and `/readyz` stay open, as load
+//! balancers and systemd probes carry no credentials and they tell only up or down.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,12 +12,15 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::{Value, json};
+
+use crate::config::Secret;
 
 /// One condition `/readyz` requires.
 pub trait ReadinessCheck: Send + Sync {
@@ -64,14 +71,30 @@ impl AdminState {
     }
 }
 
-/// The admin router.
-pub fn router(state: Arc<AdminState>) -> Router {
+/// The admin router; `token`, when set, guards `/status` and `/metrics`.
+pub fn router(state: Arc<AdminState>, token: Option<Secret>) -> Router {
+    let mut guarded = Router::new()
+        .route("/status", get(status))
+        .route("/metrics", get(metrics));
+    if let Some(token) = token {
+        guarded = guarded.layer(middleware::from_fn_with_state(
+            Arc::new(token),
+            require_token,
+        ));
+    }
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/status", get(status))
-        .route("/metrics", get(metrics))
+        .merge(guarded)
         .with_state(state)
+}
+
+async fn require_token(State(token): State<Arc<Secret>>, req: Request, next: Next) -> Response {
+    if crate::api::bearer_matches(&req, &token) {
+        next.run(req).await
+    } else {
+        crate::api::unauthorized()
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -149,7 +149,7 @@ pub async fn run(config_path: PathBuf, config: Config, log: LogReload) -> anyhow
         prometheus,
     });
 
-    let admin_router = admin::router(admin_state.clone());
+    let admin_router = admin::router(admin_state.clone(), config.admin.token.clone());
     admin_tasks.spawn(admin_listener.serve(admin_router, shutdown.clone()));
 
     // MT attachments are kept in the media store at acceptance and read from it when
@@ -678,6 +678,8 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         old.api.request_timeout != new.api.request_timeout,
     );
     differs("admin.listen", old.admin.listen != new.admin.listen);
+    // The admin guard is built with its router, as the API's is.
+    differs("admin.token", old.admin.token != new.admin.token);
     // The size limit, the checkpoint interval and the commit delay apply live (see
     // `reload`); the rest of [store] needs a restart.
     let store = |s: &crate::config::Store| crate::config::Store {
@@ -829,7 +831,16 @@ impl ReadinessCheck for StoreReady {
 mod tests {
     use super::*;
 
+    /// A config of `text` after `[instance]`; the API without a token unless `text`
+    /// gives one.
     fn config(text: &str) -> Config {
+        let text = if text.contains("token") {
+            text.to_owned()
+        } else if text.contains("[api]") {
+            text.replace("[api]\n", "[api]\nauth = \"none\"\n")
+        } else {
+            format!("{text}\n[api]\nauth = \"none\"\n")
+        };
         Config::from_toml(
             std::path::Path::new("t.toml"),
             &format!("[instance]\n{text}"),
@@ -844,7 +855,14 @@ mod tests {
         let start = config("");
         let cases = [
             ("drain_timeout = \"1m\"", "instance.drain_timeout"),
-            ("[api]\ntoken = \"secret\"", "api.token"),
+            (
+                "[api]\ntoken = \"a-token-of-thirty-two-characters\"",
+                "api.token",
+            ),
+            (
+                "[api]\nauth = \"none\"\n[admin]\ntoken = \"a-token-of-thirty-two-characters\"",
+                "admin.token",
+            ),
             ("[api]\nmax_body_bytes = 2048", "api.max_body_bytes"),
             (
                 "[api]\nmax_concurrent_requests = 8",

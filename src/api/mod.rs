@@ -146,8 +146,17 @@ struct Guard {
     timeout: std::time::Duration,
 }
 
-/// Wraps `routes` in the guards every API route shares.
+/// Wraps `routes` in the guards every API route shares. Without a token (`auth =
+/// "none"`, loopback only) it warns: every local process can then send SMS and edit
+/// the opt-out list.
 pub fn router(config: &Api, routes: Router) -> Router {
+    if config.token.is_none() {
+        tracing::warn!(
+            listen = %config.listen,
+            "the API accepts requests without a token ([api] auth = \"none\")"
+        );
+    }
+    let security = openapi::Security::of(config);
     let guard = Arc::new(Guard {
         token: config.token.clone(),
         slots: Semaphore::new(config.max_concurrent_requests),
@@ -157,6 +166,7 @@ pub fn router(config: &Api, routes: Router) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(refusals::method_not_allowed)
         .layer(middleware::from_fn_with_state(guard, guard_request))
+        .layer(axum::Extension(security))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             config.max_body_bytes,
@@ -165,20 +175,10 @@ pub fn router(config: &Api, routes: Router) -> Router {
 }
 
 async fn guard_request(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    if let Some(token) = &g.token {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.expose().as_bytes())) {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing or wrong bearer token",
-            )
-            .into_response();
-        }
+    if let Some(token) = &g.token
+        && !bearer_matches(&req, token)
+    {
+        return unauthorized();
     }
     // Shed load instead of queueing without bound.
     let Ok(_slot) = g.slots.try_acquire() else {
@@ -198,6 +198,31 @@ async fn guard_request(State(g): State<Arc<Guard>>, req: Request, next: Next) ->
         )
         .into_response(),
     }
+}
+
+/// Whether `req` carries `Authorization: Bearer <token>`.
+pub(crate) fn bearer_matches(req: &Request, token: &Secret) -> bool {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|p| constant_time_eq(p.as_bytes(), token.expose().as_bytes()))
+}
+
+/// `401 unauthorized` with the challenge RFC 6750 asks for, so a client knows to send a
+/// bearer token.
+pub(crate) fn unauthorized() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or wrong bearer token: send `Authorization: Bearer <token>`",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
 }
 
 /// Compares without an early exit, so the time taken says nothing about the token.

@@ -11,13 +11,15 @@
 //!
 //! It is served behind the same guards as every other route (bearer token, limits): the
 //! document names nothing secret, but an unauthenticated route would be the one
-//! exception an operator has to remember when exposing the API.
+//! exception an operator has to remember when exposing the API. It declares the
+//! security actually configured: the bearer scheme on every operation when a token is
+//! set; with `[api] auth = "none"`, no scheme and no 401 answers.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use axum::routing::{MethodFilter, MethodRouter, on};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -179,6 +181,50 @@ impl<S: Clone + Send + Sync + 'static> DocumentedRoutes<S> {
     }
 }
 
+/// Whether the API asks for a bearer token, as the served document declares it. The
+/// API's router hands it to the document's route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Every operation needs the bearer token.
+    Bearer,
+    /// `auth = "none"`: no operation needs one.
+    None,
+}
+
+impl Security {
+    /// What `config` asks of clients.
+    pub fn of(config: &crate::config::Api) -> Self {
+        match config.token {
+            Some(_) => Security::Bearer,
+            None => Security::None,
+        }
+    }
+}
+
+/// The document as served under `security`.
+pub fn served(security: Security) -> utoipa::openapi::OpenApi {
+    let mut doc = DOCUMENT.clone();
+    if security == Security::None {
+        doc.security = None;
+        if let Some(components) = doc.components.as_mut() {
+            components.security_schemes.remove("bearer");
+        }
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.remove("401");
+            }
+        }
+    }
+    doc
+}
+
 /// This document, as JSON.
 #[utoipa::path(
     get,
@@ -190,8 +236,10 @@ impl<S: Clone + Send + Sync + 'static> DocumentedRoutes<S> {
         (status = 401, description = "unauthorized", body = ErrorBody),
     ),
 )]
-async fn document_route() -> Json<utoipa::openapi::OpenApi> {
-    Json(DOCUMENT.clone())
+async fn document_route(security: Option<Extension<Security>>) -> Json<utoipa::openapi::OpenApi> {
+    // Outside the API's router (unit tests) the document says what it was built with.
+    let security = security.map_or(Security::Bearer, |Extension(s)| s);
+    Json(served(security))
 }
 
 /// The route serving the document.

@@ -119,6 +119,7 @@ impl Load {
             .client
             .post(&self.url)
             .header("content-type", "application/json")
+            .bearer_auth(super::rig::API_TOKEN)
             .body(self.body(n))
             .send()
             .await

@@ -19,6 +19,10 @@ use super::{BenchError, RigArgs};
 
 /// The business number every message goes from (MT) or to (MO).
 pub const SENDER: &str = "+18005550100";
+
+/// The API token the gateway under load is configured with and the clients present:
+/// measured with the bearer check every deployment runs.
+pub const API_TOKEN: &str = "bench-api-token-0123456789abcdefghij";
 /// The first contact; the others follow it (+14152000001, …). NANP numbers in an
 /// exchange that the number plan takes as valid mobile-or-landline.
 pub const FIRST_CONTACT: u64 = 14_152_000_000;
@@ -86,6 +90,7 @@ format = "json"
 
 [api]
 listen = "127.0.0.1:0"
+token = "{token}"
 max_concurrent_requests = 4096
 max_connections = 4096
 
@@ -121,6 +126,7 @@ routes = ["sim"]
 "#,
         extra = args.gateway_toml.as_deref().unwrap_or_default(),
         state = dir.display(),
+        token = API_TOKEN,
         batch = !args.no_batch,
         in_flight = args.in_flight,
         port = simulator.port(),

@@ -375,7 +375,8 @@ mod tests {
         let text = format!(
             "[instance]\nname = \"t\"\nstate_dir = \"/tmp/smsbridge-bind-test\"\n\n\
              [[carriers]]\nname = \"refuses\"\nhost = \"127.0.0.1\"\nport = {port}\n\
-             system_id = \"smsbridge\"\npassword = \"wrong\"\n"
+             system_id = \"smsbridge\"\npassword = \"wrong\"\n\
+             [api]\nauth = \"none\"\n"
         );
         let config = Config::from_toml(std::path::Path::new("test.toml"), &text)
             .expect("test config is valid");

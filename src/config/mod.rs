@@ -60,8 +60,8 @@ pub use sender::{
     Consent, ConsentScope, RawConsent, RawSender, Sender, SenderKind, sender_inventory,
 };
 pub use service::{
-    Admin, Api, Core, CoreDelivery, EventLog, Instance, Log, LogFormat, RawAdmin, RawApi, RawCore,
-    RawInstance, RawLog, RawStore, Store, StoreBackend, Synchronous,
+    Admin, Api, ApiAuth, Core, CoreDelivery, EventLog, Instance, Log, LogFormat, MIN_TOKEN_CHARS,
+    RawAdmin, RawApi, RawCore, RawInstance, RawLog, RawStore, Store, StoreBackend, Synchronous,
 };
 
 /// The whole file as written.

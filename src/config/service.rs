@@ -135,6 +135,7 @@ pub struct RawApi {
     pub token: Option<String>,
     pub token_file: Option<PathBuf>,
     pub token_env: Option<String>,
+    pub auth: Option<ApiAuth>,
     pub max_body_bytes: Option<usize>,
     pub max_concurrent_requests: Option<usize>,
     pub request_timeout: Option<String>,
@@ -143,11 +144,26 @@ pub struct RawApi {
     pub max_connections: Option<usize>,
 }
 
+/// `[api] auth`: whether the API asks for a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiAuth {
+    /// A bearer token (`token`, `token_file` or `token_env`) on every route: the default.
+    Bearer,
+    /// No token: any process that reaches the listener may call every route. Only on
+    /// loopback, for a trial; the daemon warns at start.
+    None,
+}
+
+/// The shortest token accepted (API and admin): 32 characters, as `openssl rand -hex 16`
+/// gives, so a token cannot be guessed by trying.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
 /// `[api]`, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Api {
     pub listen: SocketAddr,
-    /// The bearer token the core presents; `None` leaves the API open (loopback only).
+    /// The bearer token the core presents; `None` only with `auth = "none"` on loopback.
     pub token: Option<Secret>,
     pub max_body_bytes: usize,
     pub max_concurrent_requests: usize,
@@ -162,18 +178,7 @@ pub(super) fn validate_api(c: &mut Checker, r: &RawApi) -> Api {
     let listen = c
         .socket_addr(&path.key("listen"), listen)
         .unwrap_or_else(|| ([127, 0, 0, 1], 8080).into());
-    let token = RawSecret {
-        inline: r.token.clone(),
-        file: r.token_file.clone(),
-        env: r.token_env.clone(),
-    }
-    .resolve(c, &path, "token", false);
-    if token.is_none() && !listen.ip().is_loopback() {
-        c.error(
-            &path.key("token"),
-            "an API listening beyond loopback needs a token (token, token_file or token_env)",
-        );
-    }
+    let token = api_token(c, &path, r, listen);
     Api {
         listen,
         token,
@@ -211,11 +216,85 @@ pub(super) fn validate_api(c: &mut Checker, r: &RawApi) -> Api {
     }
 }
 
+/// The API's token, or `None` when the file says `auth = "none"` (refused beyond
+/// loopback). Without either, the file is refused: an API anyone on the host can call
+/// sends SMS and edits the opt-out list, so leaving it open must be written down.
+fn api_token(c: &mut Checker, path: &KeyPath, r: &RawApi, listen: SocketAddr) -> Option<Secret> {
+    let raw = RawSecret {
+        inline: r.token.clone(),
+        file: r.token_file.clone(),
+        env: r.token_env.clone(),
+    };
+    let given = raw.inline.is_some() || raw.file.is_some() || raw.env.is_some();
+    match r.auth.unwrap_or(ApiAuth::Bearer) {
+        ApiAuth::None if given => {
+            c.error(
+                &path.key("auth"),
+                "`auth = \"none\"` leaves the API without a token, yet a token is given: \
+                 remove one or the other",
+            );
+            None
+        }
+        ApiAuth::None => {
+            if !listen.ip().is_loopback() {
+                c.error(
+                    &path.key("auth"),
+                    format!(
+                        "`auth = \"none\"` is only allowed on loopback, and listen is {listen}; \
+                         set token_file, token_env or token instead"
+                    ),
+                );
+            }
+            None
+        }
+        ApiAuth::Bearer if !given => {
+            c.error(
+                &path.key("token"),
+                format!(
+                    "missing: the API needs a bearer token of at least {MIN_TOKEN_CHARS} \
+                     characters; set token_file, token_env or token (e.g. from \
+                     `openssl rand -hex 32`), or `auth = \"none\"` for a trial on loopback"
+                ),
+            );
+            None
+        }
+        ApiAuth::Bearer => strong_token(c, path, &raw),
+    }
+}
+
+/// Resolves the secret `token` of the table at `path`, refusing one shorter than
+/// [`MIN_TOKEN_CHARS`]. The error names the key it came from, never the value.
+fn strong_token(c: &mut Checker, path: &KeyPath, raw: &RawSecret) -> Option<Secret> {
+    let token = raw.resolve(c, path, "token", true)?;
+    if token.expose().chars().count() < MIN_TOKEN_CHARS {
+        let key = if raw.file.is_some() {
+            "token_file"
+        } else if raw.env.is_some() {
+            "token_env"
+        } else {
+            "token"
+        };
+        c.error(
+            &path.key(key),
+            format!(
+                "the token is too short: it must be at least {MIN_TOKEN_CHARS} characters \
+                 (e.g. from `openssl rand -hex 32`)"
+            ),
+        );
+        return None;
+    }
+    Some(token)
+}
+
 /// `[admin]` as written in the file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     pub listen: Option<String>,
+    pub allow_remote: Option<bool>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub token_env: Option<String>,
     pub header_read_timeout: Option<String>,
     pub idle_timeout: Option<String>,
     pub max_connections: Option<usize>,
@@ -225,6 +304,9 @@ pub struct RawAdmin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admin {
     pub listen: SocketAddr,
+    /// The bearer token `/status` and `/metrics` ask for; required when the listener
+    /// reaches beyond loopback. `/healthz` and `/readyz` stay open for probes.
+    pub token: Option<Secret>,
     /// The listener's header-read and idle timeouts and its connection cap.
     pub connections: Connections,
 }
@@ -232,10 +314,43 @@ pub struct Admin {
 pub(super) fn validate_admin(c: &mut Checker, r: &RawAdmin) -> Admin {
     let path = KeyPath::root().key("admin");
     let listen = r.listen.as_deref().unwrap_or("127.0.0.1:9090");
+    let listen = c
+        .socket_addr(&path.key("listen"), listen)
+        .unwrap_or_else(|| ([127, 0, 0, 1], 9090).into());
+    let raw = RawSecret {
+        inline: r.token.clone(),
+        file: r.token_file.clone(),
+        env: r.token_env.clone(),
+    };
+    let given = raw.inline.is_some() || raw.file.is_some() || raw.env.is_some();
+    let remote = r.allow_remote.unwrap_or(false);
+    if !listen.ip().is_loopback() && !remote {
+        c.error(
+            &path.key("listen"),
+            format!(
+                "{listen} reaches beyond loopback, and /status and /metrics tell what the \
+                 daemon carries; set `allow_remote = true` (with a token) to serve them there"
+            ),
+        );
+    }
+    if remote && !given {
+        c.error(
+            &path.key("token"),
+            format!(
+                "missing: with allow_remote the admin listener needs a bearer token of at \
+                 least {MIN_TOKEN_CHARS} characters for /status and /metrics; set token_file, \
+                 token_env or token"
+            ),
+        );
+    }
+    let token = if given {
+        strong_token(c, &path, &raw)
+    } else {
+        None
+    };
     Admin {
-        listen: c
-            .socket_addr(&path.key("listen"), listen)
-            .unwrap_or_else(|| ([127, 0, 0, 1], 9090).into()),
+        listen,
+        token,
         connections: validate_connections(
             c,
             &path,

@@ -21,6 +21,9 @@ use super::{ConfigErrors, KeyPath, Locator, parse_toml};
 pub struct RawSimulator {
     /// Address to listen on; default 127.0.0.1:2775 (port 0 picks a free port).
     pub listen: Option<String>,
+    /// Listen beyond loopback (its own listener and its MMSC's). Off by default: the
+    /// simulator takes any bind and forges customers' messages on request.
+    pub allow_remote: Option<bool>,
     /// The system_id the simulator names itself with in bind_resp.
     pub system_id: Option<String>,
     /// Accounts allowed to bind; absent = any credentials.
@@ -458,6 +461,24 @@ fn invalid(key: &str, reason: impl Into<String>) -> SimulatorConfigError {
     }
 }
 
+/// Refuses a listener beyond loopback unless `allow_remote` says so.
+fn local_unless_allowed(
+    key: &str,
+    listen: SocketAddr,
+    allow_remote: bool,
+) -> Result<(), SimulatorConfigError> {
+    if listen.ip().is_loopback() || allow_remote {
+        return Ok(());
+    }
+    Err(invalid(
+        key,
+        format!(
+            "{listen} reaches beyond loopback, and the simulator takes any bind and forges \
+             customers' messages on request; set `allow_remote = true` to listen there"
+        ),
+    ))
+}
+
 fn duration(
     key: &str,
     value: Option<&str>,
@@ -490,6 +511,8 @@ impl TryFrom<RawSimulator> for SimulatorConfig {
         let listen = listen_text
             .parse()
             .map_err(|_| invalid("listen", format!("{listen_text:?} is not host:port")))?;
+        let allow_remote = raw.allow_remote.unwrap_or(false);
+        local_unless_allowed("listen", listen, allow_remote)?;
         let system_id = raw.system_id.unwrap_or_else(|| "smsc-sim".to_string());
         if system_id.len() > 15 || !system_id.is_ascii() {
             return Err(invalid("system_id", "at most 15 ASCII characters"));
@@ -537,7 +560,14 @@ impl TryFrom<RawSimulator> for SimulatorConfig {
             receipts: receipts(raw.receipts)?,
             mo: mo(raw.mo)?,
             faults: faults(raw.faults)?,
-            mmsc: raw.mmsc.map(TryFrom::try_from).transpose()?,
+            mmsc: match raw.mmsc.map(super::mmsc_sim::MmscConfig::try_from) {
+                Some(mmsc) => {
+                    let mmsc = mmsc?;
+                    local_unless_allowed("mmsc.listen", mmsc.listen, allow_remote)?;
+                    Some(mmsc)
+                }
+                None => None,
+            },
         })
     }
 }

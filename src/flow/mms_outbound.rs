@@ -346,6 +346,9 @@ kind = "toll_free"
 routes = ["plain"]
 mms = true
 mms_fallback = "refuse"
+
+[api]
+auth = "none"
 "#;
         Config::from_toml(std::path::Path::new("t.toml"), text).unwrap()
     }

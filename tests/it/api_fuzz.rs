@@ -29,7 +29,7 @@ const HUNG: Duration = Duration::from_secs(300);
 
 /// The bearer token the harness gives the daemon (through `SMSBRIDGE_API_TOKEN`).
 fn api_token() -> &'static str {
-    "tok"
+    crate::harness::TOKEN
 }
 
 /// The daemon with its embedded simulator as the carrier, one sender on it, and events

@@ -31,7 +31,7 @@ fn send_to(d: &Daemon, to: &str) -> Reply {
 }
 
 fn post_raw(d: &Daemon, path: &str, content_type: Option<&str>, body: &[u8]) -> Reply {
-    let mut headers = vec![("Authorization", "Bearer tok")];
+    let mut headers = vec![crate::harness::AUTH];
     if let Some(content_type) = content_type {
         headers.push(("Content-Type", content_type));
     }
@@ -132,7 +132,7 @@ fn shape_errors_name_no_rust_type() {
 #[test]
 fn framework_refusals_are_json_errors() {
     let d = start_with("", "", "", "");
-    let token = [("Authorization", "Bearer tok")];
+    let token = [crate::harness::AUTH];
 
     let unknown = http(d.api, "GET", "/v1/nothing-here", &token, b"");
     assert_eq!(error_of(&unknown, 404)["code"], "not_found");

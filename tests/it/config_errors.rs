@@ -14,6 +14,18 @@ system_id = "bridge"
 password = "pw"
 "#;
 
+/// `text` with the API left without a token (`auth = "none"`), so a test of another
+/// section sees only its own mistakes. The key goes at the end, or first in an `[api]`
+/// table the text has, so the lines before keep their numbers.
+fn from_toml(path: &Path, text: &str) -> Result<Config, smsbridge::config::ConfigErrors> {
+    let text = if text.contains("[api]\n") {
+        text.replacen("[api]\n", "[api]\nauth = \"none\"\n", 1)
+    } else {
+        format!("{text}\n[api]\nauth = \"none\"\n")
+    };
+    Config::from_toml(path, &text)
+}
+
 /// Each case: the file, then the expected first error as `line:column: key: message…`.
 fn cases() -> Vec<(String, &'static str)> {
     let with = |extra: &str| format!("[instance]\n{CARRIER}{extra}");
@@ -298,7 +310,7 @@ fn cases() -> Vec<(String, &'static str)> {
 #[test]
 fn the_listeners_connection_limits_are_read_from_the_file_with_their_defaults() {
     let text = "[instance]\n[api]\nheader_read_timeout = \"2s\"\nidle_timeout = \"5m\"\nmax_connections = 10\n";
-    let config = Config::from_toml(Path::new("f.toml"), text).unwrap();
+    let config = from_toml(Path::new("f.toml"), text).unwrap();
     let api = config.api.connections;
     assert_eq!(
         (
@@ -324,7 +336,7 @@ fn the_listeners_connection_limits_are_read_from_the_file_with_their_defaults() 
 fn each_mistake_is_placed_at_its_line_column_and_key() {
     let mut failures = Vec::new();
     for (i, (text, expected)) in cases().into_iter().enumerate() {
-        let got = match Config::from_toml(Path::new("smsbridge.toml"), &text) {
+        let got = match from_toml(Path::new("smsbridge.toml"), &text) {
             Ok(_) => "accepted".to_string(),
             Err(errors) => errors.0[0].to_string(),
         };
@@ -341,7 +353,7 @@ fn every_problem_of_a_file_is_reported_in_file_order() {
     let text = format!(
         "[instance]\ndrain_timeout = \"forever\"\n{CARRIER}window = 0\n[api]\nmax_body_bytes = 5\n"
     );
-    let errors = Config::from_toml(Path::new("f.toml"), &text).unwrap_err();
+    let errors = from_toml(Path::new("f.toml"), &text).unwrap_err();
     let keys: Vec<&str> = errors.0.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(
         keys,
@@ -367,7 +379,7 @@ fn secrets_come_from_files_and_the_environment_and_never_print() {
             &format!("password_file = \"{}\"", pw.display())
         )
     );
-    let config = Config::from_toml(Path::new("f.toml"), &text).unwrap();
+    let config = from_toml(Path::new("f.toml"), &text).unwrap();
     assert_eq!(config.carriers[0].password.expose(), "s3cret");
     let shown = format!("{config:?}");
     assert!(!shown.contains("s3cret"), "Debug must redact secrets");
@@ -376,7 +388,7 @@ fn secrets_come_from_files_and_the_environment_and_never_print() {
 
 #[test]
 fn defaults_fill_what_the_file_leaves_out() {
-    let config = Config::from_toml(Path::new("f.toml"), &format!("[instance]\n{CARRIER}")).unwrap();
+    let config = from_toml(Path::new("f.toml"), &format!("[instance]\n{CARRIER}")).unwrap();
     let c = &config.carriers[0];
     assert_eq!(c.window, 10);
     assert_eq!(c.binds, 1);
@@ -407,9 +419,8 @@ fn the_example_config_shows_the_real_consent_defaults() {
     let table = &example[start..];
     let end = table[1..].find("\n[").map_or(table.len(), |i| i + 1);
     let written = format!("[instance]\n{CARRIER}{}", &table[..end]);
-    let written = Config::from_toml(Path::new("f.toml"), &written).unwrap();
-    let defaults =
-        Config::from_toml(Path::new("f.toml"), &format!("[instance]\n{CARRIER}")).unwrap();
+    let written = from_toml(Path::new("f.toml"), &written).unwrap();
+    let defaults = from_toml(Path::new("f.toml"), &format!("[instance]\n{CARRIER}")).unwrap();
     assert_eq!(written.consent, defaults.consent);
 }
 
@@ -418,9 +429,7 @@ fn the_message_timers_are_read_from_the_file() {
     let text = format!(
         "[instance]\n{CARRIER}[messages]\nvalidity = \"90s\"\nretry_min = \"50ms\"\nretry_max = \"2s\"\nin_flight = 4\nmo_dedup_window = \"10m\"\n"
     );
-    let m = Config::from_toml(Path::new("f.toml"), &text)
-        .unwrap()
-        .messages;
+    let m = from_toml(Path::new("f.toml"), &text).unwrap().messages;
     assert_eq!(m.validity.as_secs(), 90);
     assert_eq!(m.retry_min.as_millis(), 50);
     assert_eq!(m.retry_max.as_secs(), 2);

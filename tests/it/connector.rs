@@ -257,7 +257,7 @@ fn an_event_past_max_age_becomes_a_dead_letter_and_replays_to_the_core() {
     let dir = tempfile::tempdir().unwrap();
     let sent = append(dir.path(), &["old"]);
     let mut daemon = Daemon::start_in(dir, &core_config(&receiver, "max_age = \"1s\""), &env());
-    let auth = [("Authorization", "Bearer tok")];
+    let auth = [crate::harness::AUTH];
 
     let deadline = Instant::now() + HANG;
     let listed = loop {

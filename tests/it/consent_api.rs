@@ -37,7 +37,7 @@ deny = ["+1900*"]
 fixed_line = "allow"
 "#;
 
-const TOKEN: (&str, &str) = ("Authorization", "Bearer tok");
+const TOKEN: (&str, &str) = crate::harness::AUTH;
 
 fn get(d: &Daemon, path: &str) -> Reply {
     http(d.api, "GET", path, &[TOKEN], b"")

@@ -38,6 +38,20 @@ pub fn free_port() -> u16 {
     panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN);
 }
 
+/// The API token, spelled once for [`TOKEN`] and [`AUTH`].
+macro_rules! api_token {
+    () => {
+        "harness-api-token-0123456789abcdef"
+    };
+}
+
+/// The API token every daemon the harness starts is given (`SMSBRIDGE_API_TOKEN`, which
+/// [`base_config`] names): 32 characters or more, as the daemon requires.
+pub const TOKEN: &str = api_token!();
+
+/// The header that presents [`TOKEN`].
+pub const AUTH: (&str, &str) = ("Authorization", concat!("Bearer ", api_token!()));
+
 /// The path of the built binary.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_smsbridge")
@@ -104,7 +118,9 @@ impl Daemon {
         Daemon::start_config(dir, &text, &[])
     }
 
-    fn start_config(dir: tempfile::TempDir, text: &str, env: &[(&str, &str)]) -> Daemon {
+    /// Starts the daemon on the whole config `text`, written in `dir`, with `env` set;
+    /// waits until it says it is ready.
+    pub fn start_config(dir: tempfile::TempDir, text: &str, env: &[(&str, &str)]) -> Daemon {
         let config = dir.path().join("smsbridge.toml");
         std::fs::write(&config, text).unwrap();
         let (child, lines) = spawn(&config, env);
@@ -267,7 +283,7 @@ impl Daemon {
 fn spawn(config: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Receiver<Value>) {
     let mut cmd = Command::new(binary());
     cmd.args(["run", "--config"])
-        .env("SMSBRIDGE_API_TOKEN", "tok")
+        .env("SMSBRIDGE_API_TOKEN", TOKEN)
         .arg(config)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

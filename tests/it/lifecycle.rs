@@ -19,7 +19,7 @@ pub(crate) fn metric(text: &str, series: &str) -> Option<f64> {
 
 #[test]
 fn health_readiness_status_and_metrics_answer() {
-    let d = Daemon::start("", &[("SMSBRIDGE_API_TOKEN", "tok")]);
+    let d = Daemon::start("", &[("SMSBRIDGE_API_TOKEN", crate::harness::TOKEN)]);
     let (code, body) = http_get(d.admin, "/healthz");
     assert_eq!((code, body.as_str()), (200, "ok\n"));
 
@@ -49,11 +49,7 @@ fn health_readiness_status_and_metrics_answer() {
     assert_eq!(code, 401, "the API wants its bearer token");
     let err: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(err["error"]["code"], "unauthorized");
-    let (code, body) = http_get_with(
-        d.api,
-        "/v1/nothing-here",
-        &[("Authorization", "Bearer tok")],
-    );
+    let (code, body) = http_get_with(d.api, "/v1/nothing-here", &[crate::harness::AUTH]);
     assert_eq!(code, 404);
     let err: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(err["error"]["code"], "not_found");
@@ -186,7 +182,7 @@ fn smsbridge(args: &[&str]) -> (i32, String, String) {
     // The production example takes its secrets from the environment.
     let out = Command::new(binary())
         .args(args)
-        .env("SMSBRIDGE_API_TOKEN", "t")
+        .env("SMSBRIDGE_API_TOKEN", crate::harness::TOKEN)
         .env("SMSBRIDGE_WEBHOOK_SECRET", "w")
         .env("SMSBRIDGE_ACME_PASSWORD", "p")
         .env("SMSBRIDGE_ACME_MMSC_PASSWORD", "m")
@@ -251,7 +247,7 @@ fn run_exits_2_on_a_bad_config_and_1_when_it_cannot_listen() {
     std::fs::write(
         &cfg,
         format!(
-            "[instance]\nstate_dir = \"{}\"\n[admin]\nlisten = \"{addr}\"\n[api]\nlisten = \"127.0.0.1:0\"\n",
+            "[instance]\nstate_dir = \"{}\"\n[admin]\nlisten = \"{addr}\"\n[api]\nlisten = \"127.0.0.1:0\"\nauth = \"none\"\n",
             dir.path().display()
         ),
     )

@@ -159,11 +159,7 @@ fn past_max_connections_clients_are_refused_until_the_header_timeout_frees_the_s
     assert_eq!((code, body.as_str()), (200, "ok\n"));
 
     fill_refuse_and_wait_for_release(d.api);
-    let (code, body) = http_get_with(
-        d.api,
-        "/v1/openapi.json",
-        &[("Authorization", "Bearer tok")],
-    );
+    let (code, body) = http_get_with(d.api, "/v1/openapi.json", &[crate::harness::AUTH]);
     assert_eq!(code, 200, "{body}");
 
     let (_, metrics) = http_get(d.admin, "/metrics");

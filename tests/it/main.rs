@@ -4,6 +4,7 @@
 
 mod api_fuzz;
 mod api_refusals;
+mod auth;
 mod bench;
 mod carrier;
 mod config_errors;

@@ -560,7 +560,7 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
 
 /// An API GET with the test token; the JSON answer.
 fn api_get(d: &Daemon, path: &str) -> Value {
-    let reply = crate::harness::http(d.api, "GET", path, &[("Authorization", "Bearer tok")], b"");
+    let reply = crate::harness::http(d.api, "GET", path, &[crate::harness::AUTH], b"");
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
     reply.json()
 }
@@ -757,10 +757,7 @@ fn mms_from_customer(d: &Daemon, text: &str) -> u64 {
         d.api,
         "POST",
         "/v1/simulator/mms",
-        &[
-            ("Authorization", "Bearer tok"),
-            ("Content-Type", "application/json"),
-        ],
+        &[crate::harness::AUTH, ("Content-Type", "application/json")],
         serde_json::json!({
             "from": "+14155550123",
             "to": "+18005550100",

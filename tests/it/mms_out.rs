@@ -730,10 +730,7 @@ fn the_simulated_mmsc_delivers_an_mo_mms_with_broken_files_flagged() {
         d.api,
         "POST",
         "/v1/simulator/mms",
-        &[
-            ("Authorization", "Bearer tok"),
-            ("Content-Type", "application/json"),
-        ],
+        &[crate::harness::AUTH, ("Content-Type", "application/json")],
         json!({
             "from": CONTACT,
             "to": MMS_SENDER,
@@ -998,10 +995,7 @@ fn upload(d: &Daemon, content_type: &str, body: &[u8]) -> crate::harness::Reply 
         d.api,
         "POST",
         "/v1/media",
-        &[
-            ("Authorization", "Bearer tok"),
-            ("Content-Type", content_type),
-        ],
+        &[crate::harness::AUTH, ("Content-Type", content_type)],
         body,
     )
 }
@@ -1132,9 +1126,10 @@ fn upload_expecting_continue(addr: SocketAddr, len: usize) -> (u16, Value) {
     s.set_read_timeout(Some(crate::harness::HANG)).unwrap();
     write!(
         s,
-        "POST /v1/media HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer tok\r\n\
+        "POST /v1/media HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: image/jpeg\r\nContent-Length: {len}\r\nExpect: 100-continue\r\n\
-         Connection: close\r\n\r\n"
+         Connection: close\r\n\r\n",
+        token = crate::harness::TOKEN,
     )
     .unwrap();
     let mut reader = BufReader::new(s.try_clone().unwrap());
@@ -1193,7 +1188,7 @@ mms = true
     let d = start_with(Mmsc::Embedded, endpoint, &extra);
     let check = std::process::Command::new(crate::harness::binary())
         .args(["check-config", d.config.to_str().unwrap()])
-        .env("SMSBRIDGE_API_TOKEN", "tok")
+        .env("SMSBRIDGE_API_TOKEN", crate::harness::TOKEN)
         .output()
         .unwrap();
     assert!(

@@ -198,6 +198,9 @@ fixed_line = "allow"
 min_digits = 5
 max_digits = 5
 ranges = ["40000-49999"]
+
+[api]
+auth = "none"
 "#;
 
 #[test]

@@ -122,10 +122,7 @@ pub(crate) fn call(
     body: &Value,
     key: Option<&str>,
 ) -> Reply {
-    let mut headers = vec![
-        ("Authorization", "Bearer tok"),
-        ("Content-Type", "application/json"),
-    ];
+    let mut headers = vec![crate::harness::AUTH, ("Content-Type", "application/json")];
     if let Some(key) = key {
         headers.push(("Idempotency-Key", key));
     }
@@ -152,7 +149,7 @@ fn send_numbered(d: &Daemon, prefix: &str, count: usize) -> Vec<String> {
 }
 
 pub(crate) fn get(d: &Daemon, path: &str) -> Value {
-    let reply = http(d.api, "GET", path, &[("Authorization", "Bearer tok")], b"");
+    let reply = http(d.api, "GET", path, &[crate::harness::AUTH], b"");
     assert_eq!(reply.status, 200, "{path}: {}", reply.body);
     reply.json()
 }
@@ -473,7 +470,7 @@ fn a_retry_with_the_same_idempotency_key_sends_nothing_new() {
         "POST",
         "/v1/messages",
         &[
-            ("Authorization", "Bearer tok"),
+            crate::harness::AUTH,
             ("Content-Type", "application/json"),
             ("Idempotency-Key", "order-77"),
         ],
@@ -1044,13 +1041,7 @@ fn the_segments_preview_counts_and_refuses_like_the_intake() {
         (too_long.status, error_code(&too_long).as_str()),
         (422, "text_too_long")
     );
-    let not_json = http(
-        d.api,
-        "POST",
-        "/v1/segments",
-        &[("Authorization", "Bearer tok")],
-        b"{",
-    );
+    let not_json = http(d.api, "POST", "/v1/segments", &[crate::harness::AUTH], b"{");
     assert_eq!(
         (not_json.status, error_code(&not_json).as_str()),
         (400, "bad_request")

@@ -64,10 +64,7 @@ reject_prefix = "1"
 }
 
 fn call(d: &Daemon, method: &str, path: &str, body: &Value) -> Reply {
-    let headers = [
-        ("Authorization", "Bearer tok"),
-        ("Content-Type", "application/json"),
-    ];
+    let headers = [crate::harness::AUTH, ("Content-Type", "application/json")];
     http(d.api, method, path, &headers, body.to_string().as_bytes())
 }
 
@@ -90,7 +87,7 @@ fn stats(d: &Daemon) -> Value {
         d.api,
         "GET",
         "/v1/simulator/stats",
-        &[("Authorization", "Bearer tok")],
+        &[crate::harness::AUTH],
         b"",
     );
     assert_eq!(reply.status, 200, "{}", reply.body);

@@ -46,6 +46,9 @@ password = "pw"
 number = "+{SENDER}"
 kind = "toll_free"
 routes = ["sim"]
+
+[api]
+auth = "none"
 "#,
         dir.display()
     );
