@@ -45,6 +45,8 @@ pub(crate) async fn json_refusals(
     let error = match response.extensions().get::<Refused>() {
         Some(r) if r.code == BODY_TOO_LARGE && r.message == LIMIT_UNNAMED => body_too_large(limit),
         Some(_) => return response,
+        // A JSON error made by hand (the CSV import's, with its bad rows) stays.
+        None if is_json(&response) => return response,
         None => by_status(status, limit),
     };
     let mut answer = error.into_response();
@@ -54,6 +56,15 @@ pub(crate) async fn json_refusals(
         }
     }
     answer
+}
+
+/// Whether the answer already carries a JSON body.
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// `405 method_not_allowed`, for `Router::method_not_allowed_fallback`.

@@ -53,6 +53,9 @@ pub enum InboundVerdict {
     RetryLater,
     /// Will never be accepted (undecodable beyond repair): answer ESME_RX_P_APPN.
     Reject,
+    /// An MO with no source address: nobody to answer, no conversation to put it in.
+    /// Answer ESME_RINVSRCADR, a permanent error: the carrier does not retry it.
+    InvalidSource,
 }
 
 impl InboundVerdict {
@@ -62,6 +65,7 @@ impl InboundVerdict {
             Self::Stored => CommandStatus::EsmeRok,
             Self::RetryLater => CommandStatus::EsmeRxTAppn,
             Self::Reject => CommandStatus::EsmeRxPAppn,
+            Self::InvalidSource => CommandStatus::EsmeRinvsrcadr,
         }
     }
 }

@@ -144,7 +144,7 @@ impl CarrierPool {
             drain_timeout: options.drain_timeout,
         });
         // Counters an alert watches exist from the start.
-        for name in [m::UNKNOWN_OUTCOMES, m::RESENDS] {
+        for name in [m::UNKNOWN_OUTCOMES, m::RESENDS, m::EMPTY_MESSAGE_IDS] {
             metrics::counter!(name, "carrier" => carrier.name.clone()).increment(0);
         }
         for slot in &slots {
@@ -230,8 +230,19 @@ impl CarrierPool {
                 Ok(response) => match classify(response.status) {
                     StatusClass::Ok => {
                         slot.clear_pause();
+                        let message_id = message_id(response.pdu.as_ref());
+                        if message_id.is_empty() {
+                            // Taken, but no receipt can ever name it: the message stays
+                            // `sent`. The carrier's fault, counted and logged.
+                            metrics::counter!(m::EMPTY_MESSAGE_IDS, "carrier" => self.ctx.name.to_string())
+                                .increment(1);
+                            crate::rate_limited!(warn!(
+                                carrier = %self.ctx.name,
+                                "submit_sm_resp ESME_ROK without a message_id: no receipt can match the segment"
+                            ));
+                        }
                         return Ok(SegmentOutcome {
-                            message_id: message_id(response.pdu.as_ref()),
+                            message_id,
                             bind: slot.name.to_string(),
                             attempts,
                             resent_after_no_response: unanswered > 0,

@@ -10,7 +10,11 @@
 //! key (carrier, sender, recipient, concatenation reference and part number, or the
 //! content of a single-part MO) and is answered ROK without a second chat message.
 //! An MO to a number we do not serve is accepted, stored and reported with the reason
-//! `unknown_destination`.
+//! `unknown_destination` (counted and logged too): refusing it would lose a customer's
+//! text over a provisioning mistake (a number ported in before the file names it), and
+//! the core and the operator are told either way. An MO with no source address is
+//! refused with ESME_RINVSRCADR (counted, logged): there is nobody to answer and no
+//! conversation to put it in, and the permanent status stops the carrier retrying.
 
 use std::sync::Arc;
 
@@ -198,6 +202,14 @@ where
                 .handle(&message, &handset, || raw_receipt(carrier, d))
                 .await;
         }
+        if d.source.trim().is_empty() {
+            metrics::inbound("mo", "invalid_source");
+            crate::rate_limited!(warn!(
+                %carrier,
+                "refused an MO with no source address (ESME_RINVSRCADR)"
+            ));
+            return InboundVerdict::InvalidSource;
+        }
         let profile = RouteProfile::default();
         let part = text::parse(&text::InboundMessage {
             data_coding: d.data_coding,
@@ -362,7 +374,13 @@ impl MoBuilder {
                         .plan(&self.config, contact, sender, SOURCE_SMS, &mut mo);
                 }
             }
-            MoDestination::NotOurs(_) => mo.unknown_destination = true,
+            MoDestination::NotOurs(_) => {
+                mo.unknown_destination = true;
+                crate::rate_limited!(warn!(
+                    carrier = %mo.carrier,
+                    "an MO for a number that is not one of our senders: stored and reported as unknown_destination"
+                ));
+            }
         }
         Ok(mo)
     }

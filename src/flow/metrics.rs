@@ -5,7 +5,8 @@ pub const MT_ATTEMPTS_TOTAL: &str = "smsbridge_mt_attempts_total";
 /// Counter: MT requests by `result` (`accepted`, `replayed`, `refused`, `overloaded`).
 pub const MT_REQUESTS_TOTAL: &str = "smsbridge_mt_requests_total";
 /// Counter: inbound deliver_sm by `kind` (`mo`, `receipt`) and `result` (`stored`,
-/// `pending`, `duplicate`, `unknown_destination`, `unparsed`, `retry_later`).
+/// `pending`, `duplicate`, `unknown_destination`, `invalid_source`, `unparsed`,
+/// `retry_later`).
 pub const INBOUND_TOTAL: &str = "smsbridge_inbound_total";
 /// Counter: parsed receipts by `carrier` and `result`: the id form that matched
 /// (`exact`, `folded`, `hex_to_decimal`, `decimal_to_hex`) or `parked`.

@@ -41,6 +41,9 @@ pub const UNKNOWN_OUTCOMES: &str = "smsbridge_smpp_unknown_outcomes_total";
 /// Counter, segments sent once more after going unanswered (`carrier`): each may reach
 /// the handset twice.
 pub const RESENDS: &str = "smsbridge_smpp_resends_total";
+/// Counter, submit_sm_resp ESME_ROK without a message_id (`carrier`): segments no
+/// receipt can name.
+pub const EMPTY_MESSAGE_IDS: &str = "smsbridge_smpp_empty_message_ids_total";
 /// Counter, segments submitted by outcome class (`carrier`, `class`).
 pub const SUBMITS: &str = "smsbridge_smpp_submits_total";
 
@@ -73,6 +76,10 @@ pub fn describe() {
     describe_counter!(
         RESENDS,
         "Segments sent once more after going unanswered (the handset may get them twice)"
+    );
+    describe_counter!(
+        EMPTY_MESSAGE_IDS,
+        "submit_sm_resp ESME_ROK without a message_id (no receipt can match the segment)"
     );
     describe_counter!(SUBMITS, "Segments submitted, by outcome class");
 }

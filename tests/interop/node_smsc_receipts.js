@@ -11,6 +11,9 @@
 //                            submit_sm_resp (default 0: never)
 //   SMSC_DROP_FIRST_SUBMIT   "1": the first submit_sm is taken (counted, printed) but never
 //                            answered, and its connection is dropped
+//   SMSC_EMPTY_IDS           "1": submit_sm_resp says ESME_ROK with an empty message_id
+//   SMSC_MO_NO_SOURCE        "1": right after the bind, an MO with an empty source_addr;
+//                            the status of its deliver_sm_resp is printed
 // Accepts bind_transceiver with the expected credentials. Prints its port, then one
 // line per bind and per submit (its id, whether it got a receipt).
 'use strict';
@@ -25,6 +28,8 @@ const SILENT = Number(process.env.SMSC_SILENT || 0);
 const NEXT_ID = process.env.SMSC_NEXT_ID ? Number(process.env.SMSC_NEXT_ID) : null;
 const FIRST_EVERY = Number(process.env.SMSC_RECEIPT_FIRST_EVERY || 0);
 const DROP_FIRST = process.env.SMSC_DROP_FIRST_SUBMIT === '1';
+const EMPTY_IDS = process.env.SMSC_EMPTY_IDS === '1';
+const MO_NO_SOURCE = process.env.SMSC_MO_NO_SOURCE === '1';
 
 let next = Number(process.env.SMSC_FIRST_ID || 1);
 let submits = 0;
@@ -63,6 +68,12 @@ const server = smpp.createServer((session) => {
     binds += 1;
     session.send(pdu.response({ system_id: 'node-smsc' }));
     emit({ event: 'bound', binds });
+    if (MO_NO_SOURCE && binds === 1) {
+      session.deliver_sm(
+        { source_addr: '', destination_addr: '18005550100', short_message: 'hello' },
+        (resp) => emit({ event: 'mo_answered', status: resp.command_status }),
+      );
+    }
   });
   session.on('submit_sm', (pdu) => {
     submits += 1;
@@ -72,7 +83,7 @@ const server = smpp.createServer((session) => {
       return;
     }
     const n = next++;
-    const id = write(n, SUBMIT_IDS);
+    const id = EMPTY_IDS ? '' : write(n, SUBMIT_IDS);
     const response = pdu.response({ message_id: id });
     if (submits <= SILENT) {
       emit({ event: 'submit', id, receipt: false });

@@ -1041,7 +1041,13 @@ fn the_segments_preview_counts_and_refuses_like_the_intake() {
         (too_long.status, error_code(&too_long).as_str()),
         (422, "text_too_long")
     );
-    let not_json = http(d.api, "POST", "/v1/segments", &[crate::harness::AUTH], b"{");
+    let not_json = http(
+        d.api,
+        "POST",
+        "/v1/segments",
+        &[crate::harness::AUTH, ("Content-Type", "application/json")],
+        b"{",
+    );
     assert_eq!(
         (not_json.status, error_code(&not_json).as_str()),
         (400, "bad_request")

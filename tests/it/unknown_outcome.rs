@@ -2,7 +2,8 @@
 //! and drops the connection without a response. By the carrier's `unknown_outcome`,
 //! smsbridge sends it once more (the handset may get it twice) or fails the message as
 //! `unknown_outcome` (it gets it once or not at all); either way the segment is marked,
-//! the status event says so, and a metric counts it.
+//! the status event says so, and a metric counts it. Also what a carrier should not
+//! send: an MO with no source address, a submit_sm_resp ESME_ROK without an id.
 
 use serde_json::Value;
 
@@ -116,4 +117,39 @@ fn a_carrier_set_to_fail_never_sends_an_unanswered_segment_twice() {
     wait_status(&d, &next, "delivered");
     let submits = submits_until(&smsc, &carrier_id(&d, &next));
     assert_eq!(submits.len(), 2, "dropped, the next MT: {submits:?}");
+}
+
+#[test]
+fn an_mo_without_a_source_address_is_refused_as_invalid() {
+    let smsc = Smsc::start(&[("SMSC_MO_NO_SOURCE", "1")]);
+    let d = Daemon::start(&config_with(smsc.port(), ""), &[]);
+    let answered = smsc.wait("the MO's answer", |v| v["event"] == "mo_answered");
+    // ESME_RINVSRCADR: a permanent refusal, so the carrier does not retry it.
+    assert_eq!(answered["status"], 0x0A);
+    assert_eq!(
+        metric(&d, "smsbridge_inbound_total", "result=\"invalid_source\""),
+        1
+    );
+    assert!(
+        events(&d).iter().all(|e| e.0 != "chat.message.received"),
+        "nothing reached the core"
+    );
+}
+
+#[test]
+fn a_submit_answered_without_a_message_id_is_counted() {
+    let smsc = Smsc::start(&[("SMSC_EMPTY_IDS", "1")]);
+    let d = Daemon::start(&config_with(smsc.port(), ""), &[]);
+    smsc.wait_bind(1);
+    let id = send(&d, "Your order shipped".into());
+    let message = wait_status(&d, &id, "sent");
+    assert_eq!(message["segment_detail"][0]["carrier_message_id"], "");
+    assert_eq!(
+        metric(
+            &d,
+            "smsbridge_smpp_empty_message_ids_total",
+            "carrier=\"smsc\""
+        ),
+        1
+    );
 }

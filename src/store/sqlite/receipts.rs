@@ -26,6 +26,11 @@ pub(super) fn index_segment(
     segment: &SentSegment,
     message_id: &str,
 ) -> Result<(), StoreError> {
+    // A carrier that answered without an id gave nothing to match: indexing "" would put
+    // every such segment under one key.
+    if segment.carrier_message_id.is_empty() {
+        return Ok(());
+    }
     let mut insert = conn.prepare_cached(
         "INSERT OR IGNORE INTO segment_key (carrier, key, message_id, idx) VALUES (?1, ?2, ?3, ?4)",
     )?;
