@@ -130,6 +130,7 @@ where
     let watched = Watched {
         io,
         activity: activity.clone(),
+        replacing: None,
     };
     let mut connection = Box::pin(http.serve_connection(TokioIo::new(watched), service));
     let mut closing = false;
@@ -312,6 +313,81 @@ impl HttpBody for Answer {
 struct Watched<I> {
     io: I,
     activity: Arc<Activity>,
+    /// A JSON refusal written in place of hyper's own, not yet all sent.
+    replacing: Option<(Vec<u8>, usize)>,
+}
+
+/// hyper answers a head it cannot parse by itself, before the service sees a request:
+/// `400`, `414` or `431` with no body. Integrators are promised a JSON error for every
+/// refusal, so that answer is replaced on its way out by the same status with one. The
+/// service's own 4xx answers always carry a body (see `api::refusals`), so an empty one
+/// of these statuses can only be hyper's.
+fn json_for_automatic(head: &[u8]) -> Option<Vec<u8>> {
+    let (status, code, message) = if head.starts_with(b"HTTP/1.1 431 ") {
+        (
+            "431 Request Header Fields Too Large",
+            "request_too_large",
+            "the request's headers are over the limit this listener reads",
+        )
+    } else if head.starts_with(b"HTTP/1.1 414 ") {
+        (
+            "414 URI Too Long",
+            "request_too_large",
+            "the request's URI is longer than this listener reads",
+        )
+    } else if head.starts_with(b"HTTP/1.1 400 ") {
+        (
+            "400 Bad Request",
+            "bad_request",
+            "the request is not valid HTTP/1.1",
+        )
+    } else {
+        return None;
+    };
+    let text = std::str::from_utf8(head).ok()?.to_ascii_lowercase();
+    if !text.ends_with("\r\n\r\n") || !text.contains("\r\ncontent-length: 0\r\n") {
+        return None;
+    }
+    let body = format!(r#"{{"error":{{"code":"{code}","message":"{message}","field":null}}}}"#);
+    Some(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+impl<I: AsyncWrite + Unpin> Watched<I> {
+    /// Sends what is left of a replacement; ready once it is all sent.
+    fn drain_replacing(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some((bytes, sent)) = &mut self.replacing {
+            if *sent == bytes.len() {
+                self.replacing = None;
+                break;
+            }
+            match Pin::new(&mut self.io).poll_write(cx, &bytes[*sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *sent += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Takes `head` (all hyper writes) as written when it is an automatic refusal,
+    /// sending the JSON one instead.
+    fn replaced(&mut self, cx: &mut Context<'_>, head: &[u8]) -> Option<Poll<io::Result<usize>>> {
+        let json = json_for_automatic(head)?;
+        self.replacing = Some((json, 0));
+        self.activity.wrote_some();
+        Some(match self.drain_replacing(cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            // The rest goes out at the next flush or shutdown.
+            _ => Poll::Ready(Ok(head.len())),
+        })
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
@@ -335,6 +411,12 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Err(e)) = self.drain_replacing(cx) {
+            return Poll::Ready(Err(e));
+        }
+        if let Some(polled) = self.replaced(cx, buf) {
+            return polled;
+        }
         let polled = Pin::new(&mut self.io).poll_write(cx, buf);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.wrote_some();
@@ -347,6 +429,15 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Err(e)) = self.drain_replacing(cx) {
+            return Poll::Ready(Err(e));
+        }
+        let written: Vec<&io::IoSlice<'_>> = bufs.iter().filter(|b| !b.is_empty()).collect();
+        if let [only] = written[..]
+            && let Some(polled) = self.replaced(cx, only)
+        {
+            return polled;
+        }
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.wrote_some();
@@ -359,10 +450,12 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.drain_replacing(cx))?;
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.drain_replacing(cx))?;
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }

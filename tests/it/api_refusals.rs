@@ -159,3 +159,53 @@ fn framework_refusals_are_json_errors() {
         "{message}"
     );
 }
+
+/// Sends `request` as raw bytes and returns the whole answer (the listener closes).
+fn raw(d: &Daemon, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(d.api).unwrap();
+    stream.set_read_timeout(Some(crate::harness::HANG)).unwrap();
+    // The listener may answer before it has read everything: a write cut short by its
+    // close is fine, the answer is what counts.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status and JSON error code of a raw answer.
+fn raw_error(answer: &str) -> (u16, String) {
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{answer}"
+    );
+    let json: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    (
+        status,
+        json["error"]["code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+/// Heads the HTTP layer refuses before any route sees them are JSON errors too.
+#[test]
+fn unparsable_heads_get_json_errors() {
+    let d = start_with("", "", "", "");
+    let big_header = format!(
+        "GET /v1/numbers/+14155550123 HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(512 * 1024)
+    );
+    let (status, code) = raw_error(&raw(&d, big_header.as_bytes()));
+    assert_eq!((status, code.as_str()), (431, "request_too_large"));
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let (status, code) = raw_error(&raw(&d, long_uri.as_bytes()));
+    assert_eq!((status, code.as_str()), (414, "request_too_large"));
+    let (status, code) = raw_error(&raw(&d, b"NOT HTTP AT ALL\r\n\r\n"));
+    assert_eq!((status, code.as_str()), (400, "bad_request"));
+}
