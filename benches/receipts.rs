@@ -114,6 +114,8 @@ impl FlowBench {
         let config = format!(
             r#"[instance]
 state_dir = "{}"
+[api]
+auth = "none"
 [[carriers]]
 name = "sim"
 host = "127.0.0.1"
