@@ -62,8 +62,6 @@ impl Correlation {
         for parked in matched {
             metrics::parked_receipt_matched(&parked.carrier, parked.form.as_str());
             self.learn(&parked.carrier, parked.form, parked.evidence);
-        }
-        for parked in matched {
             self.in_flight.forget(&parked.carrier, [parked.receipt]);
         }
     }
